@@ -1,0 +1,154 @@
+"""Typed requests into the engine and events out of it.
+
+Every event is a frozen dataclass tagged with the id of the request it belongs
+to, so a client can drop late events from a generation it already stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.engine.prompt import Message
+
+#: Gemma 4's recommended chat sampling (DESIGN.md §2).
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_P = 0.95
+DEFAULT_TOP_K = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
+    top_k: int = DEFAULT_TOP_K
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    seed: int | None = None  # None: a fresh seed each time
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    model_path: Path
+    mmproj_path: Path | None = None
+    n_ctx: int | None = None  # None: the model's trained length, capped at DEFAULT_MAX_CTX
+    n_gpu_layers: int = -1  # -1: as many as the backend takes
+    n_threads: int | None = None
+    n_batch: int = 512
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    messages: tuple[Message, ...]
+    system: str | None = None
+    thinking: bool = False
+    max_tokens: int | None = None  # None: until the model stops or the context is full
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    ignore_eos: bool = False  # keep generating past end-of-turn (benchmarks)
+
+
+# -- events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    request_id: int
+    fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    path: Path
+    name: str
+    architecture: str
+    n_params: int
+    size_bytes: int
+    n_ctx: int
+    n_ctx_train: int
+    backend: str  # "CPU", "CUDA", "Metal", "Vulkan", …
+    gpu_layers: int  # layers offloaded to the GPU
+    n_layers: int
+    chat_template_source: str  # "model" or the name of our fallback format
+    has_vision: bool = False
+    has_audio: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLoaded:
+    request_id: int
+    info: ModelInfo
+    notice: str = ""  # e.g. "no chat template: using the plain Gemma 4 turn format"
+    load_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUnloaded:
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    request_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    request_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    request_id: int
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    evaluated_tokens: int = 0
+    media_encoded: int = 0
+    completion_tokens: int = 0
+    ttft_s: float = 0.0
+    prompt_eval_s: float = 0.0
+    decode_s: float = 0.0
+    decode_tps: float = 0.0
+    n_ctx: int = 0
+    context_used: int = 0
+    backend: str = "CPU"
+    gpu_layers: int = 0
+    stop_reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    request_id: int
+    stats: GenerationStats
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    request_id: int
+    message: str
+    kind: str = "error"  # the EngineError subclass name, for clients that care
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The last event of every request, whatever happened."""
+
+    request_id: int
+    stop_reason: str = ""  # "end", "max_tokens", "context_full", "stopped", "error", "loaded", …
+
+
+EngineEvent = (
+    LoadProgress | ModelLoaded | ModelUnloaded | ThinkingDelta | AnswerDelta | ToolCall | Stats | Failed | Done
+)

@@ -1,0 +1,442 @@
+"""Thin, owned wrappers over llama.cpp's C API (through llama-cpp-python's ctypes).
+
+We drive llama.cpp directly rather than through ``llama_cpp.Llama``: the
+engine needs load progress and cancellation, exact control of the KV cache
+(prefix reuse, media chunks) and a token loop with no per-token copies of the
+logits. Every object here is owned by one thread (the engine worker) and is
+freed explicitly with ``close()``, never left to ``__del__`` at exit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp as C
+
+from app.engine.errors import ModelLoadError
+
+log = logging.getLogger("gemma_desk.llama")
+
+# -- logging: llama.cpp's native log goes to Python logging, not the terminal ------
+
+# ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous line).
+_LEVELS = {0: logging.CRITICAL, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+_log_lock = threading.Lock()
+_log_partial: list[str] = []
+_log_last_level = logging.INFO
+_captures: list[list[str]] = []
+
+
+def _on_native_log(level: int, text: bytes | None, _user: ctypes.c_void_p) -> None:
+    global _log_last_level
+    if not text:
+        return
+    piece = text.decode("utf-8", errors="replace")
+    with _log_lock:
+        py_level = _log_last_level if level == 5 else _LEVELS.get(level, logging.INFO)
+        _log_last_level = py_level
+        _log_partial.append(piece)
+        if not piece.endswith("\n"):
+            return
+        line = "".join(_log_partial).rstrip("\n")
+        _log_partial.clear()
+        for capture in _captures:
+            capture.append(line)
+    log.log(py_level, "%s", line)
+
+
+_LOG_CALLBACK = C.llama_log_callback(_on_native_log)
+_backend_ready = False
+_backend_lock = threading.Lock()
+
+
+def init_backend() -> None:
+    """Route native logs into Python logging and initialise llama.cpp once."""
+    global _backend_ready
+    with _backend_lock:
+        C.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+        if not _backend_ready:
+            C.llama_backend_init()
+            _backend_ready = True
+
+
+@contextmanager
+def capture_native_log() -> Iterator[list[str]]:
+    """Collect the native log lines written while the block runs."""
+    lines: list[str] = []
+    with _log_lock:
+        _captures.append(lines)
+    try:
+        yield lines
+    finally:
+        with _log_lock:
+            _captures.remove(lines)
+
+
+# -- backends -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BackendDevice:
+    name: str  # "CPU", "CUDA0", "Metal", "Vulkan0", …
+    description: str
+    kind: str  # "cpu", "gpu", "igpu", "accel"
+    memory_free: int
+    memory_total: int
+
+
+_DEV_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
+
+
+def _ggml_lib() -> ctypes.CDLL | None:
+    try:
+        from llama_cpp import _ggml
+
+        lib: ctypes.CDLL = _ggml.libggml
+    except Exception:  # pragma: no cover - depends on the wheel's layout
+        return None
+    try:
+        lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+        lib.ggml_backend_dev_count.argtypes = []
+        lib.ggml_backend_dev_get.restype = ctypes.c_void_p
+        lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+        lib.ggml_backend_dev_name.restype = ctypes.c_char_p
+        lib.ggml_backend_dev_name.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_dev_description.restype = ctypes.c_char_p
+        lib.ggml_backend_dev_description.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_dev_type.restype = ctypes.c_int
+        lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_dev_memory.restype = None
+        lib.ggml_backend_dev_memory.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_size_t),
+            ctypes.POINTER(ctypes.c_size_t),
+        ]
+    except AttributeError:  # pragma: no cover - an old ggml
+        return None
+    return lib
+
+
+def backend_devices() -> list[BackendDevice]:
+    """The devices llama.cpp can run on, as ggml's backend registry lists them."""
+    init_backend()
+    lib = _ggml_lib()
+    if lib is None:
+        return [BackendDevice("CPU", "CPU", "cpu", 0, 0)]
+    devices = []
+    for i in range(lib.ggml_backend_dev_count()):
+        dev = lib.ggml_backend_dev_get(i)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+        devices.append(
+            BackendDevice(
+                name=(lib.ggml_backend_dev_name(dev) or b"?").decode(),
+                description=(lib.ggml_backend_dev_description(dev) or b"").decode(errors="replace"),
+                kind=_DEV_KINDS.get(lib.ggml_backend_dev_type(dev), "other"),
+                memory_free=int(free.value),
+                memory_total=int(total.value),
+            )
+        )
+    return devices
+
+
+def backend_name(devices: list[BackendDevice] | None = None) -> str:
+    """The accelerator family compiled in and found: "CUDA", "Metal", "Vulkan", … or "CPU"."""
+    for dev in devices if devices is not None else backend_devices():
+        if dev.kind in ("gpu", "igpu"):
+            name = dev.name.rstrip("0123456789")
+            return {"MTL": "Metal"}.get(name, name)
+    return "CPU"
+
+
+def default_threads() -> int:
+    """Decode threads: the cores we may use, leaving one free on big machines for the UI."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        n = os.cpu_count() or 2
+    return max(1, n - 1) if n > 8 else n
+
+
+# -- model ------------------------------------------------------------------------
+
+
+class NativeModel:
+    """A loaded llama.cpp model and its vocabulary."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_gpu_layers: int = -1,
+        progress: Callable[[float], bool] | None = None,
+    ) -> None:
+        init_backend()
+        params = C.llama_model_default_params()
+        params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF
+
+        def _progress(fraction: float, _user: ctypes.c_void_p) -> bool:
+            if progress is None:
+                return True
+            try:
+                return bool(progress(float(fraction)))
+            except Exception:  # never let an exception cross into C
+                log.exception("load progress callback failed")
+                return True
+
+        self._progress_cb = C.llama_progress_callback(_progress)
+        params.progress_callback = self._progress_cb
+        self.cancelled = False
+        with capture_native_log() as lines:
+            ptr = C.llama_model_load_from_file(str(path).encode("utf-8"), params)
+        self.load_log = lines
+        if not ptr:
+            raise ModelLoadError(_explain_load_failure(path, lines))
+        self.ptr = ptr
+        self.vocab = C.llama_model_get_vocab(ptr)
+        self.n_vocab = int(C.llama_vocab_n_tokens(self.vocab))
+        self.gpu_layers = _offloaded_layers(lines)
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._closed = False
+
+    # metadata
+    def meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(4096)
+        n = C.llama_model_meta_val_str(self.ptr, key.encode(), buf, ctypes.sizeof(buf))
+        if n < 0:
+            return None
+        if n >= ctypes.sizeof(buf):
+            buf = ctypes.create_string_buffer(n + 1)
+            C.llama_model_meta_val_str(self.ptr, key.encode(), buf, ctypes.sizeof(buf))
+        return buf.value.decode("utf-8", errors="replace")
+
+    def chat_template(self) -> str | None:
+        raw = C.llama_model_chat_template(self.ptr, None)
+        return raw.decode("utf-8", errors="replace") if raw else None
+
+    @property
+    def n_ctx_train(self) -> int:
+        return int(C.llama_model_n_ctx_train(self.ptr))
+
+    @property
+    def n_embd(self) -> int:
+        return int(C.llama_model_n_embd(self.ptr))
+
+    @property
+    def n_layer(self) -> int:
+        return int(C.llama_model_n_layer(self.ptr))
+
+    @property
+    def n_params(self) -> int:
+        return int(C.llama_model_n_params(self.ptr))
+
+    @property
+    def size_bytes(self) -> int:
+        return int(C.llama_model_size(self.ptr))
+
+    def description(self) -> str:
+        buf = ctypes.create_string_buffer(256)
+        C.llama_model_desc(self.ptr, buf, ctypes.sizeof(buf))
+        return buf.value.decode("utf-8", errors="replace")
+
+    # vocabulary
+    @property
+    def bos(self) -> int:
+        return int(C.llama_vocab_bos(self.vocab))
+
+    @property
+    def eos(self) -> int:
+        return int(C.llama_vocab_eos(self.vocab))
+
+    @property
+    def add_bos(self) -> bool:
+        return bool(C.llama_vocab_get_add_bos(self.vocab))
+
+    def token_text(self, token: int) -> str:
+        raw = C.llama_vocab_get_text(self.vocab, token)
+        return raw.decode("utf-8", errors="replace") if raw else ""
+
+    def is_eog(self, token: int) -> bool:
+        return bool(C.llama_vocab_is_eog(self.vocab, token))
+
+    def is_control(self, token: int) -> bool:
+        return bool(C.llama_vocab_is_control(self.vocab, token))
+
+    def tokenize(self, text: str, *, add_special: bool, parse_special: bool = True) -> list[int]:
+        data = text.encode("utf-8")
+        n_max = len(data) + 8
+        arr = (C.llama_token * n_max)()
+        n = C.llama_tokenize(self.vocab, data, len(data), arr, n_max, add_special, parse_special)
+        if n < 0:
+            n_max = -n
+            arr = (C.llama_token * n_max)()
+            n = C.llama_tokenize(self.vocab, data, len(data), arr, n_max, add_special, parse_special)
+        return list(arr[:n])
+
+    def piece(self, token: int, *, special: bool = True) -> bytes:
+        """The bytes of one token (special tokens rendered when ``special``)."""
+        buf = self._piece_buf
+        n = C.llama_token_to_piece(self.vocab, token, buf, 256, 0, special)
+        if n < 0:
+            big = ctypes.create_string_buffer(-n)
+            n = C.llama_token_to_piece(self.vocab, token, big, -n, 0, special)
+            return big.raw[:n]
+        return buf.raw[:n]
+
+    def find_token(self, text: str) -> int | None:
+        """The id of a token whose text is exactly ``text``, if the vocabulary has one."""
+        ids = self.tokenize(text, add_special=False, parse_special=True)
+        if len(ids) == 1 and self.token_text(ids[0]) == text:
+            return ids[0]
+        return None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            C.llama_model_free(self.ptr)
+
+
+def _offloaded_layers(lines: list[str]) -> int:
+    for line in lines:
+        # "load_tensors: offloaded 29/29 layers to GPU"
+        if "offloaded" in line and "layers to GPU" in line:
+            try:
+                return int(line.split("offloaded", 1)[1].split("/", 1)[0].strip())
+            except ValueError:
+                return 0
+    return 0
+
+
+def _explain_load_failure(path: Path, lines: list[str]) -> str:
+    text = "\n".join(lines)
+    for line in lines:
+        if "unknown model architecture" in line:
+            arch = line.split("unknown model architecture", 1)[1].strip(" :'\"\n")
+            return f"{path.name}: this version of llama.cpp cannot run models of architecture '{arch}'."
+    if "failed to allocate" in text or "unable to allocate" in text or "out of memory" in text.lower():
+        return f"Not enough memory to load {path.name}: try a smaller model or quantization, or fewer GPU layers."
+    errors = [ln.strip() for ln in lines if "error" in ln.lower() or "failed" in ln.lower()]
+    detail = errors[-1] if errors else "llama.cpp gave no reason"
+    return f"Could not load {path.name}: {detail}"
+
+
+# -- context ----------------------------------------------------------------------
+
+
+class NativeContext:
+    """A llama.cpp context (KV cache + compute buffers) for one sequence."""
+
+    def __init__(
+        self,
+        model: NativeModel,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        n_threads: int,
+        n_threads_batch: int,
+        swa_full: bool = False,
+    ) -> None:
+        params = C.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = 1
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads_batch
+        params.swa_full = swa_full
+        params.no_perf = True
+        with capture_native_log() as lines:
+            ptr = C.llama_init_from_model(model.ptr, params)
+        if not ptr:
+            detail = next((ln for ln in reversed(lines) if "failed" in ln or "error" in ln.lower()), "")
+            raise ModelLoadError(
+                f"Could not create a context of {n_ctx:,} tokens"
+                + (f": {detail.strip()}" if detail else " (not enough memory?)")
+            )
+        self.ptr = ptr
+        self.model = model
+        self.n_ctx = int(C.llama_n_ctx(ptr))
+        self.n_batch = n_batch
+        self.memory = C.llama_get_memory(ptr)
+        self._one = (C.llama_token * 1)()
+        self._closed = False
+
+    def decode(self, tokens: list[int]) -> None:
+        """Evaluate ``tokens`` after what the cache holds (logits for the last one)."""
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            arr = (C.llama_token * len(chunk))(*chunk)
+            rc = C.llama_decode(self.ptr, C.llama_batch_get_one(arr, len(chunk)))
+            if rc != 0:
+                raise ModelLoadError(f"llama.cpp failed to evaluate the prompt (code {rc}).")
+
+    def decode_one(self, token: int) -> int:
+        self._one[0] = token
+        return int(C.llama_decode(self.ptr, C.llama_batch_get_one(self._one, 1)))
+
+    def pos_max(self) -> int:
+        """The highest position in the cache, -1 when empty."""
+        return int(C.llama_memory_seq_pos_max(self.memory, 0))
+
+    def truncate(self, n_keep: int) -> bool:
+        """Drop every cached position from ``n_keep`` on; False if the cache cannot."""
+        return bool(C.llama_memory_seq_rm(self.memory, 0, n_keep, -1))
+
+    def clear(self) -> None:
+        C.llama_memory_clear(self.memory, True)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            C.llama_free(self.ptr)
+
+
+# -- sampling ---------------------------------------------------------------------
+
+
+class Sampler:
+    """A llama.cpp sampler chain: penalties → top-k → top-p → min-p → temperature → draw."""
+
+    def __init__(
+        self,
+        *,
+        temperature: float,
+        top_p: float,
+        top_k: int,
+        min_p: float,
+        repeat_penalty: float,
+        seed: int,
+    ) -> None:
+        chain = C.llama_sampler_chain_init(C.llama_sampler_chain_default_params())
+        if repeat_penalty != 1.0:
+            C.llama_sampler_chain_add(chain, C.llama_sampler_init_penalties(64, repeat_penalty, 0.0, 0.0))
+        if temperature <= 0.0:
+            C.llama_sampler_chain_add(chain, C.llama_sampler_init_greedy())
+        else:
+            if top_k > 0:
+                C.llama_sampler_chain_add(chain, C.llama_sampler_init_top_k(top_k))
+            if 0.0 < top_p < 1.0:
+                C.llama_sampler_chain_add(chain, C.llama_sampler_init_top_p(top_p, 1))
+            if min_p > 0.0:
+                C.llama_sampler_chain_add(chain, C.llama_sampler_init_min_p(min_p, 1))
+            C.llama_sampler_chain_add(chain, C.llama_sampler_init_temp(temperature))
+            C.llama_sampler_chain_add(chain, C.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        self.ptr = chain
+        self._closed = False
+
+    def sample(self, ctx: NativeContext) -> int:
+        """Draw the next token from the last logits (and accept it into the chain)."""
+        return int(C.llama_sampler_sample(self.ptr, ctx.ptr, -1))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            C.llama_sampler_free(self.ptr)

@@ -1,0 +1,34 @@
+"""Where Gemma Desk keeps its files: one data folder per user, from platformdirs.
+
+``GEMMA_DESK_HOME`` overrides the data folder (portable installs, tests).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Gemma Desk"
+ENV_HOME = "GEMMA_DESK_HOME"
+
+
+def data_dir() -> Path:
+    """Chats, attachments and settings (Linux: ~/.local/share/Gemma Desk)."""
+    override = os.environ.get(ENV_HOME)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Downloaded models (a folder the user may change in the settings)."""
+    return data_dir() / "models"
+
+
+def log_dir() -> Path:
+    override = os.environ.get(ENV_HOME)
+    if override:
+        return Path(override).expanduser() / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))

@@ -1,0 +1,81 @@
+"""Shared fixtures: a private data folder, and the tiny Gemma 4 models built once and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache" / "test-models"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _cached(name: str, source: Path, build: object, **kwargs: object) -> Path:
+    """Build a fixture file once per version of its generator; later sessions reuse it."""
+    digest = hashlib.sha256(source.read_bytes() + repr(sorted(kwargs.items())).encode()).hexdigest()[:12]
+    path = CACHE / f"{name}-{digest}.gguf"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        build(tmp, **kwargs)  # type: ignore[operator]
+        tmp.replace(path)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Nothing a test does lands in the real user's data folder."""
+    home = tmp_path_factory.mktemp("gemma-desk-home")
+    old = os.environ.get("GEMMA_DESK_HOME")
+    os.environ["GEMMA_DESK_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("GEMMA_DESK_HOME", None)
+    else:
+        os.environ["GEMMA_DESK_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """A ~1 MB random-weight Gemma 4 GGUF with the Gemma 4 chat template."""
+    from tests.fixtures import tiny_gemma4
+
+    return _cached("tiny-gemma4", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4)
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model() -> Path:
+    """The tiny Gemma 4 without a chat template (like a base model)."""
+    from tests.fixtures import tiny_gemma4
+
+    return _cached(
+        "tiny-gemma4-base", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4, chat_template=None
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_mmproj() -> Path:
+    """A tiny vision + audio projector that belongs to ``tiny_model``."""
+    from tests.fixtures import tiny_mmproj
+
+    return _cached("tiny-mmproj", Path(tiny_mmproj.__file__), tiny_mmproj.write_tiny_mmproj)
+
+
+@pytest.fixture(scope="session")
+def cli_env() -> dict[str, str]:
+    """Environment for running ``python -m app`` in a subprocess."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def python() -> str:
+    return sys.executable
