@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from app import __version__
 from app.engine import (
@@ -42,7 +42,7 @@ THINKING_PREFIX = "│ "
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {self.prog.split()[-1]} --help')\n")
         raise SystemExit(EXIT_USAGE)
 
@@ -94,7 +94,7 @@ def run(argv: list[str]) -> int:
         parser.print_help()
         print(
             "\nThe window is not built yet; until then, ask from the command line:\n"
-            "  gemma-desk ask --model gemma-4-E2B-it-Q4_K_M.gguf --think \"Why is the sky blue?\""
+            '  gemma-desk ask --model gemma-4-E2B-it-Q4_K_M.gguf --think "Why is the sky blue?"'
         )
         return EXIT_OK
     if args.command == "ask":
@@ -164,9 +164,7 @@ def _ask_with(
         system=args.system,
         thinking=args.think,
         max_tokens=args.max_tokens,
-        sampling=SamplingParams(
-            temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed
-        ),
+        sampling=SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed),
     )
     gen_id = engine.generate(request)
     stop_reason = ""
@@ -325,8 +323,11 @@ class _PlainOutput:
             self._line_start = True
         if self._stats is not None:
             s = self._stats.stats
-            note = {"max_tokens": ", stopped at --max-tokens", "context_full": ", context full",
-                    "stopped": ", interrupted"}.get(stop_reason, "")
+            note = {
+                "max_tokens": ", stopped at --max-tokens",
+                "context_full": ", context full",
+                "stopped": ", interrupted",
+            }.get(stop_reason, "")
             self.err.write(
                 f"[{s.completion_tokens} tokens, {s.decode_tps:.1f} tok/s, "
                 f"first token {s.ttft_s:.2f} s, {s.backend}{note}]\n"

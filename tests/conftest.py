@@ -54,9 +54,7 @@ def tiny_base_model() -> Path:
     """The tiny Gemma 4 without a chat template (like a base model)."""
     from tests.fixtures import tiny_gemma4
 
-    return _cached(
-        "tiny-gemma4-base", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4, chat_template=None
-    )
+    return _cached("tiny-gemma4-base", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4, chat_template=None)
 
 
 @pytest.fixture(scope="session")

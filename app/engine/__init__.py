@@ -30,8 +30,7 @@ from app.engine.events import (
     ThinkingDelta,
     ToolCall,
 )
-from app.engine.prompt import Message, Part
-from app.engine.prompt import TemplateError
+from app.engine.prompt import Message, Part, TemplateError
 
 __all__ = [
     "AnswerDelta",

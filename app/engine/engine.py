@@ -173,9 +173,7 @@ class Engine:
                 last[0] = fraction
                 self._emit(LoadProgress(rid, fraction))
 
-        session, notice = ModelSession.load(
-            request, progress=progress, cancelled=lambda: self._is_stopped(rid)
-        )
+        session, notice = ModelSession.load(request, progress=progress, cancelled=lambda: self._is_stopped(rid))
         self._session = session
         self._info = session.info
         self._emit(ModelLoaded(rid, session.info, notice, round(time.perf_counter() - t0, 3)))

@@ -28,17 +28,56 @@ _MAX_COUNT = 1 << 31
 
 # GGUF value types → struct format (scalars only).
 _SCALAR_FORMATS: dict[int, str] = {
-    0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
 }
 _STRING, _ARRAY = 8, 9
 
 # ggml tensor types → (elements per block, bytes per block). Facts from ggml's type traits.
 GGML_BLOCK_SIZES: dict[int, tuple[int, int]] = {
-    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
-    10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
-    16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110),
-    22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8),
-    29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17), 40: (64, 36), 41: (128, 18),
+    0: (1, 4),
+    1: (1, 2),
+    2: (32, 18),
+    3: (32, 20),
+    6: (32, 22),
+    7: (32, 24),
+    8: (32, 34),
+    9: (32, 36),
+    10: (256, 84),
+    11: (256, 110),
+    12: (256, 144),
+    13: (256, 176),
+    14: (256, 210),
+    15: (256, 292),
+    16: (256, 66),
+    17: (256, 74),
+    18: (256, 98),
+    19: (256, 50),
+    20: (32, 18),
+    21: (256, 110),
+    22: (256, 82),
+    23: (256, 136),
+    24: (1, 1),
+    25: (1, 2),
+    26: (1, 4),
+    27: (1, 8),
+    28: (1, 8),
+    29: (256, 56),
+    30: (1, 2),
+    34: (256, 54),
+    35: (256, 66),
+    39: (32, 17),
+    40: (64, 36),
+    41: (128, 18),
 }
 
 
@@ -114,8 +153,7 @@ class _Cursor:
     def need(self, n: int) -> None:
         if n < 0 or self.pos + n > len(self.buf):
             raise ModelFileError(
-                f"{self.path.name} is incomplete: its header ends early "
-                "(the download was probably interrupted)."
+                f"{self.path.name} is incomplete: its header ends early (the download was probably interrupted)."
             )
 
     def unpack(self, fmt: str) -> Any:
@@ -230,13 +268,15 @@ def _parse(buf: mmap.mmap, path: Path, file_size: int) -> GGUFInfo:
     if not isinstance(alignment, int) or alignment <= 0:
         alignment = DEFAULT_ALIGNMENT
     data_offset = (cur.pos + alignment - 1) // alignment * alignment
-    expected: int | None = data_offset
+    end = data_offset
+    known = True
     for t in tensors:
         nbytes = t.n_bytes()
-        if nbytes is None:
-            expected = None
+        if nbytes is None:  # a tensor type newer than our table: skip the size check
+            known = False
             break
-        expected = max(expected, data_offset + t.offset + nbytes)
+        end = max(end, data_offset + t.offset + nbytes)
+    expected = end if known else None
     info = GGUFInfo(
         path=path,
         version=version,

@@ -13,7 +13,6 @@ import ctypes
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -205,6 +204,7 @@ class NativeModel:
         self.n_vocab = int(C.llama_vocab_n_tokens(self.vocab))
         self.gpu_layers = _offloaded_layers(lines)
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._facts: dict[int, tuple[bytes, bool, bool]] = {}
         self._closed = False
 
     # metadata
@@ -291,6 +291,14 @@ class NativeModel:
             return big.raw[:n]
         return buf.raw[:n]
 
+    def token_facts(self, token: int) -> tuple[bytes, bool, bool]:
+        """(piece with special tokens rendered, is end-of-generation, is control), cached."""
+        facts = self._facts.get(token)
+        if facts is None:
+            facts = (self.piece(token, special=True), self.is_eog(token), self.is_control(token))
+            self._facts[token] = facts
+        return facts
+
     def find_token(self, text: str) -> int | None:
         """The id of a token whose text is exactly ``text``, if the vocabulary has one."""
         ids = self.tokenize(text, add_special=False, parse_special=True)
@@ -367,6 +375,10 @@ class NativeContext:
         self.n_batch = n_batch
         self.memory = C.llama_get_memory(ptr)
         self._one = (C.llama_token * 1)()
+        # The one-token batch points at self._one; building it once saves a
+        # struct round-trip through ctypes on every generated token.
+        self._one_batch = C.llama_batch_get_one(self._one, 1)
+        self._decode = C.llama_decode
         self._closed = False
 
     def decode(self, tokens: list[int]) -> None:
@@ -380,7 +392,7 @@ class NativeContext:
 
     def decode_one(self, token: int) -> int:
         self._one[0] = token
-        return int(C.llama_decode(self.ptr, C.llama_batch_get_one(self._one, 1)))
+        return int(self._decode(self.ptr, self._one_batch))
 
     def pos_max(self) -> int:
         """The highest position in the cache, -1 when empty."""

@@ -170,12 +170,7 @@ def _message_dict(message: Message, *, structured: bool) -> dict[str, Any]:
     """The message as a template expects it; text-only messages use a plain string."""
     only_text = all(p.type == "text" for p in message.parts)
     if only_text or not structured:
-        content: Any = "".join(
-            p.text if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts
-        )
+        content: Any = "".join(p.text if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts)
     else:
-        content = [
-            {"type": "text", "text": p.text} if p.type == "text" else {"type": p.type}
-            for p in message.parts
-        ]
+        content = [{"type": "text", "text": p.text} if p.type == "text" else {"type": p.type} for p in message.parts]
     return {"role": message.role, "content": content}

@@ -31,7 +31,7 @@ from app.engine.events import (
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
 from app.engine.native import NativeContext, NativeModel, Sampler, backend_name, default_threads
 from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
-from app.engine.stream_parser import MARKERS, Kind, StreamParser
+from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,7 @@ class ModelSession:
                 raise ContextError(f"A context of {request.n_ctx} tokens is too small; use at least 64.")
             if n_ctx_train and request.n_ctx > n_ctx_train:
                 raise ContextError(
-                    f"{gguf.name} supports at most {n_ctx_train:,} tokens of context; "
-                    f"{request.n_ctx:,} were asked for."
+                    f"{gguf.name} supports at most {n_ctx_train:,} tokens of context; {request.n_ctx:,} were asked for."
                 )
 
         def on_progress(fraction: float) -> bool:
@@ -156,7 +155,13 @@ class ModelSession:
             n_layers=model.n_layer,
             chat_template_source=format_name,
         )
-        log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
+        log.info(
+            "loaded %s in %.2f s (%s, n_ctx %d)",
+            path.name,
+            time.perf_counter() - t0,
+            info.backend,
+            info.n_ctx,
+        )
         return cls(model=model, ctx=ctx, template=template, info=info, gguf=gguf), notice
 
     @staticmethod
@@ -199,7 +204,7 @@ class ModelSession:
     def _reusable_prefix(self, tokens: list[int]) -> int:
         """How many leading prompt tokens the KV cache already holds and can keep."""
         n = 0
-        for a, b in zip(self._cached, tokens):
+        for a, b in zip(self._cached, tokens, strict=False):
             if a != b:
                 break
             n += 1
@@ -275,23 +280,26 @@ class ModelSession:
         max_new = request.max_tokens if request.max_tokens is not None else n_ctx
         model, ctx, cached = self.model, self.ctx, self._cached
         markers = self._marker_ids
+        sample, facts, decode_utf8, clock = sampler.sample, model.token_facts, decoder.decode, time.perf_counter
         try:
             while not stop_reason:
                 if should_stop():
                     stop_reason = "stopped"
                     break
-                token = sampler.sample(ctx)
-                t_last = time.perf_counter()
+                token = sample(ctx)
+                t_last = clock()
                 if n_gen == 0:
                     t_first = t_last
-                if model.is_eog(token) and not request.ignore_eos:
+                piece, eog, control = facts(token)
+                if eog and not request.ignore_eos:
                     stop_reason = "end"
                     break
                 n_gen += 1
-                if token in markers or not model.is_control(token):
-                    text = decoder.decode(model.piece(token))
+                if not control or token in markers:
+                    text = decode_utf8(piece)
                     if text:
-                        yield from self._to_events(parser.feed(text), request_id)
+                        for event in parser.feed(text):
+                            yield self._to_event(event, request_id)
                 if n_gen >= max_new:
                     stop_reason = "max_tokens"
                     break
@@ -306,7 +314,8 @@ class ModelSession:
         finally:
             sampler.close()
         tail = decoder.decode(b"", final=True)
-        yield from self._to_events(parser.feed(tail) + parser.finish(), request_id)
+        for event in parser.feed(tail) + parser.finish():
+            yield self._to_event(event, request_id)
 
         decode_s = (t_last - t_first) if n_gen > 1 else 0.0
         stats = GenerationStats(
@@ -328,14 +337,12 @@ class ModelSession:
         yield Stats(request_id, stats)
 
     @staticmethod
-    def _to_events(parsed: list, request_id: int) -> Iterator[EngineEvent]:  # type: ignore[type-arg]
-        for p in parsed:
-            if p.kind is Kind.THINKING:
-                yield ThinkingDelta(request_id, p.text)
-            elif p.kind is Kind.ANSWER:
-                yield AnswerDelta(request_id, p.text)
-            else:
-                yield ToolCall(request_id, p.tool_name, p.tool_arguments)
+    def _to_event(parsed: Parsed, request_id: int) -> EngineEvent:
+        if parsed.kind is Kind.ANSWER:
+            return AnswerDelta(request_id, parsed.text)
+        if parsed.kind is Kind.THINKING:
+            return ThinkingDelta(request_id, parsed.text)
+        return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
 
     def reset_cache(self) -> None:
         self.ctx.clear()

@@ -52,6 +52,8 @@ class _State(enum.Enum):
 
 def _held_back_length(text: str) -> int:
     """Length of the longest tail of ``text`` that is a proper prefix of a marker."""
+    if "<" not in text[-_LONGEST_MARKER:]:
+        return 0
     longest = 0
     for marker in MARKERS:
         for size in range(min(len(marker) - 1, len(text)), longest, -1):
@@ -59,6 +61,10 @@ def _held_back_length(text: str) -> int:
                 longest = size
                 break
     return longest
+
+
+_PLAIN_STATES = frozenset({_State.ANSWER, _State.THOUGHT, _State.OTHER_CHANNEL})
+_LONGEST_MARKER = max(len(m) for m in MARKERS)
 
 
 class StreamParser:
@@ -84,8 +90,13 @@ class StreamParser:
         return self._state in (_State.THOUGHT, _State.CHANNEL_NAME)
 
     def feed(self, piece: str) -> list[Parsed]:
+        if not self._buffer and "<" not in piece and self._state in _PLAIN_STATES:
+            # Fast path (most tokens): no marker can start in this piece.
+            out: list[Parsed] = []
+            self._emit_text(out, piece)
+            return out
         self._buffer += piece
-        out: list[Parsed] = []
+        out = []
         while self._buffer:
             if not self._step(out):
                 break

@@ -11,7 +11,6 @@ medians are compared. Target: engine / bare >= 0.95. Also shows the high-level
 from __future__ import annotations
 
 import argparse
-import ctypes
 import statistics
 import tempfile
 import time
@@ -93,7 +92,9 @@ def bench(name: str, path: Path, rounds: int, n_tokens: int) -> float:
     finally:
         session.close()
     e, b, h = statistics.median(engine), statistics.median(bare), statistics.median(high)
-    print(f"\n{name}  ({path.name}, {threads} threads, {n_tokens} tokens x {rounds} rounds, prompt {len(prompt)} tokens)")
+    print(
+        f"\n{name}  ({path.name}, {threads} threads, {n_tokens} tokens x {rounds} rounds, prompt {len(prompt)} tokens)"
+    )
     print(f"  bare llama-cpp-python loop : {b:9.1f} tok/s   rounds: {', '.join(f'{x:.0f}' for x in bare)}")
     print(f"  Gemma Desk engine          : {e:9.1f} tok/s   rounds: {', '.join(f'{x:.0f}' for x in engine)}")
     print(f"  llama_cpp.Llama.generate   : {h:9.1f} tok/s   rounds: {', '.join(f'{x:.0f}' for x in high)}")

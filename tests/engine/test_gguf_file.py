@@ -56,6 +56,7 @@ def test_truncated_inside_the_header(tiny_model: Path, tmp_path: Path) -> None:
 
 def test_block_sizes_match_the_gguf_package() -> None:
     import gguf
+
     for qtype, (block, size) in gguf.GGML_QUANT_SIZES.items():
         if qtype.name == "Q8_1":
             # gguf-py says 40 bytes; ggml's own static_assert says 2 halves + 32 = 36.

@@ -90,4 +90,5 @@ def test_fallback_for_a_gemma3_base_model_keeps_the_system_prompt() -> None:
     name, source = fallback_template(["<start_of_turn>"])
     template = ChatTemplate(source, bos_token="<bos>", eos_token="<eos>", builtin=True)
     text = template.render([Message.text("system", "Be brief."), Message.text("user", "Hi")], PromptOptions())
+    assert name == "Gemma turns"
     assert text == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
