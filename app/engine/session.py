@@ -275,6 +275,7 @@ class ModelSession:
         )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parser = StreamParser()
+        parser.prime(_model_turn_tail(prompt.text))
         n_gen = 0
         t_first = t_last = 0.0
         max_new = request.max_tokens if request.max_tokens is not None else n_ctx
@@ -351,3 +352,12 @@ class ModelSession:
     def close(self) -> None:
         self.ctx.close()
         self.model.close()
+
+
+def _model_turn_tail(prompt: str) -> str:
+    """What the template wrote after the last turn header, e.g. a pre-filled thought channel."""
+    start = prompt.rfind("<|turn>")
+    if start == -1:
+        return ""
+    newline = prompt.find("\n", start)
+    return "" if newline == -1 else prompt[newline + 1 :]

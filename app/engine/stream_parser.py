@@ -84,6 +84,19 @@ class StreamParser:
         self._thought_started = False
         self.saw_thought = False
 
+    def prime(self, prompt_tail: str) -> None:
+        """Start from where the prompt leaves off (e.g. a template that pre-opens the thought channel).
+
+        ``prompt_tail`` is the rendered prompt after the model turn's header; a
+        closed channel leaves the parser in the answer, an open one in the thought.
+        """
+        self.feed(prompt_tail)
+        if self._state is _State.ANSWER:
+            self._buffer = ""
+        self._answer_started = False
+        self._thought_started = False
+        self.saw_thought = False
+
     @property
     def in_thought(self) -> bool:
         """True while the model is inside its thought channel."""

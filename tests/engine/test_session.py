@@ -193,3 +193,24 @@ def test_base_model_without_template_uses_the_plain_gemma4_format(tiny_base_mode
 def test_projector_passed_as_a_model(tiny_mmproj: Path) -> None:
     with pytest.raises(ModelFileError, match="projector"):
         ModelSession.load(LoadRequest(tiny_mmproj))
+
+
+def test_thinking_streams_as_thinking_events_through_llama_cpp(tmp_path: Path) -> None:
+    # A template whose generation prompt opens the thought channel: everything the
+    # real model then writes is thinking until it closes the channel.
+    from tests.fixtures.tiny_gemma4 import GEMMA4_CHAT_TEMPLATE
+
+    template = GEMMA4_CHAT_TEMPLATE + (
+        "{%- if add_generation_prompt and enable_thinking -%}{{ '<|channel>thought\\n' }}{%- endif -%}"
+    )
+    path = write_tiny_gemma4(tmp_path / "thinker.gguf", chat_template=template)
+    s, _ = ModelSession.load(LoadRequest(path, n_ctx=512))
+    try:
+        assert s.prepare(ask("Hi", thinking=True)).text.endswith("<|turn>model\n<|channel>thought\n")
+        events = list(s.generate(ask("Hi", thinking=True, max_tokens=12)))
+        thinking = "".join(e.text for e in events if isinstance(e, ThinkingDelta))
+        assert thinking.strip()
+        assert not any(isinstance(e, AnswerDelta) for e in events)
+        assert "<|channel>" not in thinking
+    finally:
+        s.close()

@@ -105,3 +105,18 @@ def test_other_channels_are_not_shown_as_answer() -> None:
     events = run(["<|channel>analysis\nsecret<channel|>visible"])
     assert joined(events, Kind.ANSWER) == "visible"
     assert "secret" not in joined(events, Kind.THINKING) + joined(events, Kind.ANSWER)
+
+
+def test_prime_with_a_prefilled_empty_channel_starts_in_the_answer() -> None:
+    parser = StreamParser()
+    parser.prime("<|channel>thought\n<channel|>")
+    events = parser.feed("Answer.") + parser.finish()
+    assert joined(events, Kind.ANSWER) == "Answer." and not joined(events, Kind.THINKING)
+
+
+def test_prime_with_an_open_thought_channel_starts_thinking() -> None:
+    parser = StreamParser()
+    parser.prime("<|channel>thought\n")
+    events = parser.feed("Let me see.<channel|>Forty-two.") + parser.finish()
+    assert joined(events, Kind.THINKING) == "Let me see."
+    assert joined(events, Kind.ANSWER) == "Forty-two."
