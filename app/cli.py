@@ -1,22 +1,24 @@
-"""The command line: ``gemma-desk ask`` answers one prompt, streaming, without a window.
+"""The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation.
 
 ``--json`` prints one JSON object per line (``thinking``, ``answer``,
-``tool_call``, ``stats``, ``error``, ``done``) and is a public interface:
-change it only by adding fields. Exit codes: 0 done, 1 the request failed,
-2 bad arguments, 130 interrupted with Ctrl-C.
+``tool_call``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
+public interface: change it only by adding fields. Exit codes: 0 done, 1 the
+request failed, 2 bad arguments, 130 interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shlex
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from app import __version__
+from app.cli_output import JsonOutput, PlainOutput
 from app.engine import (
     AnswerDelta,
     Done,
@@ -29,22 +31,48 @@ from app.engine import (
     LoadRequest,
     Message,
     ModelLoaded,
+    Part,
     SamplingParams,
-    Stats,
     ThinkingDelta,
-    ToolCall,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-_DIM, _RESET = "\x1b[2m", "\x1b[0m"
-THINKING_PREFIX = "│ "
+Output = JsonOutput | PlainOutput
 
 
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {self.prog.split()[-1]} --help')\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be greater than zero")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", required=True, type=Path, help="a Gemma GGUF file")
+    p.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
+    p.add_argument("--system", help="a system prompt")
+    p.add_argument("--think", action="store_true", help="let the model think before answering")
+    p.add_argument("--max-tokens", type=_positive_int, help="stop each answer after this many tokens")
+    p.add_argument("--ctx", type=_positive_int, help="context size in tokens (default: 8192 or less)")
+    p.add_argument("--vision-budget", type=_positive_int, default=280, help="tokens per image, 70 … 1120")
+    p.add_argument("--json", action="store_true", help="print one JSON event per line")
+    p.add_argument("--threads", type=_positive_int, help="CPU threads (default: all cores)")
+    p.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
+    p.add_argument("--verbose", action="store_true", help="also print the engine's log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,31 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer one prompt, streaming the model's thinking and answer.",
     )
     ask.add_argument("prompt", nargs="*", help="the prompt ('-' reads it from standard input)")
-    ask.add_argument("--model", "-m", required=True, type=Path, help="a Gemma GGUF file")
-    ask.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
-    ask.add_argument("--system", help="a system prompt")
-    ask.add_argument("--think", action="store_true", help="let the model think before answering")
-    ask.add_argument("--max-tokens", type=_positive_int, help="stop after this many tokens")
-    ask.add_argument("--ctx", type=_positive_int, help="context size in tokens (default: 8192 or less)")
-    ask.add_argument("--json", action="store_true", help="print one JSON event per line")
-    ask.add_argument("--threads", type=_positive_int, help="CPU threads (default: all cores)")
-    ask.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
-    ask.add_argument("--temperature", type=float, default=1.0)
-    ask.add_argument("--top-p", type=float, default=0.95)
-    ask.add_argument("--top-k", type=int, default=64)
-    ask.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
-    ask.add_argument("--verbose", action="store_true", help="also print the engine's log")
+    _add_model_options(ask)
+    ask.add_argument("--image", action="append", type=Path, default=[], help="attach a picture (repeatable)")
+    ask.add_argument("--audio", action="append", type=Path, default=[], help="attach a recording (repeatable)")
+    ask.add_argument("--video", action="append", type=Path, default=[], help="attach a short video (repeatable)")
+    chat = sub.add_parser(
+        "chat",
+        help="a conversation: one user turn per line of standard input",
+        description=(
+            "Read one user turn per line from standard input and answer each in turn, keeping the "
+            "conversation. A line may attach files: '/image PATH', '/audio PATH', '/video PATH'."
+        ),
+    )
+    _add_model_options(chat)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be greater than zero")
-    return value
 
 
 def run(argv: list[str]) -> int:
@@ -97,55 +114,102 @@ def run(argv: list[str]) -> int:
             '  gemma-desk ask --model gemma-4-E2B-it-Q4_K_M.gguf --think "Why is the sky blue?"'
         )
         return EXIT_OK
-    if args.command == "ask":
-        return _ask(args)
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
-
-
-def _read_prompt(args: argparse.Namespace) -> str:
-    if args.prompt == ["-"]:
-        return sys.stdin.read()
-    return " ".join(args.prompt)
-
-
-def _ask(args: argparse.Namespace) -> int:
     from app.applog import setup_logging
 
     setup_logging(verbose=args.verbose)
-    prompt = _read_prompt(args)
-    out = _JsonOutput(sys.stdout) if args.json else _PlainOutput(sys.stdout, sys.stderr)
-    if not prompt.strip():
-        return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
+    out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
+    if args.command == "ask":
+        prompt = sys.stdin.read() if args.prompt == ["-"] else " ".join(args.prompt)
+        files = [("image", p) for p in args.image] + [("audio", p) for p in args.audio]
+        files += [("video", p) for p in args.video]
+        if not prompt.strip() and not files:
+            return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
+        try:
+            parts = attachment_parts(files)
+        except Exception as exc:  # MediaError: a clear message about the file
+            return out.fail(str(exc), EXIT_FAILED)
+        return _session(args, out, iter([(parts, prompt)]))
+    return _session(args, out, _stdin_turns(out))
 
+
+def attachment_parts(files: list[tuple[str, Path]]) -> list[Part]:
+    """Decode attachments into message parts (raises ``MediaError`` with a clear message)."""
+    from app.engine.attachments import audio_parts, image_part, video_parts
+    from app.media import load_audio, load_image, load_video
+
+    parts: list[Part] = []
+    for kind, path in files:
+        if kind == "image":
+            parts.append(image_part(load_image(path)))
+        elif kind == "audio":
+            parts.extend(audio_parts(load_audio(path)))
+        else:
+            parts.extend(video_parts(load_video(path)))
+    return parts
+
+
+def parse_chat_line(line: str) -> tuple[list[tuple[str, Path]], str]:
+    """``/image PATH`` etc. anywhere in the line become attachments; the rest is the text."""
+    try:
+        words = shlex.split(line)
+    except ValueError:  # an unbalanced quote: take the line as it is
+        words = line.split()
+    files: list[tuple[str, Path]] = []
+    text: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("/image", "/audio", "/video") and i + 1 < len(words):
+            files.append((word[1:], Path(words[i + 1]).expanduser()))
+            i += 2
+            continue
+        text.append(word)
+        i += 1
+    return files, " ".join(text)
+
+
+def _stdin_turns(out: Output) -> Iterator[tuple[list[Part], str]]:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        files, text = parse_chat_line(line)
+        try:
+            parts = attachment_parts(files)
+        except Exception as exc:  # a bad attachment skips this turn, not the conversation
+            out.error(str(exc))
+            out.done("error")
+            continue
+        yield parts, text
+
+
+def _session(args: argparse.Namespace, out: Output, turns: Iterator[tuple[list[Part], str]]) -> int:
     events = EventQueue()
     engine = Engine(events)
     try:
         with _Interrupts(engine) as interrupts:
-            return _ask_with(engine, events, interrupts, args, prompt, out)
+            return _converse(engine, events, interrupts, args, out, turns)
     finally:
         engine.close()
 
 
-def _ask_with(
+def _converse(
     engine: Engine,
     events: EventQueue,
     interrupts: _Interrupts,
     args: argparse.Namespace,
-    prompt: str,
-    out: _JsonOutput | _PlainOutput,
+    out: Output,
+    turns: Iterator[tuple[list[Part], str]],
 ) -> int:
-    load_id = engine.load(
-        LoadRequest(
-            model_path=args.model,
-            mmproj_path=args.mmproj,
-            n_ctx=args.ctx,
-            n_gpu_layers=args.gpu_layers,
-            n_threads=args.threads,
-        )
+    load = LoadRequest(
+        model_path=args.model,
+        mmproj_path=args.mmproj,
+        n_ctx=args.ctx,
+        n_gpu_layers=args.gpu_layers,
+        n_threads=args.threads,
+        vision_budget=args.vision_budget,
     )
     failed = False
-    for event in interrupts.follow(events, load_id):
+    for event in interrupts.follow(events, engine.load(load)):
         if isinstance(event, LoadProgress):
             out.progress(event.fraction)
         elif isinstance(event, ModelLoaded):
@@ -159,27 +223,47 @@ def _ask_with(
     if failed:
         return EXIT_FAILED
 
-    request = GenerateRequest(
-        messages=(Message.text("user", prompt),),
-        system=args.system,
-        thinking=args.think,
-        max_tokens=args.max_tokens,
-        sampling=SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed),
-    )
-    gen_id = engine.generate(request)
-    stop_reason = ""
-    for event in interrupts.follow(events, gen_id):
+    history: list[Message] = []
+    sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed)
+    any_failed = False
+    for parts, text in turns:
+        user = Message("user", (*parts, *([Part("text", text)] if text.strip() else [])))
+        request = GenerateRequest(
+            messages=(*history, user),
+            system=args.system,
+            thinking=args.think,
+            max_tokens=args.max_tokens,
+            sampling=sampling,
+        )
+        answer, thinking, _stop_reason, failed = _turn(engine, events, interrupts, out, request)
+        any_failed |= failed
+        if not failed:
+            history += [user, Message("assistant", (Part("text", answer),), thinking=thinking)]
+        if interrupts.interrupted:
+            return EXIT_INTERRUPTED
+    return EXIT_FAILED if any_failed else EXIT_OK
+
+
+def _turn(
+    engine: Engine, events: EventQueue, interrupts: _Interrupts, out: Output, request: GenerateRequest
+) -> tuple[str, str, str, bool]:
+    answer: list[str] = []
+    thinking: list[str] = []
+    stop_reason, failed = "", False
+    for event in interrupts.follow(events, engine.generate(request)):
         if isinstance(event, Failed):
             failed = True
             out.error(event.message)
         elif isinstance(event, Done):
             stop_reason = event.stop_reason
         else:
+            if isinstance(event, AnswerDelta):
+                answer.append(event.text)
+            elif isinstance(event, ThinkingDelta):
+                thinking.append(event.text)
             out.event(event)
     out.done(stop_reason)
-    if interrupts.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed else EXIT_OK
+    return "".join(answer), "".join(thinking), stop_reason, failed
 
 
 class _Interrupts:
@@ -209,130 +293,11 @@ class _Interrupts:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 
-    def follow(self, events: EventQueue, request_id: int) -> Any:
+    def follow(self, events: EventQueue, request_id: int) -> Iterator[EngineEvent]:
         self.request_id = request_id
         if self.interrupted:
             self.engine.stop(request_id)
         yield from events.until_done(request_id)
-
-
-class _JsonOutput:
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def _write(self, obj: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.stream.flush()
-
-    def progress(self, fraction: float) -> None:
-        pass
-
-    def loaded(self, event: ModelLoaded) -> None:
-        if event.notice:
-            sys.stderr.write(f"gemma-desk: notice: {event.notice}\n")
-
-    def event(self, event: EngineEvent) -> None:
-        if isinstance(event, ThinkingDelta):
-            self._write({"type": "thinking", "text": event.text})
-        elif isinstance(event, AnswerDelta):
-            self._write({"type": "answer", "text": event.text})
-        elif isinstance(event, ToolCall):
-            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments})
-        elif isinstance(event, Stats):
-            self._write({"type": "stats", **event.stats.as_dict()})
-
-    def error(self, message: str) -> None:
-        self._write({"type": "error", "message": message})
-        sys.stderr.write(f"gemma-desk: {message}\n")
-
-    def fail(self, message: str, code: int) -> int:
-        self.error(message)
-        self.done("error")
-        return code
-
-    def done(self, stop_reason: str) -> None:
-        self._write({"type": "done", "stop_reason": stop_reason})
-
-
-class _PlainOutput:
-    def __init__(self, stream: TextIO, err: TextIO) -> None:
-        self.stream = stream
-        self.err = err
-        self.tty = stream.isatty()
-        self._mode = ""  # "thinking" or "answer"
-        self._line_start = True
-        self._stats: Stats | None = None
-
-    def progress(self, fraction: float) -> None:
-        if self.err.isatty():
-            self.err.write(f"\rLoading model… {fraction * 100:3.0f}%")
-            if fraction >= 1.0:
-                self.err.write("\r\x1b[K")
-            self.err.flush()
-
-    def loaded(self, event: ModelLoaded) -> None:
-        if event.notice:
-            self.err.write(f"Notice: {event.notice}\n")
-            self.err.flush()
-
-    def event(self, event: EngineEvent) -> None:
-        if isinstance(event, ThinkingDelta):
-            if self._mode != "thinking":
-                self._mode = "thinking"
-            self._thinking(event.text)
-        elif isinstance(event, AnswerDelta):
-            if self._mode == "thinking":
-                self._write(("" if self._line_start else "\n") + "\n")
-                self._line_start = True
-            self._mode = "answer"
-            self._write(event.text)
-            self._line_start = event.text.endswith("\n")
-        elif isinstance(event, ToolCall):
-            self._write(f"\n[tool call] {event.name}{event.arguments}\n")
-        elif isinstance(event, Stats):
-            self._stats = event
-
-    def _thinking(self, text: str) -> None:
-        pieces = []
-        for ch_line in text.splitlines(keepends=True):
-            if self._line_start:
-                pieces.append(THINKING_PREFIX)
-            pieces.append(ch_line)
-            self._line_start = ch_line.endswith("\n")
-        body = "".join(pieces)
-        self._write(f"{_DIM}{body}{_RESET}" if self.tty else body)
-
-    def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
-
-    def error(self, message: str) -> None:
-        if not self._line_start:
-            self._write("\n")
-            self._line_start = True
-        self.err.write(f"gemma-desk: {message}\n")
-        self.err.flush()
-
-    def fail(self, message: str, code: int) -> int:
-        self.error(message)
-        return code
-
-    def done(self, stop_reason: str) -> None:
-        if not self._line_start:
-            self._write("\n")
-            self._line_start = True
-        if self._stats is not None:
-            s = self._stats.stats
-            note = {
-                "max_tokens": ", stopped at --max-tokens",
-                "context_full": ", context full",
-                "stopped": ", interrupted",
-            }.get(stop_reason, "")
-            self.err.write(
-                f"[{s.completion_tokens} tokens, {s.decode_tps:.1f} tok/s, "
-                f"first token {s.ttft_s:.2f} s, {s.backend}{note}]\n"
-            )
-            self.err.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from app.engine.errors import (
 )
 from app.engine.events import (
     AnswerDelta,
+    ContextTrimmed,
     Done,
     EngineEvent,
     Failed,
@@ -22,6 +23,7 @@ from app.engine.events import (
     GenerationStats,
     LoadProgress,
     LoadRequest,
+    MediaCost,
     ModelInfo,
     ModelLoaded,
     ModelUnloaded,
@@ -35,6 +37,7 @@ from app.engine.prompt import Message, Part, TemplateError
 __all__ = [
     "AnswerDelta",
     "ContextError",
+    "ContextTrimmed",
     "Done",
     "Engine",
     "EngineError",
@@ -45,6 +48,7 @@ __all__ = [
     "GenerationStats",
     "LoadProgress",
     "LoadRequest",
+    "MediaCost",
     "Message",
     "ModelFileError",
     "ModelInfo",

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from app.engine.errors import EngineError, RequestError
@@ -25,11 +25,13 @@ from app.engine.events import (
     GenerateRequest,
     LoadProgress,
     LoadRequest,
+    MediaCost,
     ModelInfo,
     ModelLoaded,
     ModelUnloaded,
     Stats,
 )
+from app.engine.prompt import Part
 from app.engine.session import LoadCancelled, ModelSession
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,8 @@ EventCallback = Callable[[EngineEvent], None]
 @dataclass(frozen=True, slots=True)
 class _Job:
     request_id: int
-    kind: str  # "load", "generate", "unload", "quit"
-    payload: LoadRequest | GenerateRequest | None = None
+    kind: str  # "load", "generate", "measure", "unload", "quit"
+    payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None = None
 
 
 class Engine:
@@ -72,6 +74,10 @@ class Engine:
     def unload(self) -> int:
         return self._submit("unload", None)
 
+    def measure(self, parts: Sequence[Part]) -> int:
+        """Ask what attachments would cost in context tokens; answered by a ``MediaCost`` event."""
+        return self._submit("measure", tuple(parts))
+
     def stop(self, request_id: int | None = None) -> None:
         """Stop a request (the running one when ``None``); it ends within one token."""
         with self._lock:
@@ -99,7 +105,7 @@ class Engine:
 
     # -- worker -------------------------------------------------------------------
 
-    def _submit(self, kind: str, payload: LoadRequest | GenerateRequest | None) -> int:
+    def _submit(self, kind: str, payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None) -> int:
         if self._closed:
             raise RequestError("The engine has been shut down.")
         request_id = next(self._ids)
@@ -149,6 +155,12 @@ class Engine:
             elif job.kind == "generate":
                 assert isinstance(job.payload, GenerateRequest)
                 self._do_generate(rid, job.payload)
+            elif job.kind == "measure":
+                assert isinstance(job.payload, tuple)
+                if self._session is None:
+                    raise RequestError("No model is loaded: load a Gemma model first.")
+                self._emit(MediaCost(rid, tuple(self._session.measure(job.payload))))
+                self._emit(Done(rid, "measured"))
             elif job.kind == "unload":
                 self._free_session()
                 self._emit(ModelUnloaded(rid))

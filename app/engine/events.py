@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.engine.prompt import Message
 
@@ -37,6 +37,10 @@ class LoadRequest:
     n_gpu_layers: int = -1  # -1: as many as the backend takes
     n_threads: int | None = None
     n_batch: int = 512
+    vision_budget: int = 280  # tokens per image, 70 … 1120 (Gemma 4's budgets)
+    # Keep the sliding-window layers' cache full-size so any earlier turn can be
+    # rewound to (prefix reuse after long answers); costs KV memory, see README.
+    swa_full: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,9 @@ class GenerateRequest:
     max_tokens: int | None = None  # None: until the model stops or the context is full
     sampling: SamplingParams = field(default_factory=SamplingParams)
     ignore_eos: bool = False  # keep generating past end-of-turn (benchmarks)
+    # When the conversation does not fit: "drop_oldest" keeps the system prompt and
+    # the newest turns and drops the oldest whole turns; "stop" refuses instead.
+    overflow: Literal["drop_oldest", "stop"] = "drop_oldest"
 
 
 # -- events -------------------------------------------------------------------
@@ -73,6 +80,8 @@ class ModelInfo:
     chat_template_source: str  # "model" or the name of our fallback format
     has_vision: bool = False
     has_audio: bool = False
+    mmproj_path: Path | None = None
+    vision_budget: int = 0  # tokens per image when the model has vision
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,8 @@ class GenerationStats:
     backend: str = "CPU"
     gpu_layers: int = 0
     stop_reason: str = ""
+    media_tokens: int = 0  # prompt positions taken by images and audio
+    dropped_messages: int = 0  # oldest messages left out to fit the context
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -132,6 +143,24 @@ class GenerationStats:
 class Stats:
     request_id: int
     stats: GenerationStats
+
+
+@dataclass(frozen=True, slots=True)
+class ContextTrimmed:
+    """The conversation did not fit: the oldest ``dropped_messages`` were left out of the prompt."""
+
+    request_id: int
+    dropped_messages: int
+    prompt_tokens: int
+    n_ctx: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCost:
+    """What each attachment costs in context tokens, in the order asked (``measure``)."""
+
+    request_id: int
+    costs: tuple[tuple[str, int], ...]  # (media_id, tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,5 +179,15 @@ class Done:
 
 
 EngineEvent = (
-    LoadProgress | ModelLoaded | ModelUnloaded | ThinkingDelta | AnswerDelta | ToolCall | Stats | Failed | Done
+    LoadProgress
+    | ModelLoaded
+    | ModelUnloaded
+    | ThinkingDelta
+    | AnswerDelta
+    | ToolCall
+    | ContextTrimmed
+    | MediaCost
+    | Stats
+    | Failed
+    | Done
 )

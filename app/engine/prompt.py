@@ -29,11 +29,16 @@ MEDIA_MARKERS: dict[str, str] = {"image": "<|image|>", "audio": "<|audio|>", "vi
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One piece of a message: text, or a media placeholder with its content id."""
+    """One piece of a message: text, or a picture / audio clip with its content id.
+
+    ``payload`` holds the decoded media (``app.media.ImageInput`` or
+    ``AudioClip``); it is not part of equality, the content id is.
+    """
 
     type: PartType
     text: str = ""
     media_id: str = ""
+    payload: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +171,24 @@ class ChatTemplate:
             raise TemplateError(f"The model's chat template failed: {type(exc).__name__}: {exc}") from None
 
 
+def escape_markers(text: str) -> str:
+    """Keep user text from posing as a media placeholder (a zero-width space breaks it up)."""
+    for marker in MEDIA_MARKERS.values():
+        if marker in text:
+            text = text.replace(marker, marker[:2] + "\u200b" + marker[2:])
+    return text
+
+
 def _message_dict(message: Message, *, structured: bool) -> dict[str, Any]:
     """The message as a template expects it; text-only messages use a plain string."""
     only_text = all(p.type == "text" for p in message.parts)
     if only_text or not structured:
-        content: Any = "".join(p.text if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts)
+        content: Any = "".join(
+            escape_markers(p.text) if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts
+        )
     else:
-        content = [{"type": "text", "text": p.text} if p.type == "text" else {"type": p.type} for p in message.parts]
+        content = [
+            {"type": "text", "text": escape_markers(p.text)} if p.type == "text" else {"type": p.type}
+            for p in message.parts
+        ]
     return {"role": message.role, "content": content}

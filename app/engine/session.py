@@ -1,92 +1,76 @@
-"""A loaded model ready to chat: loading, prompt evaluation and the token loop.
+"""A loaded model ready to chat: prompt evaluation with prefix reuse, and the token loop.
 
 ``ModelSession`` is plain, synchronous code: ``generate`` is a generator of
-events that checks a stop callback between tokens. The worker thread in
-``app.engine.engine`` is what makes it asynchronous; tests and benchmarks can
-drive it directly.
+events that checks a stop callback between tokens and between prompt batches.
+The worker thread in ``app.engine.engine`` makes it asynchronous; tests and
+benchmarks drive it directly.
+
+Prefix reuse and Gemma 4's sliding-window layers: a sliding-window (SWA) KV
+cache of the default size only keeps the last window of positions, so it
+cannot be rewound past that. Gemma 4's template also rewrites the last model
+turn on every new turn (it drops the thought channel), so each follow-up
+rewinds to the start of the previous answer — often further back than the
+window. We therefore keep the SWA cache full-size (``LoadRequest.swa_full``,
+the default): any earlier position can be rewound to, at the cost of KV memory
+for the sliding layers (counted in the fit estimate). With ``swa_full`` off,
+the session checks the cache's lowest position and re-evaluates from scratch
+when a rewind would go past it, so it stays correct, only slower.
 """
 
 from __future__ import annotations
 
 import codecs
-import logging
 import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from app.engine.errors import ContextError, ModelFileError, ModelLoadError, RequestError
+import llama_cpp as C
+
 from app.engine.events import (
     AnswerDelta,
+    ContextTrimmed,
     EngineEvent,
     GenerateRequest,
     GenerationStats,
     LoadRequest,
-    ModelInfo,
     Stats,
     ThinkingDelta,
     ToolCall,
 )
-from app.engine.gguf_file import GGUFInfo, read_gguf_info
-from app.engine.native import NativeContext, NativeModel, Sampler, backend_name, default_threads
-from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
+from app.engine.loader import LoadCancelled, Loaded, load_model
+from app.engine.native import Sampler
+from app.engine.planner import Capabilities, check_request, plan_prompt, render_plan
+from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
+from app.engine.projector import TEXT
+from app.engine.prompt import Message, Part
 from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
 
-log = logging.getLogger(__name__)
-
-#: The context a model gets when the caller does not say (capped at what it was trained for).
-DEFAULT_CTX = 8192
-
-
-class LoadCancelled(Exception):
-    """The caller stopped a load before it finished."""
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedPrompt:
-    text: str
-    tokens: list[int]
-
-
-def _probe_conversations() -> list[tuple[list[Message], PromptOptions]]:
-    """Conversations a template must render before we accept it."""
-    turns = [
-        Message.text("system", "You are helpful."),
-        Message.text("user", "Hello"),
-        Message.text("assistant", "Hi!"),
-        Message.text("user", "How are you?"),
-    ]
-    return [
-        (turns, PromptOptions(enable_thinking=False)),
-        (turns, PromptOptions(enable_thinking=True)),
-        (turns[1:2], PromptOptions(enable_thinking=False)),
-    ]
+__all__ = ["LoadCancelled", "ModelSession"]
 
 
 class ModelSession:
-    """Owns a model, its context and its chat template. One thread at a time."""
+    """Owns a loaded model, its context, projector and template. One thread at a time."""
 
-    def __init__(
-        self,
-        *,
-        model: NativeModel,
-        ctx: NativeContext,
-        template: ChatTemplate,
-        info: ModelInfo,
-        gguf: GGUFInfo,
-    ) -> None:
-        self.model = model
-        self.ctx = ctx
-        self.template = template
-        self.info = info
-        self.gguf = gguf
-        self._cached: list[int] = []  # the tokens the KV cache holds, position by position
-        self._n_swa = int(gguf.get(f"{gguf.architecture}.attention.sliding_window", 0) or 0)
+    def __init__(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.ctx = loaded.ctx
+        self.template = loaded.template
+        self.projector = loaded.projector
+        self.info = loaded.info
+        self.gguf = loaded.gguf
+        self.cache = PrefixCache()
+        self.embeddings = EmbeddingCache()
+        arch = self.gguf.architecture
+        self._n_swa = int(self.gguf.get(f"{arch}.attention.sliding_window", 0) or 0)
         #: Tokens the stream parser acts on; other control tokens are never shown as text.
-        self._marker_ids = frozenset(t for t in (model.find_token(m) for m in MARKERS) if t is not None)
-
-    # -- loading ----------------------------------------------------------------
+        self._marker_ids = frozenset(t for t in (self.model.find_token(m) for m in MARKERS) if t is not None)
+        self._caps = Capabilities(
+            vision=bool(self.projector and self.projector.vision),
+            audio=bool(self.projector and self.projector.audio),
+            model_name=self.info.name,
+        )
 
     @classmethod
     def load(
@@ -97,134 +81,83 @@ class ModelSession:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> tuple[ModelSession, str]:
         """Check and load a model; returns the session and a notice for the user ("" if none)."""
-        t0 = time.perf_counter()
-        path = Path(request.model_path).expanduser()
-        gguf = read_gguf_info(path)
-        if gguf.is_projector:
-            raise ModelFileError(
-                f"{path.name} is a vision/audio projector (mmproj), not a language model; "
-                "pass it as the mmproj next to a Gemma model."
-            )
-        n_ctx_train = gguf.context_length
-        if request.n_ctx is not None:
-            if request.n_ctx < 64:
-                raise ContextError(f"A context of {request.n_ctx} tokens is too small; use at least 64.")
-            if n_ctx_train and request.n_ctx > n_ctx_train:
-                raise ContextError(
-                    f"{gguf.name} supports at most {n_ctx_train:,} tokens of context; {request.n_ctx:,} were asked for."
-                )
+        loaded = load_model(request, progress=progress, cancelled=cancelled)
+        return cls(loaded), loaded.notice
 
-        def on_progress(fraction: float) -> bool:
-            if progress is not None:
-                progress(fraction)
-            return not cancelled()
+    # -- prompts --------------------------------------------------------------------
 
-        try:
-            model = NativeModel(path, n_gpu_layers=request.n_gpu_layers, progress=on_progress)
-        except ModelLoadError:
-            if cancelled():
-                raise LoadCancelled() from None
-            raise
-        try:
-            if cancelled():
-                raise LoadCancelled()
-            template, notice, format_name = cls._make_template(model, gguf)
-            n_ctx = request.n_ctx or min(model.n_ctx_train or DEFAULT_CTX, DEFAULT_CTX)
-            threads = request.n_threads or default_threads()
-            ctx = NativeContext(
-                model,
-                n_ctx=n_ctx,
-                n_batch=min(request.n_batch, n_ctx),
-                n_threads=threads,
-                n_threads_batch=max(threads, default_threads()),
-            )
-        except BaseException:
-            model.close()
-            raise
-        gpu_layers = model.gpu_layers
-        info = ModelInfo(
-            path=path,
-            name=gguf.name,
-            architecture=gguf.architecture,
-            n_params=model.n_params,
-            size_bytes=gguf.file_size,
-            n_ctx=ctx.n_ctx,
-            n_ctx_train=model.n_ctx_train,
-            backend=backend_name() if gpu_layers > 0 else "CPU",
-            gpu_layers=gpu_layers,
-            n_layers=model.n_layer,
-            chat_template_source=format_name,
+    def prepare(self, request: GenerateRequest) -> PromptPlan:
+        """The request's prompt, tokenized and fitted to the context (close it when done)."""
+        return plan_prompt(
+            request,
+            template=self.template,
+            model=self.model,
+            projector=self.projector,
+            caps=self._caps,
+            n_ctx=self.ctx.n_ctx,
         )
-        log.info(
-            "loaded %s in %.2f s (%s, n_ctx %d)",
-            path.name,
-            time.perf_counter() - t0,
-            info.backend,
-            info.n_ctx,
-        )
-        return cls(model=model, ctx=ctx, template=template, info=info, gguf=gguf), notice
 
-    @staticmethod
-    def _make_template(model: NativeModel, gguf: GGUFInfo) -> tuple[ChatTemplate, str, str]:
-        """The model's own template (or our fallback), a notice, and where it came from."""
-        bos = model.token_text(model.bos) if model.bos >= 0 else ""
-        eos = model.token_text(model.eos) if model.eos >= 0 else ""
-        source = gguf.chat_template or model.chat_template()
-        notice = ""
-        format_name = "model"
-        builtin = False
-        if not source:
-            vocab_has = [t for t in ("<|turn>", "<start_of_turn>") if model.find_token(t) is not None]
-            name, source = fallback_template(vocab_has)
-            builtin = True
-            format_name = f"fallback: {name}"
-            notice = f"This model has no chat template (a base model?); using the plain {name} format."
-        template = ChatTemplate(source, bos_token=bos, eos_token=eos, builtin=builtin)
-        for messages, options in _probe_conversations():
-            template.render(messages, options)  # raises TemplateError for unsafe or broken ones
-        return template, notice, format_name
+    def measure(self, parts: Sequence[Part]) -> list[tuple[str, int]]:
+        """What each media part would cost in context positions, before sending."""
+        costs: list[tuple[str, int]] = []
+        for part in parts:
+            if part.type == "text":
+                continue
+            probe = GenerateRequest(messages=(Message("user", (part, Part("text", "?"))),))
+            check_request(probe, self._caps)
+            plan = render_plan(self.template, self.model, self.projector, [probe.messages[0]], False)
+            try:
+                costs.append((part.media_id, plan.media_positions))
+            finally:
+                plan.close()
+        return costs
 
-    # -- prompts ----------------------------------------------------------------
-
-    def prepare(self, request: GenerateRequest) -> PreparedPrompt:
-        messages = list(request.messages)
-        if not messages or not any(m.role == "user" for m in messages):
-            raise RequestError("Nothing to answer: the conversation has no user message.")
-        last_user = next(m for m in reversed(messages) if m.role == "user")
-        if not last_user.plain_text.strip() and all(p.type == "text" for p in last_user.parts):
-            raise RequestError("The prompt is empty: type a question first.")
-        if request.system and request.system.strip():
-            messages.insert(0, Message.text("system", request.system.strip()))
-        text = self.template.render(messages, PromptOptions(enable_thinking=request.thinking))
-        tokens = self.model.tokenize(text, add_special=False, parse_special=True)
-        if self.model.add_bos and self.model.bos >= 0 and (not tokens or tokens[0] != self.model.bos):
-            tokens.insert(0, self.model.bos)
-        return PreparedPrompt(text, tokens)
-
-    def _reusable_prefix(self, tokens: list[int]) -> int:
-        """How many leading prompt tokens the KV cache already holds and can keep."""
-        n = 0
-        for a, b in zip(self._cached, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        n = min(n, len(tokens) - 1)  # the last prompt token is always evaluated, for its logits
-        if n <= 0:
-            return 0
-        if self._n_swa > 0 and n < len(self._cached):
-            # A sliding-window layer keeps only its last n_swa positions: rewinding
-            # further back than that would leave it attending to nothing.
-            pos_min = self._pos_min()
+    def _reusable(self, plan: PromptPlan) -> int:
+        n = self.cache.common_prefix(plan)
+        if n > 0 and self._n_swa > 0 and n < len(self.cache):
+            # A default-size sliding-window cache keeps only its last positions:
+            # rewinding further back than that would leave those layers blind.
+            pos_min = int(C.llama_memory_seq_pos_min(self.ctx.memory, 0))
             if pos_min > max(0, n - self._n_swa):
                 return 0
         return n
 
-    def _pos_min(self) -> int:
-        import llama_cpp as C
+    def _evaluate(self, plan: PromptPlan, reused: int, should_stop: Callable[[], bool]) -> tuple[int, int, bool]:
+        """Evaluate the plan past ``reused``: (positions evaluated, media encoded, stopped)."""
+        pos = 0
+        evaluated = encoded = 0
+        n_batch = self.ctx.n_batch
+        for seg in plan.segments:
+            end = pos + seg.n_pos
+            if end <= reused:
+                pos = end
+                continue
+            if should_stop():
+                return evaluated, encoded, True
+            if seg.kind == TEXT:
+                todo = seg.tokens[max(0, reused - pos) :]
+                for start in range(0, len(todo), n_batch):
+                    if start and should_stop():
+                        return evaluated, encoded, True
+                    batch = todo[start : start + n_batch]
+                    self.ctx.decode(batch)
+                    self.cache.extend(batch)
+                    evaluated += len(batch)
+            else:
+                assert self.projector is not None and plan.chunks is not None and seg.chunk is not None
+                chunk = seg.chunk
+                embd = self.embeddings.get(chunk.media_id)
+                if embd is None:
+                    embd = self.projector.encode(plan.chunks, chunk)
+                    self.embeddings.put(chunk.media_id, embd)
+                    encoded += 1
+                self.projector.decode(self.ctx, plan.chunks, chunk, embd, pos)
+                self.cache.extend(seg.keys())
+                evaluated += seg.n_pos
+            pos = end
+        return evaluated, encoded, False
 
-        return int(C.llama_memory_seq_pos_min(self.ctx.memory, 0))
-
-    # -- generation ---------------------------------------------------------------
+    # -- generation -------------------------------------------------------------------
 
     def generate(
         self,
@@ -234,37 +167,39 @@ class ModelSession:
     ) -> Iterator[EngineEvent]:
         """Evaluate the prompt and stream the answer; the last event is a ``Stats``."""
         t_start = time.perf_counter()
-        prompt = self.prepare(request)
+        plan = self.prepare(request)
+        try:
+            yield from self._generate(plan, request, request_id, should_stop, t_start)
+        finally:
+            plan.close()
+
+    def _generate(
+        self,
+        plan: PromptPlan,
+        request: GenerateRequest,
+        request_id: int,
+        should_stop: Callable[[], bool],
+        t_start: float,
+    ) -> Iterator[EngineEvent]:
         n_ctx = self.ctx.n_ctx
-        if len(prompt.tokens) >= n_ctx:
-            raise ContextError(
-                f"The conversation is {len(prompt.tokens):,} tokens long but the context holds {n_ctx:,}; "
-                "start a new chat or load the model with a larger context."
-            )
-        reused = self._reusable_prefix(prompt.tokens)
-        if reused < len(self._cached):
+        if plan.dropped_messages:
+            yield ContextTrimmed(request_id, plan.dropped_messages, plan.n_pos, n_ctx)
+        reused = self._reusable(plan)
+        if reused < len(self.cache):
             if not self.ctx.truncate(reused):
                 self.ctx.clear()
                 reused = 0
-            del self._cached[reused:]
-        todo = prompt.tokens[reused:]
-        stop_reason = ""
-        for start in range(0, len(todo), self.ctx.n_batch):
-            if should_stop():
-                stop_reason = "stopped"
-                break
-            chunk = todo[start : start + self.ctx.n_batch]
-            try:
-                self.ctx.decode(chunk)
-            except Exception:
-                self.ctx.clear()
-                self._cached.clear()
-                raise
-            self._cached.extend(chunk)
+            self.cache.truncate(reused)
+        try:
+            evaluated, encoded, stopped = self._evaluate(plan, reused, should_stop)
+        except Exception:
+            self.reset_cache()  # the KV cache may hold half a batch: start clean next time
+            raise
+        stop_reason = "stopped" if stopped else ""
         t_prompt = time.perf_counter()
 
-        seed = request.sampling.seed if request.sampling.seed is not None else random.getrandbits(32)
         sp = request.sampling
+        seed = sp.seed if sp.seed is not None else random.getrandbits(32)
         sampler = Sampler(
             temperature=sp.temperature,
             top_p=sp.top_p,
@@ -275,11 +210,11 @@ class ModelSession:
         )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parser = StreamParser()
-        parser.prime(_model_turn_tail(prompt.text))
+        parser.prime(_model_turn_tail(plan.text))
         n_gen = 0
         t_first = t_last = 0.0
         max_new = request.max_tokens if request.max_tokens is not None else n_ctx
-        model, ctx, cached = self.model, self.ctx, self._cached
+        model, ctx, cache = self.model, self.ctx, self.cache
         markers = self._marker_ids
         sample, facts, decode_utf8, clock = sampler.sample, model.token_facts, decoder.decode, time.perf_counter
         try:
@@ -304,36 +239,37 @@ class ModelSession:
                 if n_gen >= max_new:
                     stop_reason = "max_tokens"
                     break
-                if len(cached) >= n_ctx:
+                if len(cache) >= n_ctx:
                     stop_reason = "context_full"
                     break
                 rc = ctx.decode_one(token)
                 if rc != 0:
                     stop_reason = "context_full" if rc == 1 else "error"
                     break
-                cached.append(token)
+                cache.append(token)
         finally:
             sampler.close()
-        tail = decoder.decode(b"", final=True)
-        for event in parser.feed(tail) + parser.finish():
+        for event in parser.feed(decoder.decode(b"", final=True)) + parser.finish():
             yield self._to_event(event, request_id)
 
         decode_s = (t_last - t_first) if n_gen > 1 else 0.0
         stats = GenerationStats(
-            prompt_tokens=len(prompt.tokens),
+            prompt_tokens=plan.n_pos,
             reused_tokens=reused,
-            evaluated_tokens=len(todo),
-            media_encoded=0,
+            evaluated_tokens=evaluated,
+            media_encoded=encoded,
             completion_tokens=n_gen,
             ttft_s=round((t_first or time.perf_counter()) - t_start, 6),
             prompt_eval_s=round(t_prompt - t_start, 6),
             decode_s=round(decode_s, 6),
             decode_tps=round((n_gen - 1) / decode_s, 3) if decode_s > 0 else 0.0,
             n_ctx=n_ctx,
-            context_used=len(cached),
+            context_used=len(cache),
             backend=self.info.backend,
             gpu_layers=self.info.gpu_layers,
             stop_reason=stop_reason,
+            media_tokens=plan.media_positions,
+            dropped_messages=plan.dropped_messages,
         )
         yield Stats(request_id, stats)
 
@@ -346,12 +282,16 @@ class ModelSession:
         return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
 
     def reset_cache(self) -> None:
+        """Forget the KV cache (the next turn evaluates its whole prompt)."""
         self.ctx.clear()
-        self._cached.clear()
+        self.cache.clear()
 
     def close(self) -> None:
-        self.ctx.close()
-        self.model.close()
+        self.loaded.close()
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
 
 
 def _model_turn_tail(prompt: str) -> str:

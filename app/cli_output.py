@@ -1,0 +1,156 @@
+"""Terminal output for the CLI: JSON lines for scripts, or dimmed thinking and the answer for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from app.engine import (
+    AnswerDelta,
+    ContextTrimmed,
+    EngineEvent,
+    ModelLoaded,
+    Stats,
+    ThinkingDelta,
+    ToolCall,
+)
+
+_DIM, _RESET = "\x1b[2m", "\x1b[0m"
+THINKING_PREFIX = "│ "
+
+
+class JsonOutput:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    def progress(self, fraction: float) -> None:
+        pass
+
+    def loaded(self, event: ModelLoaded) -> None:
+        if event.notice:
+            sys.stderr.write(f"gemma-desk: notice: {event.notice}\n")
+
+    def event(self, event: EngineEvent) -> None:
+        if isinstance(event, ThinkingDelta):
+            self._write({"type": "thinking", "text": event.text})
+        elif isinstance(event, AnswerDelta):
+            self._write({"type": "answer", "text": event.text})
+        elif isinstance(event, ToolCall):
+            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments})
+        elif isinstance(event, ContextTrimmed):
+            self._write(
+                {
+                    "type": "context_trimmed",
+                    "dropped_messages": event.dropped_messages,
+                    "prompt_tokens": event.prompt_tokens,
+                    "n_ctx": event.n_ctx,
+                }
+            )
+        elif isinstance(event, Stats):
+            self._write({"type": "stats", **event.stats.as_dict()})
+
+    def error(self, message: str) -> None:
+        self._write({"type": "error", "message": message})
+        sys.stderr.write(f"gemma-desk: {message}\n")
+
+    def fail(self, message: str, code: int) -> int:
+        self.error(message)
+        self.done("error")
+        return code
+
+    def done(self, stop_reason: str) -> None:
+        self._write({"type": "done", "stop_reason": stop_reason})
+
+
+class PlainOutput:
+    def __init__(self, stream: TextIO, err: TextIO) -> None:
+        self.stream = stream
+        self.err = err
+        self.tty = stream.isatty()
+        self._mode = ""  # "thinking" or "answer"
+        self._line_start = True
+        self._stats: Stats | None = None
+
+    def progress(self, fraction: float) -> None:
+        if self.err.isatty():
+            self.err.write(f"\rLoading model… {fraction * 100:3.0f}%")
+            if fraction >= 1.0:
+                self.err.write("\r\x1b[K")
+            self.err.flush()
+
+    def loaded(self, event: ModelLoaded) -> None:
+        if event.notice:
+            self.err.write(f"Notice: {event.notice}\n")
+            self.err.flush()
+
+    def event(self, event: EngineEvent) -> None:
+        if isinstance(event, ThinkingDelta):
+            if self._mode != "thinking":
+                self._mode = "thinking"
+            self._thinking(event.text)
+        elif isinstance(event, AnswerDelta):
+            if self._mode == "thinking":
+                self._write(("" if self._line_start else "\n") + "\n")
+                self._line_start = True
+            self._mode = "answer"
+            self._write(event.text)
+            self._line_start = event.text.endswith("\n")
+        elif isinstance(event, ToolCall):
+            self._write(f"\n[tool call] {event.name}{event.arguments}\n")
+        elif isinstance(event, ContextTrimmed):
+            self.err.write(
+                f"Note: the conversation is longer than the context; the oldest {event.dropped_messages} "
+                "messages were left out.\n"
+            )
+        elif isinstance(event, Stats):
+            self._stats = event
+
+    def _thinking(self, text: str) -> None:
+        pieces = []
+        for ch_line in text.splitlines(keepends=True):
+            if self._line_start:
+                pieces.append(THINKING_PREFIX)
+            pieces.append(ch_line)
+            self._line_start = ch_line.endswith("\n")
+        body = "".join(pieces)
+        self._write(f"{_DIM}{body}{_RESET}" if self.tty else body)
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def error(self, message: str) -> None:
+        if not self._line_start:
+            self._write("\n")
+            self._line_start = True
+        self.err.write(f"gemma-desk: {message}\n")
+        self.err.flush()
+
+    def fail(self, message: str, code: int) -> int:
+        self.error(message)
+        return code
+
+    def done(self, stop_reason: str) -> None:
+        if not self._line_start:
+            self._write("\n")
+            self._line_start = True
+        if self._stats is not None:
+            s = self._stats.stats
+            note = {
+                "max_tokens": ", stopped at --max-tokens",
+                "context_full": ", context full",
+                "stopped": ", interrupted",
+            }.get(stop_reason, "")
+            reuse = f", {s.reused_tokens} of {s.prompt_tokens} prompt tokens reused" if s.reused_tokens else ""
+            self.err.write(
+                f"[{s.completion_tokens} tokens, {s.decode_tps:.1f} tok/s, "
+                f"first token {s.ttft_s:.2f} s, {s.backend}{reuse}{note}]\n"
+            )
+            self.err.flush()
+        self._stats = None
+        self._mode = ""

@@ -1,0 +1,148 @@
+"""Turns a generate request into a tokenized prompt plan that fits the context.
+
+Checks what the loaded model can take (pictures need a vision projector; audio
+only Gemma 4 E2B/E4B's), renders the conversation with the model's template,
+swaps the template's media markers for libmtmd's, tokenizes, and — when the
+conversation is too long — applies the overflow policy: drop the oldest whole
+turns (the system prompt and the newest turn always stay) or refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.engine.errors import ContextError, RequestError
+from app.engine.events import GenerateRequest
+from app.engine.native import NativeModel
+from app.engine.prefix_cache import PromptPlan, Segment
+from app.engine.projector import MEDIA_MARKER, TEXT, MediaPayload, Projector
+from app.engine.prompt import MEDIA_MARKERS, ChatTemplate, Message, PromptOptions
+
+#: Room kept for the answer when older turns must be dropped.
+ANSWER_RESERVE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    vision: bool
+    audio: bool
+    model_name: str
+
+
+def check_request(request: GenerateRequest, caps: Capabilities) -> None:
+    """Refuse, with a reason, what the loaded model cannot take."""
+    messages = request.messages
+    if not messages or not any(m.role == "user" for m in messages):
+        raise RequestError("Nothing to answer: the conversation has no user message.")
+    last_user = next(m for m in reversed(messages) if m.role == "user")
+    if not last_user.plain_text.strip() and all(p.type == "text" for p in last_user.parts):
+        raise RequestError("The prompt is empty: type a question first.")
+    kinds = {p.type for m in messages for p in m.parts}
+    if kinds & {"image", "video"} and not caps.vision:
+        raise RequestError(
+            f"{caps.model_name} was loaded without a vision projector, so it cannot see pictures: "
+            "load it together with its mmproj file."
+        )
+    if "audio" in kinds and not caps.audio:
+        raise RequestError(
+            f"{caps.model_name} cannot hear audio"
+            + (" (no projector is loaded)" if not caps.vision else "")
+            + ": only Gemma 4 E2B and E4B, with their mmproj, take audio."
+        )
+    for m in messages:
+        for p in m.parts:
+            if p.type in ("image", "audio") and p.payload is None:
+                raise RequestError(f"An attached {p.type} has no data (was it deleted?).")
+
+
+def _media_in_order(messages: list[Message]) -> list[MediaPayload]:
+    return [p.payload for m in messages for p in m.parts if p.type in ("image", "audio")]
+
+
+def render_plan(
+    template: ChatTemplate,
+    model: NativeModel,
+    projector: Projector | None,
+    messages: list[Message],
+    thinking: bool,
+) -> PromptPlan:
+    """Render and tokenize ``messages`` (no fitting)."""
+    text = template.render(messages, PromptOptions(enable_thinking=thinking))
+    media = _media_in_order(messages)
+    if not media:
+        tokens = model.tokenize(text, add_special=False, parse_special=True)
+        if model.add_bos and model.bos >= 0 and (not tokens or tokens[0] != model.bos):
+            tokens.insert(0, model.bos)
+        return PromptPlan(text, [Segment(TEXT, tokens=tokens)])
+    assert projector is not None
+    marked = text
+    for marker in MEDIA_MARKERS.values():
+        marked = marked.replace(marker, MEDIA_MARKER)
+    if marked.count(MEDIA_MARKER) != len(media):
+        raise RequestError(
+            "The model's chat template did not place every attachment "
+            f"({marked.count(MEDIA_MARKER)} of {len(media)}); this model cannot take them this way."
+        )
+    chunks = projector.tokenize(marked, media)
+    segments: list[Segment] = []
+    for i, chunk in enumerate(chunks):
+        if chunk.kind == TEXT:
+            tokens = list(chunk.tokens)
+            if i == 0 and model.add_bos and model.bos >= 0 and (not tokens or tokens[0] != model.bos):
+                tokens.insert(0, model.bos)
+            segments.append(Segment(TEXT, tokens=tokens))
+        else:
+            segments.append(Segment(chunk.kind, chunk=chunk))
+    return PromptPlan(text, segments, chunks=chunks)
+
+
+def _oldest_turn_end(messages: list[Message], first: int) -> int | None:
+    """Index just past the oldest whole turn starting at ``first`` (a user message and its replies);
+    None when only the newest turn is left."""
+    user_indexes = [i for i in range(first, len(messages)) if messages[i].role == "user"]
+    if len(user_indexes) < 2:
+        return None
+    return user_indexes[1]
+
+
+def plan_prompt(
+    request: GenerateRequest,
+    *,
+    template: ChatTemplate,
+    model: NativeModel,
+    projector: Projector | None,
+    caps: Capabilities,
+    n_ctx: int,
+) -> PromptPlan:
+    """A prompt plan that fits ``n_ctx``, per the request's overflow policy."""
+    check_request(request, caps)
+    messages = list(request.messages)
+    if request.system and request.system.strip():
+        messages.insert(0, Message.text("system", request.system.strip()))
+    first = 1 if messages and messages[0].role == "system" else 0
+    reserve = min(request.max_tokens or ANSWER_RESERVE, ANSWER_RESERVE, n_ctx // 4)
+    dropped = 0
+    while True:
+        plan = render_plan(template, model, projector, messages, request.thinking)
+        too_long = plan.n_pos >= n_ctx
+        wants_room = plan.n_pos + reserve > n_ctx
+        if request.overflow == "drop_oldest" and wants_room:
+            end = _oldest_turn_end(messages, first)
+            if end is not None:
+                plan.close()
+                dropped += end - first
+                del messages[first:end]
+                continue
+        if too_long:
+            plan.close()
+            if request.overflow == "stop":
+                raise ContextError(
+                    f"The conversation is {plan.n_pos:,} tokens long but the context holds {n_ctx:,}; "
+                    "start a new chat or load the model with a larger context."
+                )
+            raise ContextError(
+                f"The newest message alone is {plan.n_pos:,} tokens and the context holds {n_ctx:,}; "
+                "shorten it, attach less, or load the model with a larger context."
+            )
+        plan.dropped_messages = dropped
+        return plan

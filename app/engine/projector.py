@@ -1,0 +1,231 @@
+"""The vision/audio projector (mmproj) through libmtmd: prompts with media become chunks.
+
+``Projector`` owns an ``mtmd_context``; ``tokenize`` turns a rendered prompt
+whose media markers stand for images and audio clips into ``Chunks`` — text
+token runs and media runs, each media run tagged with the content hash of its
+picture or clip. Encoding a media chunk returns its embeddings as a NumPy array
+so the session can keep them and decode them again without re-encoding.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp as C
+import numpy as np
+from llama_cpp import mtmd_cpp as M
+
+from app.engine.errors import ModelFileError, ModelLoadError, RequestError
+from app.engine.gguf_file import GGUFInfo, read_gguf_info
+from app.engine.native import _LOG_CALLBACK, NativeContext, NativeModel, capture_native_log
+from app.media import AudioClip, ImageInput
+
+log = logging.getLogger(__name__)
+
+#: Our own media marker: unlikely in user text, and escaped there anyway.
+MEDIA_MARKER = "<__gemma_desk_media__>"
+
+TEXT, IMAGE, AUDIO = "text", "image", "audio"
+_CHUNK_KINDS = {0: TEXT, 1: IMAGE, 2: AUDIO}
+
+#: Gemma 4's vision budgets, tokens per image (DESIGN.md §2).
+MIN_VISION_BUDGET, MAX_VISION_BUDGET, DEFAULT_VISION_BUDGET = 70, 1120, 280
+
+MediaPayload = ImageInput | AudioClip
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One run of the tokenized prompt."""
+
+    kind: str  # "text", "image" or "audio"
+    n_tokens: int
+    n_pos: int  # KV positions it takes
+    tokens: tuple[int, ...] = ()  # text chunks only
+    media_id: str = ""  # media chunks only: the content hash (+ vision budget)
+    index: int = 0  # position among the chunks list (for encode/decode)
+
+
+class Chunks:
+    """An owned ``mtmd_input_chunks`` list with Python views of its chunks."""
+
+    def __init__(self, ptr: M.mtmd_input_chunks_p) -> None:
+        self.ptr: M.mtmd_input_chunks_p | None = ptr
+        self.items: list[Chunk] = []
+        for i in range(M.mtmd_input_chunks_size(ptr)):
+            c = M.mtmd_input_chunks_get(ptr, i)
+            kind = _CHUNK_KINDS.get(M.mtmd_input_chunk_get_type(c), TEXT)
+            n_tokens = int(M.mtmd_input_chunk_get_n_tokens(c))
+            n_pos = int(M.mtmd_input_chunk_get_n_pos(c))
+            if kind == TEXT:
+                n = ctypes.c_size_t(0)
+                arr = M.mtmd_input_chunk_get_tokens_text(c, ctypes.byref(n))
+                tokens = tuple(arr[: n.value]) if arr else ()
+                self.items.append(Chunk(TEXT, n_tokens, n_pos, tokens=tokens, index=i))
+            else:
+                raw = M.mtmd_input_chunk_get_id(c)
+                media_id = raw.decode() if raw else ""
+                self.items.append(Chunk(kind, n_tokens, n_pos, media_id=media_id, index=i))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return iter(self.items)
+
+    @property
+    def n_pos(self) -> int:
+        return sum(c.n_pos for c in self.items)
+
+    def raw(self, chunk: Chunk) -> M.mtmd_input_chunk_p:
+        if self.ptr is None:
+            raise RuntimeError("the prompt's chunks were already freed")
+        ptr: M.mtmd_input_chunk_p = M.mtmd_input_chunks_get(self.ptr, chunk.index)
+        return ptr
+
+    def close(self) -> None:
+        if self.ptr is not None:
+            M.mtmd_input_chunks_free(self.ptr)
+            self.ptr = None
+
+
+def projector_width(info: GGUFInfo) -> int | None:
+    """The text width a projector feeds (it must equal the model's embedding width)."""
+    for key in ("clip.vision.projection_dim", "clip.audio.projection_dim"):
+        value = info.get(key)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def check_projector_file(path: Path, model_name: str, model_width: int) -> GGUFInfo:
+    """A clear message for a projector that is missing, not one, or not this model's."""
+    info = read_gguf_info(path)
+    if not info.is_projector:
+        raise ModelFileError(
+            f"{path.name} is not a vision/audio projector (mmproj) file; it is a '{info.architecture}' model."
+        )
+    width = projector_width(info)
+    if width is not None and width != model_width:
+        raise ModelFileError(
+            f"{path.name} does not belong to {model_name}: it feeds {width}-wide embeddings and "
+            f"the model is {model_width} wide. Use the mmproj file released with this model."
+        )
+    return info
+
+
+class Projector:
+    """An ``mtmd_context`` bound to a loaded model and a context."""
+
+    def __init__(
+        self,
+        path: Path,
+        model: NativeModel,
+        *,
+        n_threads: int,
+        vision_budget: int = DEFAULT_VISION_BUDGET,
+        use_gpu: bool = True,
+    ) -> None:
+        M.mtmd_helper_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+        self.path = path
+        self.vision_budget = max(MIN_VISION_BUDGET, min(MAX_VISION_BUDGET, vision_budget))
+        params = M.mtmd_context_params_default()
+        params.use_gpu = use_gpu
+        params.print_timings = False
+        params.n_threads = n_threads
+        params.warmup = False
+        self._marker = MEDIA_MARKER.encode()
+        params.media_marker = self._marker
+        params.image_min_tokens = min(MIN_VISION_BUDGET, self.vision_budget)
+        params.image_max_tokens = self.vision_budget
+        with capture_native_log() as lines:
+            ptr = M.mtmd_init_from_file(str(path).encode("utf-8"), model.ptr, params)
+        if not ptr:
+            detail = next((ln.strip() for ln in reversed(lines) if "error" in ln.lower() or "mismatch" in ln), "")
+            raise ModelLoadError(f"Could not load the projector {path.name}" + (f": {detail}" if detail else "."))
+        self.ptr = ptr
+        self.vision = bool(M.mtmd_support_vision(ptr))
+        self.audio = bool(M.mtmd_support_audio(ptr))
+        self.audio_rate = int(M.mtmd_get_audio_sample_rate(ptr)) if self.audio else 0
+        self.n_embd = int(C.llama_model_n_embd_inp(model.ptr))
+        self._closed = False
+
+    def media_key(self, payload: MediaPayload) -> str:
+        """The id a media chunk carries: content hash, plus the budget for images."""
+        if isinstance(payload, ImageInput):
+            return f"{payload.media_id}@{self.vision_budget}"
+        return payload.media_id
+
+    def tokenize(self, prompt: str, media: Sequence[MediaPayload]) -> Chunks:
+        """Split ``prompt`` at each ``MEDIA_MARKER`` and put ``media`` (in order) there."""
+        bitmaps = []
+        keep: list[np.ndarray] = []
+        try:
+            for payload in media:
+                if isinstance(payload, ImageInput):
+                    pixels = np.ascontiguousarray(payload.pixels, dtype=np.uint8)
+                    keep.append(pixels)
+                    bmp = M.mtmd_bitmap_init(
+                        payload.width, payload.height, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+                    )
+                else:
+                    samples = np.ascontiguousarray(payload.samples, dtype=np.float32)
+                    keep.append(samples)
+                    bmp = M.mtmd_bitmap_init_from_audio(
+                        len(samples), samples.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+                    )
+                if not bmp:
+                    raise RequestError(f"Could not prepare {payload.source_name or 'an attachment'} for the model.")
+                M.mtmd_bitmap_set_id(bmp, self.media_key(payload).encode())
+                bitmaps.append(bmp)
+            data = prompt.encode("utf-8")
+            text = M.mtmd_input_text(data, len(data), False, True)
+            chunks_ptr = M.mtmd_input_chunks_init()
+            arr = (M.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+            with capture_native_log() as lines:
+                rc = M.mtmd_tokenize(self.ptr, chunks_ptr, ctypes.byref(text), arr, len(bitmaps))
+            if rc != 0:
+                M.mtmd_input_chunks_free(chunks_ptr)
+                detail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+                raise RequestError(
+                    "The model could not take these attachments"
+                    + (f" ({detail})." if detail else f" (libmtmd error {rc}).")
+                )
+            return Chunks(chunks_ptr)
+        finally:
+            for bmp in bitmaps:
+                M.mtmd_bitmap_free(bmp)
+
+    def encode(self, chunks: Chunks, chunk: Chunk) -> np.ndarray:
+        """Run the encoder on a media chunk; returns its embeddings (n_tokens × n_embd)."""
+        rc = M.mtmd_encode_chunk(self.ptr, chunks.raw(chunk))
+        if rc != 0:
+            raise RequestError(f"The projector failed to encode an {chunk.kind} (error {rc}).")
+        out = M.mtmd_get_output_embd(self.ptr)
+        n = chunk.n_tokens * self.n_embd
+        return np.ctypeslib.as_array(out, shape=(n,)).copy()
+
+    def decode(self, ctx: NativeContext, chunks: Chunks, chunk: Chunk, embd: np.ndarray, n_past: int) -> int:
+        """Feed a media chunk's embeddings into the context at ``n_past``; returns the new n_past."""
+        new_n_past = C.llama_pos(0)
+        rc = M.mtmd_helper_decode_image_chunk(
+            self.ptr,
+            ctx.ptr,
+            chunks.raw(chunk),
+            embd.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+            n_past,
+            0,
+            ctx.n_batch,
+            ctypes.byref(new_n_past),
+            M.mtmd_helper_post_decode_callback(),
+            None,
+        )
+        if rc != 0:
+            raise RequestError(f"llama.cpp failed to take in an {chunk.kind} (error {rc}).")
+        return int(new_n_past.value)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            M.mtmd_free(self.ptr)
