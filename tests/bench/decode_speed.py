@@ -11,6 +11,7 @@ medians are compared. Target: engine / bare >= 0.95. Also shows the high-level
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import tempfile
 import time
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
     args = parser.parse_args()
+    logging.getLogger("gemma_desk.llama").setLevel(logging.CRITICAL)  # llama.cpp's log: not here
     init_backend()
     from tests.fixtures.tiny_gemma4 import write_tiny_gemma4
 
