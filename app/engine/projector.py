@@ -208,11 +208,18 @@ class Projector:
 
     def decode(self, ctx: NativeContext, chunks: Chunks, chunk: Chunk, embd: np.ndarray, n_past: int) -> int:
         """Feed a media chunk's embeddings into the context at ``n_past``; returns the new n_past."""
+        raw = chunks.raw(chunk)
+        if chunk.n_tokens > ctx.n_batch and M.mtmd_decode_use_non_causal(self.ptr, raw):
+            # llama.cpp would abort the whole process on a split non-causal batch.
+            raise RequestError(
+                f"This {chunk.kind} needs {chunk.n_tokens} tokens in one batch but the context takes "
+                f"{ctx.n_batch}; lower the vision budget or reload the model."
+            )
         new_n_past = C.llama_pos(0)
         rc = M.mtmd_helper_decode_image_chunk(
             self.ptr,
             ctx.ptr,
-            chunks.raw(chunk),
+            raw,
             embd.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
             n_past,
             0,

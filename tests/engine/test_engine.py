@@ -137,3 +137,23 @@ def test_close_while_generating_returns_promptly(tiny_model: Path) -> None:
     next(e for e in events.until_done(gid, timeout=30) if isinstance(e, AnswerDelta))
     eng.close(timeout=10)
     assert not eng._thread.is_alive()
+
+
+def test_measure_attachments_before_sending(
+    engine: tuple[Engine, EventQueue], tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    import numpy as np
+
+    from app.engine import MediaCost
+    from app.engine.attachments import audio_parts, image_part
+    from app.media import audio_from_samples, image_from_array
+
+    eng, events = engine
+    list(events.until_done(eng.load(LoadRequest(tiny_model, mmproj_path=tiny_mmproj, n_ctx=1024)), timeout=30))
+    picture = image_part(image_from_array(np.full((150, 200, 3), 90, dtype=np.uint8), name="p.png"))
+    clip = audio_parts(audio_from_samples(np.zeros(32000, dtype=np.float32), 16000))
+    rid = eng.measure([picture, *clip])
+    evs = list(events.until_done(rid, timeout=30))
+    cost = next(e for e in evs if isinstance(e, MediaCost))
+    assert cost.costs == ((picture.media_id, 80), (clip[0].media_id, 50))
+    assert evs[-1] == Done(rid, "measured")
