@@ -214,7 +214,9 @@ class ModelSession:
         n_gen = 0
         t_first = t_last = 0.0
         max_new = request.max_tokens if request.max_tokens is not None else n_ctx
-        model, ctx, cache = self.model, self.ctx, self.cache
+        model, ctx = self.model, self.ctx
+        cached = self.cache.keys  # the hot loop appends to the list itself
+        remember = cached.append
         markers = self._marker_ids
         sample, facts, decode_utf8, clock = sampler.sample, model.token_facts, decoder.decode, time.perf_counter
         try:
@@ -239,14 +241,14 @@ class ModelSession:
                 if n_gen >= max_new:
                     stop_reason = "max_tokens"
                     break
-                if len(cache) >= n_ctx:
+                if len(cached) >= n_ctx:
                     stop_reason = "context_full"
                     break
                 rc = ctx.decode_one(token)
                 if rc != 0:
                     stop_reason = "context_full" if rc == 1 else "error"
                     break
-                cache.append(token)
+                remember(token)
         finally:
             sampler.close()
         for event in parser.feed(decoder.decode(b"", final=True)) + parser.finish():
@@ -264,7 +266,7 @@ class ModelSession:
             decode_s=round(decode_s, 6),
             decode_tps=round((n_gen - 1) / decode_s, 3) if decode_s > 0 else 0.0,
             n_ctx=n_ctx,
-            context_used=len(cache),
+            context_used=len(cached),
             backend=self.info.backend,
             gpu_layers=self.info.gpu_layers,
             stop_reason=stop_reason,
