@@ -1,0 +1,1 @@
+"""The Qt user interface: the only package where Qt widgets live."""
