@@ -1,0 +1,134 @@
+"""Read-only rich-text views that size themselves to their content, for chat messages.
+
+``MarkdownView`` shows rendered markdown and turns clicks on links into
+signals (web links open in the system browser only after a click; code-block
+Copy / Save as… links are handled by the message). ``StreamingBody`` stacks a
+view that only ever grows (finished blocks are appended once) over a small
+view holding the unfinished tail, so each repaint while an answer streams
+costs the size of the tail, not of the whole answer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QResizeEvent
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+
+from app.ui.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_markdown
+
+
+class MarkdownView(QTextBrowser):
+    """A QTextBrowser without scroll bars whose height follows its document."""
+
+    # Signals
+    codeAction = Signal(str, int)  # "copy" or "save", code block index
+    heightChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.document().setDocumentMargin(2)
+        self.anchorClicked.connect(self._on_anchor_clicked)
+        self.document().contentsChanged.connect(self._fit)
+        self._height = 0
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() == "gd-code":
+            action, _, index = url.path().partition(":")
+            if index.isdigit():
+                self.codeAction.emit(action, int(index))
+            return
+        if url.scheme() in ("http", "https", "mailto"):
+            QDesktopServices.openUrl(url)
+
+    def _fit(self) -> None:
+        doc = self.document()
+        width = self.viewport().width()
+        if width > 0 and doc.textWidth() != width:
+            doc.setTextWidth(width)
+        height = int(doc.size().height()) + 2
+        if height != self._height:
+            self._height = height
+            self.setFixedHeight(height)
+            self.heightChanged.emit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._height)
+
+
+class StreamingBody(QWidget):
+    """A message body: grows block by block while streaming, one view when done."""
+
+    # Signals
+    codeAction = Signal(str, int)
+
+    def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.stable = MarkdownView(self)
+        self.tail = MarkdownView(self)
+        self.tail.hide()
+        for view in (self.stable, self.tail):
+            view.codeAction.connect(self.codeAction)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.stable)
+        layout.addWidget(self.tail)
+        self._stream: StreamingMarkdown | None = None
+        self._text = ""
+        self.code_blocks: list[CodeBlock] = []
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def set_markdown(self, text: str) -> None:
+        """Show finished text (one render, one view)."""
+        self._text = text
+        self._stream = None
+        html, self.code_blocks = render_markdown(text, self.theme)
+        self.stable.setHtml(html)
+        self.tail.clear()
+        self.tail.hide()
+
+    def stream(self, text: str) -> None:
+        """Show ``text``, the answer so far: only the changed tail is laid out again."""
+        if self._stream is None:
+            self._stream = StreamingMarkdown(self.theme)
+            self.stable.clear()
+            self.tail.show()
+        self._text = text
+        update = self._stream.update(text)
+        if update.reset:
+            self.stable.setHtml(update.stable_appended)
+        elif update.stable_appended:
+            self.stable.append(update.stable_appended)
+        self.tail.setHtml(update.tail)
+        self.code_blocks = self._stream.code_blocks
+
+    def finish(self) -> None:
+        """Streaming ended: merge into one view so selection spans the whole answer."""
+        self.set_markdown(self._text)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        if self._stream is None:
+            self.set_markdown(self._text)

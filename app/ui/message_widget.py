@@ -1,0 +1,344 @@
+"""One chat message: who wrote it, its pictures, the model's thinking, the answer, actions.
+
+Actions: Copy (any message), Edit and re-send (user messages), Regenerate
+(the last answer), a "‹ 2/3 ›" switcher when a message has other versions,
+and Copy / Save as… on each code block. The widget only shows and asks; the
+chat controller decides what happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.markdown import LIGHT, Theme
+from app.ui.markdown_view import StreamingBody
+from app.ui.thinking_block import ThinkingBlock
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """What the message shows for one attachment."""
+
+    kind: str  # "image", "audio", "video"
+    name: str
+    path: Path | None  # the stored file (for enlarging / playing)
+    thumbnail: QImage | None = None
+
+
+def _tool(text: str, tip: str, parent: QWidget) -> QToolButton:
+    button = QToolButton(parent)
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setAccessibleName(tip.split(" (")[0])
+    button.setAutoRaise(True)
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return button
+
+
+class ImageViewer(QDialog):
+    """A picture at full size (scrolls when larger than the screen)."""
+
+    def __init__(self, image: QImage, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        label = QLabel()
+        label.setPixmap(QPixmap.fromImage(image))
+        label.setAccessibleName(title)
+        area = QScrollArea(self)
+        area.setWidget(label)
+        area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(area)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        max_w = int(screen.width() * 0.85) if screen else 1200
+        max_h = int(screen.height() * 0.85) if screen else 900
+        self.resize(min(image.width() + 24, max_w), min(image.height() + 24, max_h))
+
+
+class MessageWidget(QFrame):
+    """A user or model message in the chat view."""
+
+    # Signals
+    regenerateRequested = Signal()
+    editSubmitted = Signal(str)  # the new text of an edited user message
+    branchRequested = Signal(int)  # -1 previous version, +1 next version
+    heightChanged = Signal()
+
+    def __init__(self, role: str, title: str, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.message_id: int | None = None
+        self.setObjectName("UserMessage" if role == "user" else "ModelMessage")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        self.title = QLabel(f"<b>{title}</b>", self)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self)
+        self.branch_label = QLabel(self)
+        self.next_button = _tool("›", "Next version of this message (Alt+Right)", self)
+        self.prev_button.clicked.connect(lambda: self.branchRequested.emit(-1))
+        self.next_button.clicked.connect(lambda: self.branchRequested.emit(1))
+        self.copy_button = _tool("Copy", "Copy this message as text", self)
+        self.copy_button.clicked.connect(self.copy_text)
+        self.edit_button = _tool("Edit", "Edit this message and send it again (keeps the old version)", self)
+        self.edit_button.clicked.connect(self.begin_edit)
+        self.regenerate_button = _tool("Regenerate", "Write this answer again (keeps the old version)", self)
+        self.regenerate_button.clicked.connect(self.regenerateRequested)
+
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.setSpacing(4)
+        header.addWidget(self.title)
+        header.addWidget(self.prev_button)
+        header.addWidget(self.branch_label)
+        header.addWidget(self.next_button)
+        header.addStretch(1)
+        header.addWidget(self.edit_button)
+        header.addWidget(self.regenerate_button)
+        header.addWidget(self.copy_button)
+
+        self.attachments_row = QHBoxLayout()
+        self.attachments_row.setContentsMargins(0, 0, 0, 0)
+        self.attachments_row.setSpacing(6)
+        self.attachments_box = QWidget(self)
+        self.attachments_box.setLayout(self.attachments_row)
+        self.attachments_box.hide()
+
+        self.thinking = ThinkingBlock(self)
+        self.thinking.hide()
+        self.thinking.toggled.connect(lambda _on: self.heightChanged.emit())
+
+        self.body = StreamingBody(theme, self)
+        self.body.setAccessibleName("Your message" if role == "user" else "Answer")
+        self.body.codeAction.connect(self._on_code_action)
+        self.body.stable.heightChanged.connect(self.heightChanged)
+        self.body.tail.heightChanged.connect(self.heightChanged)
+
+        self.editor = QPlainTextEdit(self)
+        self.editor.setAccessibleName("Edit message")
+        self.editor.hide()
+        self.save_edit = QPushButton("Send", self)
+        self.save_edit.setToolTip("Send the edited message (Ctrl+Enter); the old version stays as a branch")
+        self.cancel_edit = QPushButton("Cancel", self)
+        self.cancel_edit.setToolTip("Keep the message as it was (Esc)")
+        self.save_edit.clicked.connect(self._submit_edit)
+        self.cancel_edit.clicked.connect(self.end_edit)
+        for keys, slot in (
+            ("Ctrl+Return", self._submit_edit),
+            ("Ctrl+Enter", self._submit_edit),
+            ("Esc", self.end_edit),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self.editor)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
+        edit_buttons = QHBoxLayout()
+        edit_buttons.addStretch(1)
+        edit_buttons.addWidget(self.cancel_edit)
+        edit_buttons.addWidget(self.save_edit)
+        self.edit_box = QWidget(self)
+        self.edit_box.setLayout(edit_buttons)
+        self.edit_box.hide()
+
+        self.error = QLabel(self)
+        self.error.setObjectName("MessageError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+        self.footer = QLabel(self)
+        self.footer.setObjectName("MessageStats")
+        self.footer.setEnabled(False)  # muted text
+        self.footer.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.attachments_box)
+        layout.addWidget(self.thinking)
+        layout.addWidget(self.body)
+        layout.addWidget(self.editor)
+        layout.addWidget(self.edit_box)
+        layout.addWidget(self.error)
+        layout.addWidget(self.footer)
+
+        self.set_branch(1, 1)
+        self.set_can_regenerate(False)
+        self.edit_button.setVisible(role == "user")
+        self._attachments: list[AttachmentView] = []
+        self._streaming = False
+
+    # -- content ----------------------------------------------------------------------
+
+    def set_content(self, text: str) -> None:
+        self.body.set_markdown(text)
+        self.heightChanged.emit()
+
+    def text(self) -> str:
+        return self.body.text
+
+    def set_thinking(self, text: str, seconds: float | None) -> None:
+        if text.strip():
+            self.thinking.set_text(text, seconds)
+            self.thinking.show()
+        else:
+            self.thinking.hide()
+
+    def set_attachments(self, items: list[AttachmentView]) -> None:
+        self._attachments = list(items)
+        while self.attachments_row.count():
+            item = self.attachments_row.takeAt(0)
+            widget = item.widget() if item else None
+            if widget is not None:
+                widget.deleteLater()
+        for index, att in enumerate(items):
+            button = QToolButton(self.attachments_box)
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            if att.thumbnail is not None and not att.thumbnail.isNull():
+                button.setIcon(QIcon(QPixmap.fromImage(att.thumbnail)))
+                button.setIconSize(QSize(96, 96))
+            else:
+                button.setText({"audio": "🔊 ", "video": "🎞 "}.get(att.kind, "") + att.name)
+            button.setToolTip(f"{att.name} — click to open")
+            button.setAccessibleName(f"Attached {att.kind}: {att.name}")
+            button.clicked.connect(lambda _=False, i=index: self.open_attachment(i))
+            self.attachments_row.addWidget(button)
+        self.attachments_row.addStretch(1)
+        self.attachments_box.setVisible(bool(items))
+
+    def open_attachment(self, index: int) -> QDialog | None:
+        """Enlarge a picture (other kinds open in the system's player)."""
+        att = self._attachments[index]
+        if att.kind == "image" and att.path is not None:
+            image = QImage(str(att.path))
+            if not image.isNull():
+                viewer = ImageViewer(image, att.name, self)
+                viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                viewer.show()
+                return viewer
+        if att.path is not None:
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(att.path)))
+        return None
+
+    def set_branch(self, index: int, count: int) -> None:
+        many = count > 1
+        for w in (self.prev_button, self.branch_label, self.next_button):
+            w.setVisible(many)
+        self.branch_label.setText(f"{index}/{count}")
+        self.branch_label.setAccessibleName(f"Version {index} of {count}")
+        self.prev_button.setEnabled(index > 1)
+        self.next_button.setEnabled(index < count)
+
+    def set_can_regenerate(self, can: bool) -> None:
+        self.regenerate_button.setVisible(can and self.role == "assistant")
+
+    def set_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+        self.error.setAccessibleName(f"Error: {message}" if message else "")
+
+    def set_footer(self, text: str) -> None:
+        self.footer.setText(text)
+        self.footer.setVisible(bool(text))
+
+    # -- streaming --------------------------------------------------------------------
+
+    def begin_stream(self) -> None:
+        self._streaming = True
+        self.set_error("")
+        self.set_footer("")
+        self.copy_button.setEnabled(False)
+        self.regenerate_button.setEnabled(False)
+
+    def stream(self, thinking: str | None, answer: str | None) -> None:
+        """Show the latest thinking/answer text (whole strings, called at ~30 Hz)."""
+        if thinking:
+            if not self.thinking.isVisible():
+                self.thinking.show()
+                self.thinking.start()
+            added = thinking[len(self.thinking.text()) :]
+            if added:
+                self.thinking.append(added)
+        if answer:
+            if self.thinking.is_live:
+                self.thinking.finish()
+            self.body.stream(answer)
+        self.heightChanged.emit()
+
+    def end_stream(self) -> None:
+        self._streaming = False
+        if self.thinking.is_live:
+            self.thinking.finish()
+        self.body.finish()
+        self.copy_button.setEnabled(True)
+        self.regenerate_button.setEnabled(True)
+        self.heightChanged.emit()
+
+    @property
+    def streaming(self) -> bool:
+        return self._streaming
+
+    # -- actions ----------------------------------------------------------------------
+
+    def copy_text(self) -> None:
+        QGuiApplication.clipboard().setText(self.body.text)
+
+    def begin_edit(self) -> None:
+        self.editor.setPlainText(self.body.text)
+        self.body.hide()
+        self.editor.show()
+        self.edit_box.show()
+        self.editor.setFocus()
+        self.heightChanged.emit()
+
+    def end_edit(self) -> None:
+        self.editor.hide()
+        self.edit_box.hide()
+        self.body.show()
+        self.heightChanged.emit()
+
+    def _submit_edit(self) -> None:
+        text = self.editor.toPlainText()
+        if not text.strip() and not self._attachments:
+            return
+        self.end_edit()
+        self.editSubmitted.emit(text)
+
+    def _on_code_action(self, action: str, index: int) -> None:
+        blocks = self.body.code_blocks
+        if not 0 <= index < len(blocks):
+            return
+        block = blocks[index]
+        if action == "copy":
+            QGuiApplication.clipboard().setText(block.code)
+        elif action == "save":
+            path, _ = QFileDialog.getSaveFileName(self, "Save code as", block.suggested_filename)
+            if path:
+                try:
+                    Path(path).write_text(block.code, encoding="utf-8")
+                except OSError as exc:
+                    self.set_error(f"Could not save {Path(path).name}: {exc.strerror or exc}")
