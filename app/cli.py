@@ -108,12 +108,9 @@ def run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        print(
-            "\nThe window is not built yet; until then, ask from the command line:\n"
-            '  gemma-desk ask --model gemma-4-E2B-it-Q4_K_M.gguf --think "Why is the sky blue?"'
-        )
-        return EXIT_OK
+        from app.ui.app import run_app
+
+        return run_app()
     from app.applog import setup_logging
 
     setup_logging(verbose=args.verbose)

@@ -1,6 +1,6 @@
-"""Where Gemma Desk keeps its files: one data folder per user, from platformdirs.
+"""Where Gemma Desk keeps its files: per-user folders from platformdirs (data, settings, logs).
 
-``GEMMA_DESK_HOME`` overrides the data folder (portable installs, tests).
+``GEMMA_DESK_HOME`` overrides every folder (portable installs, tests).
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ ENV_HOME = "GEMMA_DESK_HOME"
 
 
 def data_dir() -> Path:
-    """Chats, attachments and settings (Linux: ~/.local/share/Gemma Desk)."""
+    """Chats and attachments (Linux: ~/.local/share/Gemma Desk)."""
     override = os.environ.get(ENV_HOME)
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """The settings file (Linux: ~/.config/Gemma Desk)."""
+    override = os.environ.get(ENV_HOME)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def models_dir() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["app.engine", "app.media", "app.cli", "app.paths", "app.applog"]
+CORE = ["app.engine", "app.media", "app.settings", "app.store", "app.models", "app.cli", "app.paths", "app.applog"]
 
 
 def test_core_imports_no_qt_gui_or_widgets() -> None:

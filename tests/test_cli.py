@@ -81,10 +81,10 @@ def test_seed_makes_answers_repeatable(python: str, cli_env: dict[str, str], tin
     assert texts[0] == texts[1] and texts[0]
 
 
-def test_no_arguments_explains_ask(python: str, cli_env: dict[str, str]) -> None:
-    proc = run_cli(python, cli_env)
+def test_help_lists_the_commands(python: str, cli_env: dict[str, str]) -> None:
+    proc = run_cli(python, cli_env, "--help")
     assert proc.returncode == 0
-    assert "gemma-desk ask --model" in proc.stdout
+    assert "ask" in proc.stdout and "chat" in proc.stdout
 
 
 def test_missing_model(python: str, cli_env: dict[str, str], tmp_path: Path) -> None:

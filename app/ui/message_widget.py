@@ -244,14 +244,25 @@ class MessageWidget(QFrame):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(att.path)))
         return None
 
+    def set_interactive(self, on: bool) -> None:
+        """Off while an answer streams: no editing, regenerating or switching versions."""
+        self._interactive = on
+        self.edit_button.setEnabled(on)
+        self.regenerate_button.setEnabled(on)
+        self.set_branch(*self._branch)
+
+    _interactive = True
+    _branch = (1, 1)
+
     def set_branch(self, index: int, count: int) -> None:
+        self._branch = (index, count)
         many = count > 1
         for w in (self.prev_button, self.branch_label, self.next_button):
             w.setVisible(many)
         self.branch_label.setText(f"{index}/{count}")
         self.branch_label.setAccessibleName(f"Version {index} of {count}")
-        self.prev_button.setEnabled(index > 1)
-        self.next_button.setEnabled(index < count)
+        self.prev_button.setEnabled(self._interactive and index > 1)
+        self.next_button.setEnabled(self._interactive and index < count)
 
     def set_can_regenerate(self, can: bool) -> None:
         self.regenerate_button.setVisible(can and self.role == "assistant")

@@ -1,0 +1,478 @@
+"""The main window: sidebar of chats, the conversation, the composer and the status bar.
+
+It lays the widgets out, wires them to the chat controller and the engine,
+loads models in the background, remembers its geometry, and owns the menus
+and keyboard shortcuts (Help → Keyboard shortcuts lists them).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.engine import GenerationStats, LoadRequest, ModelInfo
+from app.models.local import find_mmproj
+from app.paths import config_dir
+from app.settings import Settings
+from app.store import Conversation, Store
+from app.ui.chat_controller import ChatController
+from app.ui.chat_view import ChatView
+from app.ui.composer import Composer
+from app.ui.engine_bridge import EngineBridge
+from app.ui.markdown import DARK, LIGHT
+from app.ui.notice_bar import NoticeBar
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.sidebar import ConversationRow, Sidebar
+from app.ui.status_bar import StatusBar
+from app.ui.tasks import run_in_background, run_on_db, wait_for_db
+
+log = logging.getLogger(__name__)
+
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Ctrl+N", "New chat"),
+    ("Ctrl+F", "Search chats"),
+    ("Ctrl+PgUp / Ctrl+PgDown", "Previous / next chat"),
+    ("Ctrl+L", "Open a model (GGUF)"),
+    ("Ctrl+,", "Settings"),
+    ("Enter / Shift+Enter", "Send / new line"),
+    ("Esc", "Stop the answer"),
+    ("Ctrl+O", "Attach files"),
+    ("Ctrl+T", "Thinking on/off for this chat"),
+    ("Ctrl+Shift+T", "Expand or collapse the last answer's thinking"),
+    ("Ctrl+R", "Regenerate the last answer"),
+    ("Ctrl+Shift+C", "Copy the last answer"),
+    ("Ctrl+E", "Export this chat as Markdown"),
+    ("F2 / Delete", "Rename / delete the selected chat"),
+    ("F1", "This list"),
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: Store, settings: Settings, *, store_notice: str | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Gemma Desk")
+        self.setObjectName("MainWindow")
+        self.setAcceptDrops(True)
+        self.store = store
+        self.settings = settings
+        self.bridge = EngineBridge(self)
+        self._closing = False
+        self._search = ""
+        self._pending_deleted: int | None = None
+
+        self.sidebar = Sidebar(self)
+        self.chat = ChatView(self)
+        self.chat.theme = DARK if self._is_dark() else LIGHT
+        self.notice_bar = NoticeBar(self)
+        self.composer = Composer(self)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        right_layout.addWidget(self.notice_bar)
+        right_layout.addWidget(self.chat, 1)
+        right_layout.addWidget(self.composer)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 760])
+        self.setCentralWidget(self.splitter)
+
+        self.controller = ChatController(store, self.bridge, self.chat, settings)
+        self._wire()
+        self._build_menus()
+        self._restore_geometry()
+        self._update_capabilities()
+        if store_notice:
+            self.notice_bar.show_notice(store_notice, timeout_s=0)
+        if settings.load_notice:
+            self.notice_bar.show_notice(settings.load_notice, timeout_s=0)
+        self.refresh_list(select_first=True)
+        last = settings.get_str("last_model_path")
+        if last and Path(last).is_file():
+            mmproj = settings.get_str("last_mmproj_path")
+            QTimer.singleShot(0, lambda: self.load_model(Path(last), Path(mmproj) if mmproj else None))
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        c, comp, b = self.controller, self.composer, self.bridge
+        self.sidebar.newRequested.connect(self.new_chat)
+        self.sidebar.conversationSelected.connect(self._on_sidebar_selected)
+        self.sidebar.renameRequested.connect(self.rename_chat)
+        self.sidebar.deleteRequested.connect(self.delete_chat)
+        self.sidebar.searchChanged.connect(self._on_search)
+        comp.sendRequested.connect(self._on_send)
+        comp.stopRequested.connect(c.stop)
+        comp.thinkingToggled.connect(c.set_thinking)
+        comp.modelFileDropped.connect(self._offer_model)
+        comp.noticeRequested.connect(lambda text: self.notice_bar.show_notice(text))
+        c.generatingChanged.connect(self._on_generating)
+        c.conversationChanged.connect(self._on_conversation_changed)
+        c.listChanged.connect(lambda: self.refresh_list())
+        c.statsChanged.connect(self._on_stats)
+        c.notice.connect(lambda text: self.notice_bar.show_notice(text))
+        c.answerFinished.connect(self._announce)
+        b.loadProgress.connect(self._on_load_progress)
+        b.modelLoaded.connect(self._on_model_loaded)
+        b.failed.connect(self._on_engine_failed)
+        b.done.connect(self._on_engine_done)
+
+    def _build_menus(self) -> None:
+        def action(menu_name: str, text: str, shortcut: str | None, slot: object) -> QAction:
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            self._menus[menu_name].addAction(act)
+            return act
+
+        bar = self.menuBar()
+        self._menus = {name: bar.addMenu(name) for name in ("&File", "&Chat", "&Help")}
+        action("&File", "&Open model…", "Ctrl+L", self.choose_model)
+        action("&File", "&Settings…", "Ctrl+,", self.open_settings)
+        action("&File", "&Export chat as Markdown…", "Ctrl+E", self.export_markdown)
+        action("&File", "Export chat as &JSON…", None, self.export_json)
+        self._menus["&File"].addSeparator()
+        action("&File", "&Quit", "Ctrl+Q", self.close)
+        action("&Chat", "&New chat", "Ctrl+N", self.new_chat)
+        action("&Chat", "&Search chats", "Ctrl+F", self._focus_search)
+        action("&Chat", "&Previous chat", "Ctrl+PgUp", lambda: self._step_chat(-1))
+        action("&Chat", "Ne&xt chat", "Ctrl+PgDown", lambda: self._step_chat(1))
+        action("&Chat", "S&top the answer", "Esc", self.controller.stop)
+        action("&Chat", "&Regenerate the last answer", "Ctrl+R", self._regenerate_last)
+        action("&Chat", "&Copy the last answer", "Ctrl+Shift+C", self._copy_last)
+        action("&Chat", "Toggle the last answer's &thinking", "Ctrl+Shift+T", self._toggle_last_thinking)
+        action("&Help", "&Keyboard shortcuts", "F1", self.show_shortcuts)
+        action("&Help", "&About Gemma Desk", None, self.show_about)
+
+    # -- chats ------------------------------------------------------------------------------
+
+    def refresh_list(self, select_first: bool = False) -> None:
+        search = self._search
+
+        def load() -> list[ConversationRow]:
+            return [ConversationRow(c.id, c.title, c.updated_at) for c in self.store.list_conversations(search)]
+
+        def show(rows: list[ConversationRow]) -> None:
+            current = self.controller.conversation.id if self.controller.conversation else None
+            self.sidebar.set_conversations(rows, current)
+            if select_first and current is None and rows:
+                self.controller.open_conversation(rows[0].id)
+
+        run_on_db(load, show, lambda e: self.notice_bar.show_notice(str(e)))
+
+    def new_chat(self) -> None:
+        if self.controller.generating:
+            self.notice_bar.show_notice("Stop the answer first (Esc), then start a new chat.")
+            return
+        self.controller.new_conversation(lambda _c: self.composer.focus_input())
+
+    def _on_sidebar_selected(self, conversation_id: int) -> None:
+        if self.controller.generating:
+            self.notice_bar.show_notice("The answer is still being written; stop it (Esc) to switch chats.")
+            current = self.controller.conversation
+            if current is not None:
+                self.sidebar.select(current.id)
+            return
+        self.controller.open_conversation(conversation_id)
+
+    def _step_chat(self, step: int) -> None:
+        ids = self.sidebar.ids()
+        if not ids:
+            return
+        current = self.controller.conversation.id if self.controller.conversation else ids[0]
+        index = ids.index(current) if current in ids else 0
+        self.sidebar.select(ids[max(0, min(len(ids) - 1, index + step))])
+
+    def rename_chat(self, conversation_id: int, title: str) -> None:
+        run_on_db(lambda: self.store.rename(conversation_id, title), lambda _r: self.refresh_list())
+
+    def delete_chat(self, conversation_id: int) -> None:
+        if self.controller.generating and self.controller.conversation and self.controller.conversation.id == conversation_id:
+            self.notice_bar.show_notice("Stop the answer first (Esc), then delete the chat.")
+            return
+
+        def deleted(_r: object) -> None:
+            if self.controller.conversation and self.controller.conversation.id == conversation_id:
+                self.controller.conversation = None
+                self.controller.path = []
+                self.chat.clear()
+            self.refresh_list(select_first=True)
+            self.notice_bar.show_notice("Chat deleted.", "Undo", lambda: self._undo_delete(conversation_id))
+
+        run_on_db(lambda: self.store.delete(conversation_id), deleted)
+
+    def _undo_delete(self, conversation_id: int) -> None:
+        def restored(_r: object) -> None:
+            self.controller.open_conversation(conversation_id)
+            self.refresh_list()
+
+        run_on_db(lambda: self.store.undo_delete(conversation_id), restored)
+
+    def _on_search(self, text: str) -> None:
+        self._search = text
+        self.refresh_list()
+
+    def _focus_search(self) -> None:
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    def _on_conversation_changed(self, conversation: Conversation | None) -> None:
+        if conversation is not None:
+            self.composer.set_thinking(conversation.thinking)
+            self.sidebar.select(conversation.id)
+            self.setWindowTitle(f"{conversation.title} — Gemma Desk")
+        self.status.set_context(0, 0)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _on_send(self, text: str, attachments: list[object]) -> None:
+        self.controller.send(text, attachments)
+
+    def _on_generating(self, busy: bool) -> None:
+        self.composer.set_busy(busy)
+        for widget in self.chat.messages:
+            widget.set_interactive(not busy)
+        if not busy:
+            self.composer.focus_input()
+
+    def _on_stats(self, stats: GenerationStats) -> None:
+        self.status.set_stats(stats)
+
+    def _announce(self, text: str) -> None:
+        """Tell screen readers that the answer is complete."""
+        widget = self.chat.messages[-1] if self.chat.messages else None
+        if widget is None:
+            return
+        preview = text.strip().replace("\n", " ")
+        message = "Answer finished. " + (preview[:300] + ("…" if len(preview) > 300 else ""))
+        widget.body.setAccessibleDescription(message)
+        event = QAccessibleAnnouncementEvent(widget.body, message)
+        QAccessible.updateAccessibility(event)
+
+    def _last_widget(self):  # type: ignore[no-untyped-def]
+        return self.chat.messages[-1] if self.chat.messages else None
+
+    def _regenerate_last(self) -> None:
+        widget = self._last_widget()
+        if widget is not None and widget.role == "assistant":
+            self.controller.regenerate(widget)
+
+    def _copy_last(self) -> None:
+        widget = self._last_widget()
+        if widget is not None:
+            widget.copy_text()
+
+    def _toggle_last_thinking(self) -> None:
+        widget = self._last_widget()
+        if widget is not None and widget.thinking.isVisible():
+            widget.thinking.set_expanded(not widget.thinking.is_expanded)
+            widget.thinking.header.setFocus()
+
+    # -- models -------------------------------------------------------------------------------
+
+    def choose_model(self) -> None:
+        start = self.settings.get_str("last_model_path")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a Gemma model", str(Path(start).parent) if start else "", "GGUF models (*.gguf)"
+        )
+        if path:
+            self.load_model(Path(path))
+
+    def _offer_model(self, path: Path) -> None:
+        answer = QMessageBox.question(
+            self, "Load this model?", f"Load {Path(path).name}? The current model is unloaded first."
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.load_model(Path(path))
+
+    def load_model(self, path: Path, mmproj: Path | None = None) -> None:
+        """Find the projector next to the model (off the GUI thread), then load both on the engine."""
+        s = self.settings
+
+        def find() -> Path | None:
+            return mmproj if mmproj is not None and mmproj.is_file() else find_mmproj(path)
+
+        def load(found: Path | None) -> None:
+            threads = s.get_int("threads")
+            self._loading_path = (path, found)
+            self.status.set_loading(path.name, 0.0)
+            self.bridge.load(
+                LoadRequest(
+                    model_path=path,
+                    mmproj_path=found,
+                    n_ctx=s.get_int("context_size"),
+                    n_gpu_layers=s.get_int("gpu_layers"),
+                    n_threads=threads or None,
+                    vision_budget=s.get_int("vision_budget"),
+                )
+            )
+            self._update_capabilities()
+
+        run_in_background(find, load)
+
+    _loading_path: tuple[Path, Path | None] | None = None
+
+    def _on_load_progress(self, _rid: int, fraction: float) -> None:
+        name = self._loading_path[0].name if self._loading_path else "model"
+        self.status.set_loading(name, fraction)
+
+    def _on_model_loaded(self, _rid: int, info: ModelInfo, notice: str) -> None:
+        self.status.set_model(info)
+        self._update_capabilities()
+        if notice:
+            self.notice_bar.show_notice(notice)
+        if self._loading_path is not None:
+            model, mmproj = self._loading_path
+            self.settings.update({"last_model_path": str(model), "last_mmproj_path": str(mmproj or "")})
+            try:
+                self.settings.save()
+            except OSError as exc:
+                self.notice_bar.show_notice(f"Could not save the settings: {exc}")
+
+    def _on_engine_failed(self, rid: int, message: str, _kind: str) -> None:
+        if rid == self.bridge.loading_id:
+            self.status.set_model(None)
+            self.notice_bar.show_notice(f"The model could not be loaded: {message}", timeout_s=0)
+
+    def _on_engine_done(self, _rid: int, _reason: str) -> None:
+        if not self.bridge.is_loading:
+            self.status.set_loading("", None)
+            self._update_capabilities()
+
+    def _update_capabilities(self) -> None:
+        info = self.bridge.model_info
+        self.composer.set_capabilities(
+            model_loaded=info is not None or self.bridge.is_loading,
+            vision=bool(info and info.has_vision),
+            audio=bool(info and info.has_audio),
+            model_name=info.name if info else "",
+        )
+
+    # -- settings, export, help ---------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.settings.update(dialog.values())
+            try:
+                self.settings.save()
+            except OSError as exc:
+                self.notice_bar.show_notice(f"Could not save the settings: {exc}")
+
+    def export_markdown(self) -> None:
+        conversation = self.controller.conversation
+        if conversation is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the chat to a folder")
+        if folder:
+            run_on_db(
+                lambda: self.store.export_markdown(conversation.id, Path(folder)),
+                lambda path: self.notice_bar.show_notice(f"Exported to {path}"),
+                lambda e: self.notice_bar.show_notice(f"Export failed: {e}"),
+            )
+
+    def export_json(self) -> None:
+        conversation = self.controller.conversation
+        if conversation is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the chat as JSON", f"{conversation.title}.json", "JSON (*.json)")
+        if path:
+            run_on_db(
+                lambda: self.store.export_json_file(conversation.id, Path(path)),
+                lambda p: self.notice_bar.show_notice(f"Exported to {p}"),
+                lambda e: self.notice_bar.show_notice(f"Export failed: {e}"),
+            )
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        import llama_cpp
+        from PySide6 import __version__ as pyside_version
+
+        info = self.bridge.model_info
+        QMessageBox.about(
+            self,
+            "About Gemma Desk",
+            f"<b>Gemma Desk {__version__}</b><br>Local Gemma 4 chat.<br><br>"
+            f"llama-cpp-python {llama_cpp.__version__}<br>Qt {pyside_version}<br>"
+            f"Model: {info.name if info else 'none'}",
+        )
+
+    # -- drag and drop onto the whole window ----------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.composer.add_files(paths)
+            event.acceptProposedAction()
+
+    # -- geometry, theme, closing -------------------------------------------------------------------
+
+    def _qsettings(self) -> QSettings:
+        return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        q = self._qsettings()
+        geometry = q.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 760)
+        splitter = q.value("splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+
+    def save_geometry(self) -> None:
+        q = self._qsettings()
+        q.setValue("geometry", self.saveGeometry())
+        q.setValue("splitter", self.splitter.saveState())
+        q.sync()
+
+    def _is_dark(self) -> bool:
+        return self.palette().window().color().lightness() < 128
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing:
+            self._closing = True
+            self.controller.stop()
+            self.controller.save_now()
+            self.save_geometry()
+            self.bridge.shutdown(timeout=10)
+            try:
+                wait_for_db(10)
+            except Exception:
+                log.exception("the store did not finish its last writes")
+        super().closeEvent(event)

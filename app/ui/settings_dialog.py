@@ -1,0 +1,270 @@
+"""The settings dialog, built from the declarations in ``app.settings``: no setting has code of its own here.
+
+One section per group, one control per declared kind (text, on/off, whole
+number, number, choice), each with the declared label (with a mnemonic), help
+as tooltip and accessible description. OK validates every value through
+``app.settings.validate``; a refused value is named in a message inside the
+dialog, its control takes the focus, and the dialog stays open.
+
+    dialog = SettingsDialog(settings, parent)
+    if dialog.exec() == QDialog.DialogCode.Accepted:
+        settings.update(dialog.values())
+
+``python -m app.ui.settings_dialog`` shows it with the defaults and prints what OK returns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Mapping
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
+
+FLOAT_DECIMALS = 2
+FLOAT_STEP = 0.05
+# Letters the buttons may take ("&OK", "&Cancel" on some platforms; "&Restore defaults").
+_BUTTON_MNEMONICS = frozenset("ocr")
+
+
+def with_mnemonic(label: str, used: set[str]) -> str:
+    """``label`` with an ``&`` before a letter no other label took, preferring the start of a word."""
+    starts = [i for i, ch in enumerate(label) if ch.isalnum() and (i == 0 or not label[i - 1].isalnum())]
+    others = [i for i, ch in enumerate(label) if ch.isalnum() and i not in starts]
+    for i in starts + others:
+        letter = label[i].lower()
+        if letter not in used:
+            used.add(letter)
+            return label[:i].replace("&", "&&") + "&" + label[i:].replace("&", "&&")
+    return label.replace("&", "&&")
+
+
+def _make_control(s: Setting, text: str) -> QWidget:
+    """The widget for one declaration's kind; ``text`` is its label with a mnemonic (used by a checkbox)."""
+    control: QWidget
+    if s.kind == "bool":
+        control = QCheckBox(text)
+    elif s.kind == "choice":
+        combo = QComboBox()
+        for choice in s.choices:
+            combo.addItem(s.choice_label(choice), choice)
+        control = combo
+    elif s.kind == "int":
+        spin = QSpinBox()
+        spin.setRange(int(s.minimum or 0), int(s.maximum or 0))
+        control = spin
+    elif s.kind == "float":
+        double = QDoubleSpinBox()
+        double.setDecimals(FLOAT_DECIMALS)
+        double.setSingleStep(FLOAT_STEP)
+        double.setRange(s.minimum or 0.0, s.maximum or 0.0)
+        control = double
+    elif s.multiline:
+        edit = QPlainTextEdit()
+        edit.setTabChangesFocus(True)  # Tab leaves the field instead of typing a tab: no keyboard trap
+        edit.setMinimumHeight(edit.fontMetrics().lineSpacing() * 5)
+        control = edit
+    else:
+        control = QLineEdit()
+    if isinstance(control, QAbstractSpinBox):
+        control.setAccelerated(True)
+        control.setSpecialValueText(s.minimum_label)
+    control.setObjectName(s.key)
+    control.setAccessibleName(s.label)
+    control.setAccessibleDescription(s.help)
+    control.setToolTip(s.help)
+    control.setWhatsThis(s.help)
+    return control
+
+
+def _write_control(control: QWidget, value: Value) -> None:
+    if isinstance(control, QCheckBox):
+        control.setChecked(bool(value))
+    elif isinstance(control, QComboBox):
+        control.setCurrentIndex(control.findData(value))
+    elif isinstance(control, QSpinBox):
+        control.setValue(int(value))
+    elif isinstance(control, QDoubleSpinBox):
+        control.setValue(float(value))
+    elif isinstance(control, QPlainTextEdit):
+        control.setPlainText(str(value))
+    elif isinstance(control, QLineEdit):
+        control.setText(str(value))
+
+
+def _read_control(control: QWidget) -> object:
+    """What the control holds, unchecked: a spin box with half-typed text gives that text, for validation to refuse."""
+    if isinstance(control, QCheckBox):
+        return control.isChecked()
+    if isinstance(control, QComboBox):
+        return control.currentData()
+    if isinstance(control, QSpinBox | QDoubleSpinBox):
+        return control.value() if control.hasAcceptableInput() else control.cleanText()
+    if isinstance(control, QPlainTextEdit):
+        return control.toPlainText()
+    if isinstance(control, QLineEdit):
+        return control.text()
+    raise TypeError(f"no reader for {type(control).__name__}")
+
+
+class SettingsDialog(QDialog):
+    """Edits the settings marked ``in_dialog``; the caller applies ``values()`` after OK."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._declared = [s for s in SETTINGS if s.in_dialog]
+        self._controls: dict[str, QWidget] = {}
+        used = set(_BUTTON_MNEMONICS)
+        layout = QVBoxLayout(self)
+        for group in GROUPS:
+            box = QGroupBox(group)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+            for s in self._declared:
+                if s.group == group:
+                    self._add_row(form, s, with_mnemonic(s.label, used))
+            layout.addWidget(box)
+        layout.addWidget(self._make_problem_bar())
+        self._buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        restore = self._buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        restore.setText("&Restore defaults")
+        restore.setToolTip("Put every setting in this dialog back to its default (nothing changes until OK).")
+        restore.clicked.connect(self._on_restore_clicked)
+        self._buttons.accepted.connect(self.accept)
+        self._buttons.rejected.connect(self.reject)
+        layout.addWidget(self._buttons)
+        self._chain_tab_order(self._controls.values())
+        self.apply_values({s.key: settings[s.key] for s in self._declared})
+
+    def _add_row(self, form: QFormLayout, s: Setting, text: str) -> None:
+        control = _make_control(s, text)
+        if isinstance(control, QCheckBox):
+            form.setWidget(form.rowCount(), QFormLayout.ItemRole.FieldRole, control)  # its own text is the label
+        else:
+            label = QLabel(text)
+            label.setBuddy(control)
+            label.setToolTip(s.help)
+            form.addRow(label, control)
+        self._connect_edited(control)
+        self._controls[s.key] = control
+
+    def _make_problem_bar(self) -> QWidget:
+        self._problem = QWidget()
+        row = QHBoxLayout(self._problem)
+        row.setContentsMargins(0, 0, 0, 0)
+        icon = QLabel()
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size, size))
+        self._problem_text = QLabel()
+        self._problem_text.setWordWrap(True)
+        self._problem_text.setAccessibleName("Problem")
+        row.addWidget(icon)
+        row.addWidget(self._problem_text, 1)
+        self._problem.hide()
+        return self._problem
+
+    def _connect_edited(self, control: QWidget) -> None:
+        if isinstance(control, QCheckBox):
+            control.toggled.connect(self._on_control_edited)
+        elif isinstance(control, QComboBox):
+            control.currentIndexChanged.connect(self._on_control_edited)
+        elif isinstance(control, QSpinBox | QDoubleSpinBox | QLineEdit | QPlainTextEdit):
+            control.textChanged.connect(self._on_control_edited)
+
+    def _chain_tab_order(self, controls: Iterable[QWidget]) -> None:
+        for first, second in itertools.pairwise(controls):
+            QWidget.setTabOrder(first, second)
+
+    def control(self, key: str) -> QWidget:
+        """The control that edits ``key`` (``KeyError`` for a setting not in the dialog)."""
+        return self._controls[key]
+
+    def problem(self) -> str | None:
+        """The message shown about a refused value, or None."""
+        return self._problem_text.text() if not self._problem.isHidden() else None
+
+    def values(self) -> dict[str, Value]:
+        """Every dialog setting's value, checked; ``SettingsError`` names the first refused one."""
+        return {s.key: validate(s.key, _read_control(self._controls[s.key])) for s in self._declared}
+
+    def apply_values(self, values: Mapping[str, object]) -> bool:
+        """Show these values in the controls: all of them, or none with a message if one is refused.
+
+        Keys the dialog does not show (such as the last model's path) are checked and then ignored.
+        """
+        try:
+            checked = {key: validate(key, value) for key, value in values.items()}
+        except SettingsError as error:
+            self._show_problem(error)
+            return False
+        for key, value in checked.items():
+            if key in self._controls:
+                _write_control(self._controls[key], value)
+        self._problem.hide()
+        return True
+
+    def accept(self) -> None:
+        try:
+            self.values()
+        except SettingsError as error:
+            self._show_problem(error)
+            return
+        super().accept()
+
+    def _show_problem(self, error: SettingsError) -> None:
+        self._problem_text.setText(str(error))
+        self._problem.show()
+        control = self._controls.get(error.key or "")
+        if control is not None:
+            control.setFocus()
+            if isinstance(control, QAbstractSpinBox | QLineEdit):
+                control.selectAll()
+
+    @Slot()
+    def _on_restore_clicked(self) -> None:
+        self.apply_values({s.key: s.default for s in self._declared})
+
+    @Slot()
+    def _on_control_edited(self) -> None:
+        self._problem.hide()
+
+
+def main() -> None:
+    app = QApplication(sys.argv)
+    settings = Settings()
+    settings.set("system_prompt", "Answer briefly.")
+    dialog = SettingsDialog(settings)
+    if dialog.exec() == QDialog.DialogCode.Accepted:
+        print(json.dumps({key: value for key, value in dialog.values().items() if value != setting(key).default}))
+    app.quit()
+
+
+if __name__ == "__main__":
+    main()
