@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -67,6 +68,22 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 
+def window_stylesheet(palette: QPalette) -> str:
+    """Colours derived from the palette, so light, dark and high-contrast themes all work."""
+    window = palette.window().color()
+    dark = window.lightness() < 128
+    user_bg = window.lighter(135) if dark else window.darker(104)
+    frame = palette.mid().color().name()
+    highlight = palette.highlight().color()
+    notice = f"rgba({highlight.red()}, {highlight.green()}, {highlight.blue()}, 40)"
+    return (
+        f"#UserMessage {{ background: {user_bg.name()}; border-radius: 10px; }}"
+        f"#ThinkingBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
+        f"#NoticeBar {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 6px; }}"
+        "#ChatColumn { background: transparent; }"
+    )
+
+
 class MainWindow(QMainWindow):
     def __init__(self, store: Store, settings: Settings, *, store_notice: str | None = None) -> None:
         super().__init__()
@@ -104,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.controller = ChatController(store, self.bridge, self.chat, settings)
+        self.setStyleSheet(window_stylesheet(self.palette()))
         self._wire()
         self._build_menus()
         self._restore_geometry()

@@ -55,7 +55,7 @@ class Sidebar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.new_button = QPushButton("＋  New chat", self)
+        self.new_button = QPushButton("+  New chat", self)
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setAccessibleName("New chat")
         self.new_button.clicked.connect(self.newRequested)

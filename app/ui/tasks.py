@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class _Dispatcher(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.call.connect(self._on_call)
+        self.call.connect(self._on_call, Qt.ConnectionType.QueuedConnection)  # never re-entrant
 
     @Slot(object)
     def _on_call(self, fn: Callable[[], None]) -> None:

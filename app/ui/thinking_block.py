@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QTextCursor, QTextOption
-from PySide6.QtWidgets import QFrame, QPlainTextEdit, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QToolButton, QVBoxLayout, QWidget
 
+#: The thought text grows up to this height (px), then scrolls.
+MAX_BODY_HEIGHT = 260
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -48,7 +51,8 @@ class ThinkingBlock(QFrame):
         self.header.setToolTip("Show or hide the model's thinking (Space or Enter)")
         self.header.toggled.connect(self._on_header_toggled)
 
-        self.body = QPlainTextEdit(self)
+        self.body = QTextEdit(self)
+        self.body.setAcceptRichText(False)
         self.body.setObjectName("ThinkingText")
         self.body.setReadOnly(True)
         self.body.setFrameShape(QFrame.Shape.NoFrame)
@@ -59,8 +63,8 @@ class ThinkingBlock(QFrame):
         italic = QFont(self.body.font())
         italic.setItalic(True)
         self.body.setFont(italic)
-        self.body.setMaximumHeight(260)
         self.body.document().contentsChanged.connect(self._fit_height)
+        self.body.installEventFilter(self)  # re-fit when the layout gives the text its width
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
@@ -109,6 +113,7 @@ class ThinkingBlock(QFrame):
     def set_text(self, text: str, seconds: float | None) -> None:
         """Show a stored thought (not live), collapsed."""
         self.body.setPlainText(text)
+        self._fit_height()
         self._seconds = seconds
         self._live = False
         self.header.setChecked(False)
@@ -154,14 +159,29 @@ class ThinkingBlock(QFrame):
     def _on_header_toggled(self, expanded: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self.body.setVisible(expanded)
+        if expanded:
+            self._fit_height()
         self._update_header()
         self.toggled.emit(expanded)
 
     def _fit_height(self) -> None:
+        """Grow with the text up to the maximum height, then scroll."""
         doc = self.body.document()
-        lines = max(1, int(doc.size().height()))
-        line_h = self.body.fontMetrics().lineSpacing()
-        self.body.setFixedHeight(min(self.body.maximumHeight(), lines * line_h + 12))
+        width = self.body.viewport().width()
+        if width <= 16:
+            return  # not laid out yet; the resize filter calls again
+        doc.setTextWidth(width)
+        height = int(doc.size().height()) + 2 * self.body.frameWidth() + 4
+        self.body.setFixedHeight(max(self.body.fontMetrics().lineSpacing() + 8, min(MAX_BODY_HEIGHT, height)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.body and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            QTimer.singleShot(0, self._fit_height)
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover - a preview
