@@ -18,7 +18,7 @@ _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system"
 
 
 def apply_theme(theme: str) -> None:
-    """"system" follows the OS; "light"/"dark" force Qt's colour scheme."""
+    """ "system" follows the OS; "light"/"dark" force Qt's colour scheme."""
     QGuiApplication.styleHints().setColorScheme(_SCHEMES.get(theme, Qt.ColorScheme.Unknown))
 
 

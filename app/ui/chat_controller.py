@@ -9,6 +9,7 @@ killed app loses well under a second of an answer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mimetypes
 import time
@@ -26,6 +27,7 @@ from app.media import load_audio, load_image, load_video
 from app.settings import Settings
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
+from app.store.models import Status
 from app.ui.chat_view import ChatView
 from app.ui.engine_bridge import EngineBridge
 from app.ui.message_widget import AttachmentView, MessageWidget
@@ -65,7 +67,9 @@ def _thumbnail(path: Path) -> QImage | None:
     image = QImage(str(path))
     if image.isNull():
         return None
-    return image.scaled(THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return image.scaled(
+        THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class ChatController(QObject):
@@ -89,6 +93,7 @@ class ChatController(QObject):
         self.path: list[StoredMessage] = []
         self._stream: _Stream | None = None
         self._payloads: dict[str, tuple[Part, ...]] = {}  # attachment sha256 → decoded parts
+        self.thinking_for_new = settings.get_bool("thinking_default")
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._flush)
@@ -103,7 +108,10 @@ class ChatController(QObject):
 
     @property
     def generating(self) -> bool:
-        return self._stream is not None
+        """True from the moment a message is sent until its answer is finished and saved."""
+        return self._busy or self._stream is not None
+
+    _busy = False
 
     def open_conversation(self, conversation_id: int, done: Callable[[], None] | None = None) -> None:
         def load() -> tuple[Conversation, list[StoredMessage]]:
@@ -119,7 +127,7 @@ class ChatController(QObject):
         run_on_db(load, show, self._on_store_error)
 
     def new_conversation(self, done: Callable[[Conversation], None] | None = None) -> None:
-        thinking = self.settings.get_bool("thinking_default")
+        thinking = self.thinking_for_new
 
         def create() -> Conversation:
             return self.store.create_conversation(thinking=thinking)
@@ -137,6 +145,7 @@ class ChatController(QObject):
     def set_thinking(self, on: bool) -> None:
         conversation = self.conversation
         if conversation is None:
+            self.thinking_for_new = on  # the toggle before the first message: the new chat takes it
             return
         cid = conversation.id
 
@@ -191,10 +200,8 @@ class ChatController(QObject):
 
         def show(images: list[QImage | None]) -> None:
             views = [AttachmentView(r.kind, r.name, p, img) for r, p, img in zip(refs, paths, images, strict=True)]
-            try:
+            with contextlib.suppress(RuntimeError):  # the widget is gone (another chat was opened)
                 widget.set_attachments(views)
-            except RuntimeError:  # the widget is gone (another chat was opened)
-                pass
 
         run_in_background(thumbs, show)
 
@@ -207,10 +214,15 @@ class ChatController(QObject):
         if self.bridge.model_info is None and not self.bridge.is_loading:
             self.notice.emit("Load a model first: File → Open model… (Ctrl+L).")
             return
+        self._set_generating_soon()
         if self.conversation is None:
-            self.new_conversation(lambda _c: self.send(text, attachments))
-            return
+            self.new_conversation(lambda _c: self._send_now(text, attachments))
+        else:
+            self._send_now(text, attachments)
+
+    def _send_now(self, text: str, attachments: list[object]) -> None:
         conversation = self.conversation
+        assert conversation is not None
         parent = self.path[-1].id if self.path else None
         model_name = self.bridge.model_info.name if self.bridge.model_info else None
         pending = list(attachments)
@@ -242,7 +254,6 @@ class ChatController(QObject):
             self.listChanged.emit()
             self._generate(self.path[:-1], answer, widget)
 
-        self._set_generating_soon()
         run_on_db(write, shown, self._on_send_failed)
 
     def regenerate(self, widget: MessageWidget) -> None:
@@ -317,6 +328,7 @@ class ChatController(QObject):
     # -- generation ---------------------------------------------------------------------------
 
     def _set_generating_soon(self) -> None:
+        self._busy = True
         self.generatingChanged.emit(True)
 
     def _generate(self, history: list[StoredMessage], answer: StoredMessage, widget: MessageWidget) -> None:
@@ -346,6 +358,8 @@ class ChatController(QObject):
             )
 
         def start(request: GenerateRequest) -> None:
+            if self.bridge.closed:
+                return  # the window closed while the request was being prepared
             rid = self.bridge.generate(request)
             self._stream = _Stream(rid, answer.id, widget, last_save=time.monotonic())
             self._timer.start()
@@ -421,11 +435,13 @@ class ChatController(QObject):
             s.last_save = now
             self._save(s, status=None)
 
-    def _save(self, s: _Stream, status: str | None) -> None:
+    def _save(self, s: _Stream, status: Status | None) -> None:
         content, thinking = s.answer_text(), s.thinking_text()
         stats = s.stats.as_dict() if s.stats is not None else None
-        seconds = s.think_seconds if s.think_seconds is not None else (
-            time.monotonic() - s.think_started if s.think_started is not None else None
+        seconds = (
+            s.think_seconds
+            if s.think_seconds is not None
+            else (time.monotonic() - s.think_started if s.think_started is not None else None)
         )
         mid, error = s.message_id, s.error or None
 
@@ -443,10 +459,13 @@ class ChatController(QObject):
             return
         self._timer.stop()
         self._stream = None
+        self._busy = False
         if s.dirty or s.answer or s.thinking:
             s.widget.stream(s.thinking_text() or None, s.answer_text() or None)
         s.widget.end_stream()
-        status = "error" if s.error or stop_reason == "error" else "stopped" if stop_reason == "stopped" else "complete"
+        status: Status = (
+            "error" if s.error or stop_reason == "error" else "stopped" if stop_reason == "stopped" else "complete"
+        )
         if status == "error":
             s.widget.set_error(s.error or "The answer failed.")
         elif status == "stopped":
@@ -481,6 +500,7 @@ class ChatController(QObject):
     # -- errors -------------------------------------------------------------------------------
 
     def _on_send_failed(self, error: BaseException) -> None:
+        self._busy = False
         self.generatingChanged.emit(False)
         self.notice.emit(f"Could not send the message: {error}")
 

@@ -77,8 +77,11 @@ class EngineBridge(QObject):
     def is_loading(self) -> bool:
         return self.loading_id is not None
 
+    closed = False
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop what runs and free the model (the window calls this when it closes)."""
+        self.closed = True
         self._engine.close(timeout)
 
     # -- events (GUI thread) --------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QKeySequence,
     QPalette,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -41,6 +42,7 @@ from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.engine_bridge import EngineBridge
 from app.ui.markdown import DARK, LIGHT
+from app.ui.message_widget import MessageWidget
 from app.ui.notice_bar import NoticeBar
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import ConversationRow, Sidebar
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_geometry()
         self._update_capabilities()
+        self.composer.set_thinking(self.controller.thinking_for_new)
         if store_notice:
             self.notice_bar.show_notice(store_notice, timeout_s=0)
         if settings.load_notice:
@@ -182,7 +185,13 @@ class MainWindow(QMainWindow):
         action("&Chat", "&Search chats", "Ctrl+F", self._focus_search)
         action("&Chat", "&Previous chat", "Ctrl+PgUp", lambda: self._step_chat(-1))
         action("&Chat", "Ne&xt chat", "Ctrl+PgDown", lambda: self._step_chat(1))
-        action("&Chat", "S&top the answer", "Esc", self.controller.stop)
+        stop = action("&Chat", "S&top the answer\tEsc", None, self.controller.stop)
+        stop.setToolTip("Stop the answer (Esc)")
+        # Esc belongs to the composer while it has focus; elsewhere these take it.
+        for widget in (self.chat, self.sidebar):
+            shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), widget)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.controller.stop)
         action("&Chat", "&Regenerate the last answer", "Ctrl+R", self._regenerate_last)
         action("&Chat", "&Copy the last answer", "Ctrl+Shift+C", self._copy_last)
         action("&Chat", "Toggle the last answer's &thinking", "Ctrl+Shift+T", self._toggle_last_thinking)
@@ -232,7 +241,11 @@ class MainWindow(QMainWindow):
         run_on_db(lambda: self.store.rename(conversation_id, title), lambda _r: self.refresh_list())
 
     def delete_chat(self, conversation_id: int) -> None:
-        if self.controller.generating and self.controller.conversation and self.controller.conversation.id == conversation_id:
+        if (
+            self.controller.generating
+            and self.controller.conversation
+            and self.controller.conversation.id == conversation_id
+        ):
             self.notice_bar.show_notice("Stop the answer first (Esc), then delete the chat.")
             return
 
@@ -262,7 +275,9 @@ class MainWindow(QMainWindow):
         self.sidebar.search.selectAll()
 
     def _on_conversation_changed(self, conversation: Conversation | None) -> None:
-        if conversation is not None:
+        if conversation is None:
+            self.composer.set_thinking(self.controller.thinking_for_new)
+        else:
             self.composer.set_thinking(conversation.thinking)
             self.sidebar.select(conversation.id)
             self.setWindowTitle(f"{conversation.title} — Gemma Desk")
@@ -294,7 +309,7 @@ class MainWindow(QMainWindow):
         event = QAccessibleAnnouncementEvent(widget.body, message)
         QAccessible.updateAccessibility(event)
 
-    def _last_widget(self):  # type: ignore[no-untyped-def]
+    def _last_widget(self) -> MessageWidget | None:
         return self.chat.messages[-1] if self.chat.messages else None
 
     def _regenerate_last(self) -> None:
@@ -420,7 +435,9 @@ class MainWindow(QMainWindow):
         conversation = self.controller.conversation
         if conversation is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the chat as JSON", f"{conversation.title}.json", "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the chat as JSON", f"{conversation.title}.json", "JSON (*.json)"
+        )
         if path:
             run_on_db(
                 lambda: self.store.export_json_file(conversation.id, Path(path)),
@@ -459,6 +476,10 @@ class MainWindow(QMainWindow):
 
     # -- geometry, theme, closing -------------------------------------------------------------------
 
+    def store_path(self) -> Path:
+        """The chat database this window writes to."""
+        return Path(self.store.db_path)
+
     def _qsettings(self) -> QSettings:
         return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
@@ -467,6 +488,9 @@ class MainWindow(QMainWindow):
         geometry = q.value("geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+            size = q.value("size")
+            if isinstance(size, QSize) and size.isValid():  # some platforms restore the frame, not the size
+                self.resize(size)
         else:
             self.resize(1100, 760)
         splitter = q.value("splitter")
@@ -476,6 +500,7 @@ class MainWindow(QMainWindow):
     def save_geometry(self) -> None:
         q = self._qsettings()
         q.setValue("geometry", self.saveGeometry())
+        q.setValue("size", self.size())
         q.setValue("splitter", self.splitter.saveState())
         q.sync()
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QTextCursor, QTextOption
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFont, QResizeEvent, QTextCursor, QTextOption
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QToolButton, QVBoxLayout, QWidget
 
 #: The thought text grows up to this height (px), then scrolls.

@@ -80,7 +80,7 @@ def main(out: Path) -> None:
     def stream() -> None:
         widget = window.chat.add_message("assistant", "Gemma 4 E4B")
         widget.begin_stream()
-        pieces = [THINKING[: i] for i in range(0, len(THINKING) + 1, 24)] + [THINKING]
+        pieces = [THINKING[:i] for i in range(0, len(THINKING) + 1, 24)] + [THINKING]
         steps = [(p, None) for p in pieces]
         steps += [(THINKING, ANSWER[:i]) for i in range(16, len(ANSWER) + 1, 16)]
         state = {"i": 0}
