@@ -22,7 +22,13 @@ def apply_theme(theme: str) -> None:
     QGuiApplication.styleHints().setColorScheme(_SCHEMES.get(theme, Qt.ColorScheme.Unknown))
 
 
+#: The engine thread needs the GIL only briefly per token; hand it over quickly
+#: while the GUI thread renders markdown (Python's default waits 5 ms).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
 def create_window(app: QApplication) -> MainWindow:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     settings = Settings.load()
     apply_theme(settings.get_str("theme"))
     store, notice = Store.open_or_recover()

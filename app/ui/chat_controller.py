@@ -35,7 +35,10 @@ from app.ui.tasks import run_in_background, run_on_db
 
 log = logging.getLogger(__name__)
 
-REPAINT_MS = 33  # ~30 repaints a second while streaming
+REPAINT_MS = 33  # ~30 repaints a second while streaming…
+REPAINT_BUDGET = 0.1  # …unless drawing would take more than a tenth of the time: then less often
+REPAINT_MAX_MS = 250
+CATCH_UP_CHARS = 1500  # at most this much new text is laid out per frame; the view catches up
 SAVE_EVERY_S = 0.5  # the streaming answer is written at least this often
 THUMB_PX = 192
 
@@ -55,6 +58,8 @@ class _Stream:
     error: str = ""
     think_started: float | None = None
     think_seconds: float | None = None
+    shown: int = 0  # answer characters drawn so far
+    done_reason: str | None = None  # set when the engine finished but the view is still catching up
 
     def thinking_text(self) -> str:
         return "".join(self.thinking)
@@ -362,7 +367,7 @@ class ChatController(QObject):
                 return  # the window closed while the request was being prepared
             rid = self.bridge.generate(request)
             self._stream = _Stream(rid, answer.id, widget, last_save=time.monotonic())
-            self._timer.start()
+            self._timer.start(REPAINT_MS)
 
         def failed(error: BaseException) -> None:
             self._stream = _Stream(-1, answer.id, widget, error=str(error))
@@ -421,7 +426,11 @@ class ChatController(QObject):
     def _on_done(self, rid: int, stop_reason: str) -> None:
         s = self._stream
         if s is not None and s.request_id == rid:
-            self._finish(stop_reason)
+            if s.shown >= len(s.answer_text()):
+                self._finish(stop_reason)
+            else:
+                s.done_reason = stop_reason  # finish once the view has caught up
+                s.dirty = True
 
     def _flush(self) -> None:
         """Repaint the streaming answer (timer, ~30 Hz) and save it every half second."""
@@ -429,7 +438,21 @@ class ChatController(QObject):
         if s is None or not s.dirty:
             return
         s.dirty = False
-        s.widget.stream(s.thinking_text() or None, s.answer_text() or None)
+        answer = s.answer_text()
+        if len(answer) - s.shown > CATCH_UP_CHARS:
+            cut = answer.rfind("\n", s.shown, s.shown + CATCH_UP_CHARS)
+            s.shown = cut + 1 if cut > s.shown else s.shown + CATCH_UP_CHARS
+            s.dirty = True  # more to draw next frame
+        else:
+            s.shown = len(answer)
+        t0 = time.perf_counter()
+        s.widget.stream(s.thinking_text() or None, answer[: s.shown] or None)
+        if s.done_reason is not None and s.shown >= len(answer):
+            self._finish(s.done_reason)
+            return
+        cost_ms = (time.perf_counter() - t0) * 1000
+        # Keep drawing to ~10 % of the GUI thread so the model (sharing the CPU) keeps its speed.
+        self._timer.setInterval(int(min(REPAINT_MAX_MS, max(REPAINT_MS, cost_ms / REPAINT_BUDGET))))
         now = time.monotonic()
         if now - s.last_save >= SAVE_EVERY_S:
             s.last_save = now
@@ -460,7 +483,7 @@ class ChatController(QObject):
         self._timer.stop()
         self._stream = None
         self._busy = False
-        if s.dirty or s.answer or s.thinking:
+        if s.dirty or s.shown < len(s.answer_text()):
             s.widget.stream(s.thinking_text() or None, s.answer_text() or None)
         s.widget.end_stream()
         status: Status = (

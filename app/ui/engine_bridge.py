@@ -1,11 +1,16 @@
-"""The Qt face of the engine: worker-thread callbacks become queued signals on the GUI thread.
+"""The Qt face of the engine: worker-thread callbacks become signals on the GUI thread.
 
-The engine calls back on its own thread; this object's ``_event`` signal is
-emitted there and, being connected across threads, is queued to the GUI
-thread, where it fans out into typed signals. Nothing here blocks.
+The engine calls back on its own thread, hundreds of times a second while it
+streams. Events go into a queue, and only the first event of a batch sends a
+(queued) wake-up signal; the GUI thread drains the whole batch at once,
+merging consecutive text pieces, and fans it out into typed signals. So the
+cost on both threads follows the GUI's frame rate, not the token rate.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import deque
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -45,12 +50,17 @@ class EngineBridge(QObject):
     stats = Signal(int, object)  # request id, GenerationStats
     failed = Signal(int, str, str)  # request id, message, kind
     done = Signal(int, str)  # request id, stop reason
-    _event = Signal(object)
+    _event = Signal(object)  # one event, queued (tests and tools may inject events here)
+    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
-        self._engine = Engine(self._event.emit)
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._pending: deque[EngineEvent] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._engine = Engine(self._on_engine_event)
         self.model_info: ModelInfo | None = None
         self.loading_id: int | None = None
 
@@ -84,7 +94,39 @@ class EngineBridge(QObject):
         self.closed = True
         self._engine.close(timeout)
 
-    # -- events (GUI thread) --------------------------------------------------------
+    # -- events -------------------------------------------------------------------------
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        """Engine thread: queue the event; wake the GUI thread once per batch."""
+        with self._lock:
+            self._pending.append(event)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._wake.emit()
+
+    @Slot()
+    def _drain(self) -> None:
+        """GUI thread: take everything queued so far, merging runs of text pieces."""
+        with self._lock:
+            events = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        merged: list[EngineEvent] = []
+        for event in events:
+            last = merged[-1] if merged else None
+            if isinstance(event, AnswerDelta) and isinstance(last, AnswerDelta) and last.request_id == event.request_id:
+                merged[-1] = AnswerDelta(event.request_id, last.text + event.text)
+            elif (
+                isinstance(event, ThinkingDelta)
+                and isinstance(last, ThinkingDelta)
+                and last.request_id == event.request_id
+            ):
+                merged[-1] = ThinkingDelta(event.request_id, last.text + event.text)
+            else:
+                merged.append(event)
+        for event in merged:
+            self._on_event(event)
 
     @Slot(object)
     def _on_event(self, event: EngineEvent) -> None:

@@ -152,7 +152,7 @@ def _highlight(code: str, language: str, style: str) -> str:
     """Inline-styled HTML spans for ``code`` (cached: a closed fence stays in the tail for a few updates)."""
     if not language:
         return escape(code, quote=False)
-    return highlight(code, _lexer(language.lower()), _formatter(style)).removesuffix("\n")
+    return str(highlight(code, _lexer(language.lower()), _formatter(style))).removesuffix("\n")
 
 
 def _safe_href(href: str) -> str | None:

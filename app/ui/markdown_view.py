@@ -125,8 +125,22 @@ class StreamingBody(QWidget):
         self.code_blocks = self._stream.code_blocks
 
     def finish(self) -> None:
-        """Streaming ended: merge into one view so selection spans the whole answer."""
-        self.set_markdown(self._text)
+        """Streaming ended: move the last tail into the growing view (one view, so selection
+        spans the whole answer) without laying out the whole answer again."""
+        if self._stream is None:
+            return
+        update = self._stream.update(self._text)
+        if update.reset:
+            self.stable.setHtml(update.stable_appended + update.tail)
+        else:
+            if update.stable_appended:
+                self.stable.append(update.stable_appended)
+            if update.tail:
+                self.stable.append(update.tail)
+        self.code_blocks = self._stream.code_blocks
+        self._stream = None
+        self.tail.clear()
+        self.tail.hide()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
