@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QMainWindow,
     QMessageBox,
@@ -414,6 +415,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.settings.update(dialog.values())
+            self.apply_theme()
             try:
                 self.settings.save()
             except OSError as exc:
@@ -503,6 +505,18 @@ class MainWindow(QMainWindow):
         q.setValue("size", self.size())
         q.setValue("splitter", self.splitter.saveState())
         q.sync()
+
+    def apply_theme(self) -> None:
+        """Light, dark or the system's: colours, markdown theme and message styles follow."""
+        from app.ui.app import apply_theme
+
+        apply_theme(self.settings.get_str("theme"))
+        QApplication.processEvents()  # let the palette change arrive
+        self.setStyleSheet(window_stylesheet(self.palette()))
+        self.chat.theme = DARK if self._is_dark() else LIGHT
+        for widget in self.chat.messages:
+            if not widget.streaming:
+                widget.body.set_theme(self.chat.theme)
 
     def _is_dark(self) -> bool:
         return self.palette().window().color().lightness() < 128

@@ -55,6 +55,12 @@ def main(out: Path) -> None:
 
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
+    if "--dark" in sys.argv:
+        from app.settings import Settings
+
+        settings = Settings.load()
+        settings.set("theme", "dark")
+        settings.save()
     store, _ = Store.open_or_recover()
     for title in ("Trip to Lisbon: 3-day plan", "Explain this error log", "Screenshot → landing page HTML"):
         c = store.create_conversation(title=title)
@@ -90,6 +96,7 @@ def main(out: Path) -> None:
             if i >= len(steps):
                 timer.stop()
                 widget.thinking.finish(seconds=7.0, collapse=False)  # the scripted thinking took no time
+                widget.thinking.set_expanded(True)
                 window.status.speed_label.setText("14.2 tok/s")
                 window.status.reuse_label.setText("reused 412/446")
                 window.status.set_context(1630, 0)
@@ -116,4 +123,5 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots/chat.png"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(Path(args[0] if args else "resources/screenshots/chat.png"))

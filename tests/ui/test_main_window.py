@@ -362,3 +362,14 @@ def test_app_quits_cleanly(open_window: WindowFactory) -> None:
     assert QApplication.instance() is not None
     window.close()
     assert not window.isVisible()
+
+
+def test_dark_theme_applies_at_once(open_window: WindowFactory) -> None:
+    window = open_window()
+    window.settings.set("theme", "dark")
+    window.apply_theme()
+    assert window.chat.theme.name == "dark"
+    assert window.palette().window().color().lightness() < 128
+    window.settings.set("theme", "light")
+    window.apply_theme()
+    assert window.chat.theme.name == "light"
