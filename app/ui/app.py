@@ -44,7 +44,7 @@ def _dark_palette() -> QPalette:
 
 
 def apply_theme(theme: str) -> None:
-    """"system" follows the OS; "light" and "dark" force the colours (also where the OS has no say)."""
+    """ "system" follows the OS; "light" and "dark" force the colours (also where the OS has no say)."""
     QGuiApplication.styleHints().setColorScheme(_SCHEMES.get(theme, Qt.ColorScheme.Unknown))
     app = QApplication.instance()
     if not isinstance(app, QApplication):
