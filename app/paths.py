@@ -30,8 +30,10 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
-def models_dir() -> Path:
-    """Downloaded models (a folder the user may change in the settings)."""
+def models_dir(configured: str = "") -> Path:
+    """Downloaded models: the folder chosen in the settings, else ``models`` in the data folder."""
+    if configured.strip():
+        return Path(configured).expanduser()
     return data_dir() / "models"
 
 

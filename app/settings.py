@@ -49,6 +49,7 @@ class Setting:
     in_dialog: bool = True
     minimum_label: str = ""  # what the minimum means, shown instead of it ("Off", "Random")
     choice_labels: tuple[str, ...] = ()  # one per choice; empty: the choices themselves
+    secret: bool = False  # typed hidden in the dialog (a token)
 
     def choice_label(self, choice: Value) -> str:
         if self.choice_labels:
@@ -207,6 +208,33 @@ SETTINGS: tuple[Setting, ...] = (
         help="The model file open when the app last closed.",
         group="Model",
         in_dialog=False,
+    ),
+    Setting(
+        key="models_folder",
+        kind="str",
+        default="",
+        label="Models folder",
+        help="Where downloaded models are kept. Empty: the models folder inside Gemma Desk's data folder.",
+        group="Downloads",
+    ),
+    Setting(
+        key="hf_token",
+        kind="str",
+        default="",
+        label="Hugging Face token (only for gated models)",
+        help="Needed only for gated models: accept the model's license on huggingface.co, then paste an access "
+        "token here. It is sent to the download server and nowhere else.",
+        group="Downloads",
+        secret=True,
+    ),
+    Setting(
+        key="hf_endpoint",
+        kind="str",
+        default="",
+        label="Download server",
+        help="A Hugging Face mirror or offline cache to download from (for example https://hf-mirror.example). "
+        "Empty: https://huggingface.co.",
+        group="Downloads",
     ),
     Setting(
         key="last_mmproj_path",

@@ -87,7 +87,10 @@ def _make_control(s: Setting, text: str) -> QWidget:
         edit.setMinimumHeight(edit.fontMetrics().lineSpacing() * 5)
         control = edit
     else:
-        control = QLineEdit()
+        line = QLineEdit()
+        if s.secret:
+            line.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        control = line
     if isinstance(control, QAbstractSpinBox):
         control.setAccelerated(True)
         control.setSpecialValueText(s.minimum_label)
