@@ -106,6 +106,7 @@ _MD = (
 
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 _NEWLINES = re.compile(r"\r\n?")
+_CHUNK_LINES = 16
 _BLOCK = "margin-top:0px; margin-bottom:8px;"
 _HEADING_SIZES = {"h1": "x-large", "h2": "large", "h3": "medium", "h4": "medium", "h5": "small", "h6": "small"}
 
@@ -153,6 +154,36 @@ def _highlight(code: str, language: str, style: str) -> str:
     if not language:
         return escape(code, quote=False)
     return str(highlight(code, _lexer(language.lower()), _formatter(style))).removesuffix("\n")
+
+
+def _highlight_open(code: str, language: str, style: str) -> str:
+    """Highlight a still-open fence in chunks that stay the same as it grows, so each update lexes only the end.
+
+    A chunk ends once it has _CHUNK_LINES lines, before a line in column 0 or
+    after a blank line (unconditionally at 4x that); a string spanning a chunk
+    end is coloured wrongly until the fence closes and is highlighted whole.
+    """
+    if not language:
+        return escape(code, quote=False)
+    lines = code.split("\n")
+    parts: list[str] = []
+    start = 0
+    for i in range(_CHUNK_LINES, len(lines)):
+        size = i - start
+        at_top = lines[i][:1] not in ("", " ", "\t") or not lines[i - 1].strip()
+        if size >= _CHUNK_LINES and (at_top or size >= 4 * _CHUNK_LINES):
+            parts.append(_highlight("\n".join(lines[start:i]), language, style))
+            start = i
+    parts.append(_highlight("\n".join(lines[start:]), language, style))
+    return "\n".join(parts)
+
+
+def _is_open_fence(tok: Token) -> bool:
+    """Whether a fence token runs to the end of the text without a closing fence (still streaming)."""
+    if tok.map is None:
+        return False
+    content = tok.content
+    return (bool(content) and not content.endswith("\n")) or content.count("\n") == tok.map[1] - tok.map[0] - 1
 
 
 def _safe_href(href: str) -> str | None:
@@ -268,7 +299,8 @@ class _Renderer:
         index = self._next_index
         self._next_index += 1
         self.code_blocks.append(CodeBlock(index, language, code, suggested_filename(language, code)))
-        body = _highlight(code.removesuffix("\n"), language, t.pygments_style)
+        paint = _highlight_open if tok.type == "fence" and _is_open_fence(tok) else _highlight
+        body = paint(code.removesuffix("\n"), language, t.pygments_style)
         label = escape(language or "text", quote=False)
         link = f'style="color:{t.link}; text-decoration:none;"'
         return (
