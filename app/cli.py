@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_model_options(chat)
+    from app import cli_models
+
+    cli_models.add_parser(sub)
     return parser
 
 
@@ -113,7 +116,11 @@ def run(argv: list[str]) -> int:
         return run_app()
     from app.applog import setup_logging
 
-    setup_logging(verbose=args.verbose)
+    setup_logging(verbose=getattr(args, "verbose", False))
+    if args.command == "models":
+        from app import cli_models
+
+        return cli_models.run(args)
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
     if args.command == "ask":
         prompt = sys.stdin.read() if args.prompt == ["-"] else " ".join(args.prompt)

@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
 from app.engine import GenerationStats, LoadRequest, ModelInfo
-from app.models.local import find_mmproj
 from app.paths import config_dir
 from app.settings import Settings
 from app.store import Conversation, Store
@@ -44,11 +44,13 @@ from app.ui.composer import Composer
 from app.ui.engine_bridge import EngineBridge
 from app.ui.markdown import DARK, LIGHT
 from app.ui.message_widget import MessageWidget
+from app.ui.model_setup import MachineReport, ModelSetup
 from app.ui.notice_bar import NoticeBar
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import ConversationRow, Sidebar
 from app.ui.status_bar import StatusBar
-from app.ui.tasks import run_in_background, run_on_db, wait_for_db
+from app.ui.tasks import run_on_db, wait_for_db
+from app.ui.welcome_page import WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+F", "Search chats"),
     ("Ctrl+PgUp / Ctrl+PgDown", "Previous / next chat"),
     ("Ctrl+L", "Open a model (GGUF)"),
+    ("Ctrl+M", "Models: download, import, delete"),
     ("Ctrl+,", "Settings"),
     ("Enter / Shift+Enter", "Send / new line"),
     ("Esc", "Stop the answer"),
@@ -105,6 +108,12 @@ class MainWindow(QMainWindow):
         self.chat.theme = DARK if self._is_dark() else LIGHT
         self.notice_bar = NoticeBar(self)
         self.composer = Composer(self)
+        self.models = ModelSetup(settings, self)
+        self.welcome = WelcomePage(self)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.chat)
+        self.pages.addWidget(self.welcome)
+        self._manager: QWidget | None = None
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
 
@@ -113,7 +122,7 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.notice_bar)
-        right_layout.addWidget(self.chat, 1)
+        right_layout.addWidget(self.pages, 1)
         right_layout.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("MainSplitter")
@@ -139,6 +148,11 @@ class MainWindow(QMainWindow):
         if last and Path(last).is_file():
             mmproj = settings.get_str("last_mmproj_path")
             QTimer.singleShot(0, lambda: self.load_model(Path(last), Path(mmproj) if mmproj else None))
+        else:
+            if last:
+                self.notice_bar.show_notice(f"The last model, {Path(last).name}, is no longer there.", timeout_s=0)
+            self.models.check_machine()
+        self._update_page()
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -164,6 +178,16 @@ class MainWindow(QMainWindow):
         b.modelLoaded.connect(self._on_model_loaded)
         b.failed.connect(self._on_engine_failed)
         b.done.connect(self._on_engine_done)
+        w, m = self.welcome, self.models
+        w.downloadRequested.connect(m.download)
+        w.loadRequested.connect(self.load_model)
+        w.openFileRequested.connect(self.choose_model)
+        w.manageRequested.connect(self.open_model_manager)
+        m.machineChecked.connect(self._on_machine_checked)
+        m.downloads.jobAdded.connect(self._on_download_started)
+        m.loadApproved.connect(self._start_load)
+        m.notice.connect(lambda text: self.notice_bar.show_notice(text, timeout_s=0))
+        m.downloads.modelReady.connect(self._on_download_ready)
 
     def _build_menus(self) -> None:
         def action(menu_name: str, text: str, shortcut: str | None, slot: object) -> QAction:
@@ -177,6 +201,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         self._menus = {name: bar.addMenu(name) for name in ("&File", "&Chat", "&Help")}
         action("&File", "&Open model…", "Ctrl+L", self.choose_model)
+        action("&File", "&Models…", "Ctrl+M", self.open_model_manager)
         action("&File", "&Settings…", "Ctrl+,", self.open_settings)
         action("&File", "&Export chat as Markdown…", "Ctrl+E", self.export_markdown)
         action("&File", "Export chat as &JSON…", None, self.export_json)
@@ -276,6 +301,7 @@ class MainWindow(QMainWindow):
         self.sidebar.search.selectAll()
 
     def _on_conversation_changed(self, conversation: Conversation | None) -> None:
+        self._update_page()
         if conversation is None:
             self.composer.set_thinking(self.controller.thinking_for_new)
         else:
@@ -347,29 +373,26 @@ class MainWindow(QMainWindow):
             self.load_model(Path(path))
 
     def load_model(self, path: Path, mmproj: Path | None = None) -> None:
-        """Find the projector next to the model (off the GUI thread), then load both on the engine."""
+        """Check the fit and find the projector (off the GUI thread), then load both on the engine."""
+        self.status.set_loading(path.name, 0.0)
+        self.models.prepare_load(Path(path), mmproj)
+
+    def _start_load(self, path: Path, mmproj: Path | None, n_ctx: int) -> None:
         s = self.settings
-
-        def find() -> Path | None:
-            return mmproj if mmproj is not None and mmproj.is_file() else find_mmproj(path)
-
-        def load(found: Path | None) -> None:
-            threads = s.get_int("threads")
-            self._loading_path = (path, found)
-            self.status.set_loading(path.name, 0.0)
-            self.bridge.load(
-                LoadRequest(
-                    model_path=path,
-                    mmproj_path=found,
-                    n_ctx=s.get_int("context_size"),
-                    n_gpu_layers=s.get_int("gpu_layers"),
-                    n_threads=threads or None,
-                    vision_budget=s.get_int("vision_budget"),
-                )
+        threads = s.get_int("threads")
+        self._loading_path = (path, mmproj)
+        self.bridge.load(
+            LoadRequest(
+                model_path=path,
+                mmproj_path=mmproj,
+                n_ctx=n_ctx,
+                n_gpu_layers=s.get_int("gpu_layers"),
+                n_threads=threads or None,
+                vision_budget=s.get_int("vision_budget"),
             )
-            self._update_capabilities()
-
-        run_in_background(find, load)
+        )
+        self._update_capabilities()
+        self._update_page()
 
     _loading_path: tuple[Path, Path | None] | None = None
 
@@ -380,6 +403,8 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, _rid: int, info: ModelInfo, notice: str) -> None:
         self.status.set_model(info)
         self._update_capabilities()
+        self._update_page()
+        self.composer.focus_input()
         if notice:
             self.notice_bar.show_notice(notice)
         if self._loading_path is not None:
@@ -394,11 +419,65 @@ class MainWindow(QMainWindow):
         if rid == self.bridge.loading_id:
             self.status.set_model(None)
             self.notice_bar.show_notice(f"The model could not be loaded: {message}", timeout_s=0)
+            if self.models.report is None:
+                self.models.check_machine()
+            self._update_page()
 
     def _on_engine_done(self, _rid: int, _reason: str) -> None:
         if not self.bridge.is_loading:
             self.status.set_loading("", None)
             self._update_capabilities()
+
+    # -- first run and the model manager ------------------------------------------------------------
+
+    def _update_page(self) -> None:
+        """The welcome page while there is no model, unless the user is reading an earlier chat."""
+        no_model = self.bridge.model_info is None and not self.bridge.is_loading
+        reading = bool(self.controller.path)
+        self.pages.setCurrentWidget(self.welcome if no_model and not reading else self.chat)
+
+    def _on_machine_checked(self, report: MachineReport) -> None:
+        installed = report.installed[0] if report.installed else None
+        self.welcome.set_machine(report.hardware, report.recommended, installed)
+        if report.catalog is None:
+            self.welcome.set_failure(report.catalog_error)
+
+    def _on_download_started(self, job: object) -> None:
+        if self.bridge.model_info is None:
+            self.welcome.track(job)  # type: ignore[arg-type]
+        self._update_page()
+
+    def _on_download_ready(self, variant: object, paths: list[Path]) -> None:
+        model = paths[0]
+        mmproj = paths[1] if len(paths) > 1 else None
+        if self.bridge.model_info is None and not self.bridge.is_loading:
+            self.load_model(model, mmproj)
+        else:
+            label = getattr(variant, "label", model.name)
+            self.notice_bar.show_notice(f"{label} is downloaded.", "Load it", lambda: self.load_model(model, mmproj))
+
+    def open_model_manager(self) -> None:
+        from app.ui.model_manager import ModelManager
+
+        if self._manager is not None:
+            self._manager.show()
+            self._manager.raise_()
+            self._manager.activateWindow()
+            return
+        catalog = self.models.catalog
+        if catalog is None:
+            from app.models.catalog import CatalogError, load_catalog
+
+            try:
+                catalog = load_catalog(self.models.catalog_path)  # 16 KB of TOML: the window needs it to draw the list
+            except CatalogError as exc:
+                self.notice_bar.show_notice(str(exc), timeout_s=0)
+                return
+            self.models.catalog = catalog
+        manager = ModelManager(catalog, self.settings, self.models.downloads, self)
+        manager.loadRequested.connect(self.load_model)
+        self._manager = manager
+        manager.show()
 
     def _update_capabilities(self) -> None:
         info = self.bridge.model_info
@@ -526,6 +605,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.controller.stop()
             self.controller.save_now()
+            self.models.downloads.pause_all()  # the .part files stay; the next start resumes them
             self.save_geometry()
             self.bridge.shutdown(timeout=10)
             try:

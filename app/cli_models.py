@@ -1,0 +1,369 @@
+"""``gemma-desk models``: list the catalog, say what fits, download, verify and import models.
+
+``list``, ``fit`` and ``verify`` take ``--json`` (one object per line). Exit
+codes as for ``ask``: 0 done, 1 failed (the message says why), 2 bad
+arguments, 130 interrupted (a download interrupted with Ctrl-C is paused: its
+``.part`` is kept and the same command resumes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.engine.errors import EngineError
+from app.models.catalog import Catalog, CatalogError, CatalogKeyError, load_catalog
+from app.models.disk import DownloadError, format_duration, format_size
+from app.models.download import Control, DownloadPaused, Progress, download_many, verify_file
+from app.models.fit import GB, MIB, Estimate, check_fit, estimate_from_gguf, format_gb
+from app.models.hardware import Hardware, probe_hardware
+from app.models.library import Library, LocalModel
+from app.models.variants import (
+    VariantFit,
+    assess,
+    assess_all,
+    download_specs,
+    find_variant,
+    gpu_layers_for,
+    local_path,
+    recommend_variant,
+    variant_state,
+)
+from app.paths import models_dir
+from app.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(sub: Any) -> None:
+    models = sub.add_parser(
+        "models",
+        help="the model catalog: list, fit, download, verify, import",
+        description="List the Gemma 4 catalog, see what fits this machine, and download, verify or import models.",
+    )
+    models.add_argument("--folder", type=Path, help="the models folder (default: the one in Settings)")
+    models.add_argument("--catalog", type=Path, help="another catalog file (default: the models.toml that ships)")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = actions.add_parser("list", help="the catalog and the models on this machine")
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    fit = actions.add_parser("fit", help="this machine, and the model that suits it best")
+    fit.add_argument("name", nargs="?", help="NAME[:QUANT] from the catalog, or a GGUF file (default: recommend)")
+    fit.add_argument("--ctx", type=int, help="context size to estimate for (default: the largest that fits)")
+    fit.add_argument("--json", action="store_true")
+    get = actions.add_parser("download", help="download a model and its projector (resumes; Ctrl-C pauses)")
+    get.add_argument("name", help="NAME[:QUANT], e.g. e4b or e4b:Q8_0")
+    get.add_argument("--endpoint", help="a Hugging Face mirror (default: the one in Settings, else huggingface.co)")
+    check = actions.add_parser("verify", help="check downloaded files against the catalog's sizes and SHA-256")
+    check.add_argument("name", nargs="?", help="NAME[:QUANT] (default: every downloaded catalog model)")
+    check.add_argument("--json", action="store_true")
+    imp = actions.add_parser("import", help="add a GGUF from elsewhere to the library (nothing is copied)")
+    imp.add_argument("path", type=Path)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    settings = Settings.load()
+    folder = args.folder.expanduser() if args.folder else models_dir(settings.get_str("models_folder"))
+    try:
+        if args.action == "import":
+            return _import(folder, args.path, out, err)
+        catalog = load_catalog(args.catalog)
+        if args.action == "list":
+            return _list(catalog, folder, args.json, out)
+        if args.action == "fit":
+            return _fit(catalog, folder, args.name, args.ctx, args.json, out, err)
+        if args.action == "download":
+            endpoint = args.endpoint if args.endpoint is not None else settings.get_str("hf_endpoint")
+            return _download(catalog, folder, args.name, endpoint, settings.get_str("hf_token") or None, err)
+        return _verify(catalog, folder, args.name, args.json, out, err)
+    except CatalogKeyError as exc:
+        err.write(f"gemma-desk: {exc}\n")
+        return EXIT_USAGE
+    except (CatalogError, DownloadError, EngineError) as exc:
+        err.write(f"gemma-desk: {exc}\n")
+        return EXIT_FAILED
+
+
+# -- list ------------------------------------------------------------------------------------
+
+
+def _list(catalog: Catalog, folder: Path, as_json: bool, out: TextIO) -> int:
+    hw = probe_hardware(folder)
+    fits = assess_all(catalog, hw)
+    library_models, problems = Library(folder).models()
+    if as_json:
+        for vf in fits:
+            out.write(json.dumps(_variant_json(vf, folder)) + "\n")
+        for m in library_models:
+            out.write(json.dumps(_local_json(m)) + "\n")
+        return EXIT_OK
+    out.write(f"Catalog (fit on this machine at {fits[0].fit.estimate.n_ctx:,} tokens of context):\n")
+    current = ""
+    for vf in fits:
+        v = vf.variant
+        if v.model.id != current:
+            current = v.model.id
+            mods = ", ".join(m for m in ("text", "image", "audio", "video") if m in v.model.modalities)
+            out.write(f"\n  {v.model.name}  ({v.model.params_b:g}B, {v.model.active_params_b:g}B active; {mods})\n")
+        size = format_size(v.download_size) if v.download_size else "size unknown"
+        state = {"installed": "downloaded", "partial": "partly downloaded", "absent": ""}[variant_state(folder, v)]
+        out.write(f"    {v.ref:<22} {size:>9}  needs {format_gb(vf.fit.estimate_need):>7}  {vf.badge:<9} {state}\n")
+    out.write(f"\nModels folder: {folder}\n")
+    if library_models:
+        out.write("On this machine:\n")
+        for m in library_models:
+            where = " (imported)" if m.imported else ""
+            out.write(f"  {m.path.name}  {m.kind}, {m.quantization}, {format_size(m.size_bytes)}{where}\n")
+    for line in problems:
+        out.write(f"  ! {line}\n")
+    return EXIT_OK
+
+
+def _variant_json(vf: VariantFit, folder: Path) -> dict[str, Any]:
+    v = vf.variant
+    return {
+        "type": "catalog",
+        "ref": v.ref,
+        "model": v.model.id,
+        "name": v.model.name,
+        "quant": v.quant.name,
+        "modalities": sorted(v.model.modalities),
+        "download_bytes": v.download_size,
+        "verifiable": v.can_verify,
+        "state": variant_state(folder, v),
+        "need_bytes": vf.fit.estimate_need,
+        "verdict": vf.fit.verdict,
+        "badge": vf.badge,
+        "default_ctx": vf.default_ctx,
+    }
+
+
+def _local_json(m: LocalModel) -> dict[str, Any]:
+    return {
+        "type": "local",
+        "path": str(m.path),
+        "name": m.name,
+        "kind": m.kind,
+        "architecture": m.architecture,
+        "params": m.params,
+        "quantization": m.quantization,
+        "context_length": m.context_length,
+        "chat_template": m.has_chat_template,
+        "bytes": m.size_bytes,
+        "mmproj": str(m.mmproj) if m.mmproj else None,
+        "imported": m.imported,
+    }
+
+
+# -- fit --------------------------------------------------------------------------------------
+
+
+def _hardware_lines(hw: Hardware, folder: Path) -> list[str]:
+    cores = f", {hw.physical_cores} cores" if hw.physical_cores else ""
+    lines = [
+        f"This machine: {hw.os} {hw.arch}, {hw.cpu_threads} CPU threads{cores}",
+        f"  RAM: {format_gb(hw.ram_available)} available of {format_gb(hw.ram_total)}",
+        f"  llama.cpp backends: {', '.join(hw.backends)}",
+    ]
+    for g in hw.gpus:
+        kind = "shared memory" if g.integrated else "dedicated"
+        lines.append(
+            f"  GPU: {g.name} ({g.backend}, {format_gb(g.memory_free)} free of {format_gb(g.memory_total)}, {kind})"
+        )
+    if not hw.gpus:
+        lines.append("  GPU: none that this llama.cpp build can use (models run on the CPU)")
+    lines.append(f"  Disk: {format_gb(hw.disk_free)} free in {folder}")
+    return lines
+
+
+def _estimate_lines(est: Estimate) -> list[str]:
+    def mib(n: int) -> str:
+        return f"{n / MIB:,.0f} MiB" if n < GB else format_gb(n)
+
+    parts = [("weights", est.weights), ("projector", est.mmproj), ("KV cache", est.kv_cache)]
+    parts += [("compute buffers", est.compute), ("overhead", est.overhead)]
+    shown = ", ".join(f"{name} {mib(n)}" for name, n in parts if n)
+    lines = [f"  Estimate at {est.n_ctx:,} tokens: {mib(est.total)} ({shown})"]
+    if est.where != "cpu":
+        lines.append(f"    on the GPU: {mib(est.gpu)}; in RAM: {mib(est.ram)}")
+    lines += [f"    note: {n}" for n in est.notes]
+    return lines
+
+
+def _fit(
+    catalog: Catalog, folder: Path, name: str | None, ctx: int | None, as_json: bool, out: TextIO, err: TextIO
+) -> int:
+    hw = probe_hardware(folder)
+    if name and (name.lower().endswith(".gguf") or Path(name).is_file()):
+        return _fit_file(Path(name), hw, folder, ctx, as_json, out)
+    if name:
+        base = assess(find_variant(catalog, name), hw)
+        vf = assess(base.variant, hw, n_ctx=ctx or base.default_ctx)
+        what = "Estimate"
+    else:
+        pick = recommend_variant(catalog, hw)
+        if pick is None:
+            if as_json:
+                out.write(json.dumps({"type": "recommendation", "ref": None}) + "\n")
+            else:
+                out.write("\n".join(_hardware_lines(hw, folder)) + "\n\n")
+                out.write(
+                    "No Gemma 4 model in the catalog fits in the memory available now. "
+                    "Close other apps and try again, or import a smaller GGUF.\n"
+                )
+            return EXIT_FAILED
+        vf = assess(pick.variant, hw, n_ctx=ctx or pick.default_ctx)
+        what = "Recommended"
+    if as_json:
+        row = _variant_json(vf, folder) | {"type": "recommendation" if not name else "fit"}
+        row |= {"n_ctx": vf.fit.estimate.n_ctx, "message": vf.fit.message, "gpu_layers": gpu_layers_for(hw)}
+        out.write(json.dumps(row) + "\n")
+        return EXIT_OK
+    v = vf.variant
+    lines = _hardware_lines(hw, folder)
+    size = format_size(v.download_size) if v.download_size else "size unknown"
+    lines += ["", f"{what}: {v.label} ({v.ref}), a {size} download"]
+    lines.append(f"  {vf.fit.message}")
+    lines += _estimate_lines(vf.fit.estimate)
+    lines.append(
+        f"  Default context here: {vf.default_ctx:,} tokens (the model was trained on {v.model.context_length:,})"
+    )
+    if vf.slow:
+        lines.append("  Warning: without a GPU this dense model answers very slowly; E4B or 26B-A4B is faster.")
+    if not name:
+        lines.append(f"  Download it with: gemma-desk models download {v.ref}")
+    out.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _fit_file(path: Path, hw: Hardware, folder: Path, ctx: int | None, as_json: bool, out: TextIO) -> int:
+    from app.models.fit import ModelFacts, max_context_that_fits
+    from app.models.local import find_mmproj
+
+    mmproj = find_mmproj(path)
+    facts = ModelFacts.from_gguf(path, mmproj)
+    gpu_layers = gpu_layers_for(hw)
+    n_ctx = ctx or max_context_that_fits(facts, hw, gpu_layers=gpu_layers)
+    est = estimate_from_gguf(path, mmproj, n_ctx, gpu_layers=gpu_layers)
+    fit = check_fit(est, hw)
+    if as_json:
+        row = {"type": "fit", "path": str(path), "mmproj": str(mmproj) if mmproj else None, "n_ctx": est.n_ctx}
+        row |= {"need_bytes": fit.estimate_need, "verdict": fit.verdict, "message": fit.message}
+        out.write(json.dumps(row) + "\n")
+        return EXIT_OK
+    lines = [*_hardware_lines(hw, folder), "", f"{path.name}" + (f" with {mmproj.name}" if mmproj else "")]
+    lines += [f"  {fit.message}", *_estimate_lines(est)]
+    out.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+# -- download -----------------------------------------------------------------------------------
+
+
+class _ProgressLine:
+    """One line on stderr, rewritten in place on a terminal, every few seconds otherwise."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.tty = err.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.state in ("done", "failed", "cancelled", "paused")
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        self.err.write(("\r\x1b[2K" if self.tty else "") + format_progress(p) + ("" if self.tty else "\n"))
+        if self.tty and final:
+            self.err.write("\n")
+        self.err.flush()
+
+
+def format_progress(p: Progress) -> str:
+    """ "gemma-4-E4B-it-Q4_K_M.gguf: 1.2 GB of 5.5 GB (22 %), 31.0 MB/s, 2 min 18 s left" """
+    total = f" of {format_size(p.total)} ({100 * p.done / p.total:.0f} %)" if p.total else ""
+    text = f"{p.label}: {p.state if p.state != 'downloading' else format_size(p.done) + total}"
+    if p.state == "downloading" and p.speed_bps > 0:
+        text += f", {format_size(int(p.speed_bps))}/s"
+        if p.eta_s is not None:
+            text += f", {format_duration(p.eta_s)} left"
+    return text
+
+
+def _download(catalog: Catalog, folder: Path, name: str, endpoint: str, token: str | None, err: TextIO) -> int:
+    variant = find_variant(catalog, name)
+    specs = download_specs(variant, folder, endpoint)
+    control = Control()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def pause(_signum: int, _frame: Any) -> None:
+        control.pause()
+
+    try:
+        signal.signal(signal.SIGINT, pause)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        download_many(specs, control=control, progress=_ProgressLine(err), token=token)
+    except DownloadPaused:
+        err.write(f"Paused. Run 'gemma-desk models download {variant.ref}' again to resume.\n")
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    checked = "SHA-256 checked" if variant.can_verify else "size checked (the catalog has no SHA-256 for it)"
+    err.write(f"{variant.label} is ready in {folder} ({checked}).\n")
+    return EXIT_OK
+
+
+# -- verify and import -----------------------------------------------------------------------------------
+
+
+def _verify(catalog: Catalog, folder: Path, name: str | None, as_json: bool, out: TextIO, err: TextIO) -> int:
+    from app.models.variants import all_variants
+
+    targets = (
+        [find_variant(catalog, name)]
+        if name
+        else [v for v in all_variants(catalog) if variant_state(folder, v) == "installed"]
+    )
+    if not targets:
+        err.write(f"gemma-desk: no catalog model is downloaded in {folder}.\n")
+        return EXIT_FAILED
+    refs = {local_path(folder, ref): ref for v in targets for ref in v.files}
+    failed = False
+    for path, ref in refs.items():
+        if not path.is_file():
+            result, ok = "missing", False
+            message = f"{path.name} is not downloaded"
+        else:
+            try:
+                checked = verify_file(path, ref.sha256, None if ref.size_approx else ref.size)
+                result, ok = ("sha256" if checked else "size"), True
+                message = f"{path.name}: OK ({'SHA-256 matches' if checked else 'size matches; no SHA-256 to check'})"
+            except DownloadError as exc:
+                result, ok, message = "damaged", False, str(exc)
+        failed |= not ok
+        if as_json:
+            out.write(json.dumps({"type": "verify", "path": str(path), "result": result, "ok": ok}) + "\n")
+        else:
+            out.write(message + "\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _import(folder: Path, path: Path, out: TextIO, err: TextIO) -> int:
+    model = Library(folder).import_model(path)
+    params = f"{model.params / 1e9:.2f}B parameters" if model.params else "parameters unknown"
+    ctx = f"{model.context_length:,} tokens of context" if model.context_length else "context unknown"
+    out.write(
+        f"Imported {model.path.name}: {model.kind} ({model.architecture}), {params}, {model.quantization}, {ctx}\n"
+    )
+    if not model.has_chat_template:
+        out.write("  No chat template: it is a base model and answers in the plain Gemma turn format.\n")
+    out.write(f"  Projector: {model.mmproj.name if model.mmproj else 'none found (text only)'}\n")
+    return EXIT_OK

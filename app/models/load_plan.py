@@ -1,0 +1,63 @@
+"""Before loading a model: will it fit, and with how much context?
+
+``plan_load`` reads the model's (and projector's) headers, estimates the
+memory at the context the user asked for, and when that does not fit lowers
+the context to the largest round size that does (never below 2,048 tokens).
+When even that is too big the plan says so, and the window asks before
+loading. No Qt; runs off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.models.fit import Fit, ModelFacts, check_fit, estimate, max_context_that_fits
+from app.models.hardware import Hardware
+
+MIN_CTX = 2048
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    n_ctx: int  # the context to load with
+    fit: Fit  # at that context
+    notice: str  # one line for the user when the context was lowered, else ""
+
+    @property
+    def too_big(self) -> bool:
+        return self.fit.verdict == "too_big"
+
+
+def plan_load(
+    model: Path,
+    mmproj: Path | None,
+    requested_ctx: int,
+    hw: Hardware,
+    *,
+    gpu_layers: int = -1,
+    vision_budget: int = 280,
+) -> LoadPlan:
+    """The context to load ``model`` with on ``hw`` and whether it fits (raises ``ModelFileError`` for bad files)."""
+    facts = ModelFacts.from_gguf(model, mmproj)
+    layers = gpu_layers if hw.has_gpu else 0
+    n_train = facts.arch.get("context_length")
+    wanted = min(requested_ctx, n_train) if isinstance(n_train, int) and n_train > 0 else requested_ctx
+
+    def fit_at(n_ctx: int) -> Fit:
+        return check_fit(estimate(facts, n_ctx, gpu_layers=layers, vision_budget=vision_budget), hw)
+
+    fit = fit_at(wanted)
+    if fit.verdict != "too_big" or wanted <= MIN_CTX:
+        return LoadPlan(wanted, fit, "")
+    smaller = max_context_that_fits(
+        facts, hw, cap=wanted, floor=MIN_CTX, gpu_layers=layers, vision_budget=vision_budget
+    )
+    smaller_fit = fit_at(smaller)
+    if smaller_fit.verdict == "too_big":
+        return LoadPlan(smaller, smaller_fit, "")
+    notice = (
+        f"The context was lowered from {wanted:,} to {smaller:,} tokens so that {model.name} fits in the memory "
+        "available (Settings → Context size)."
+    )
+    return LoadPlan(smaller, smaller_fit, notice)

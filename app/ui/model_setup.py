@@ -1,0 +1,160 @@
+"""The window's model side: the catalog, this machine, downloads, the welcome page and the check before loading.
+
+At start it reads the catalog (checked: a broken ``models.toml`` is a notice,
+not a crash), probes the hardware and the models folder, and fills the
+welcome page. Before any model is loaded it estimates the memory at the
+context from the settings, lowers the context when that is what it takes to
+fit, and asks before loading something that will not fit. All of that runs
+off the GUI thread; the window hears back through ``loadApproved``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.models.catalog import Catalog, CatalogError, load_catalog
+from app.models.fit import format_gb
+from app.models.hardware import Hardware, probe_hardware
+from app.models.library import Library, LocalModel
+from app.models.load_plan import LoadPlan, plan_load
+from app.models.local import find_mmproj
+from app.models.variants import Variant, VariantFit, assess, recommend_variant
+from app.paths import models_dir
+from app.settings import Settings
+from app.ui.downloads import DownloadJob, Downloads
+from app.ui.tasks import run_in_background
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MachineReport:
+    """What the start-up probe found."""
+
+    catalog: Catalog | None
+    catalog_error: str
+    hardware: Hardware
+    recommended: VariantFit | None
+    installed: list[LocalModel]
+
+
+class ModelSetup(QObject):
+    # Signals
+    machineChecked = Signal(object)  # MachineReport
+    loadApproved = Signal(object, object, int)  # model Path, projector Path | None, n_ctx
+    notice = Signal(str)
+
+    def __init__(self, settings: Settings, window: QWidget) -> None:
+        super().__init__(window)
+        self.settings = settings
+        self.window = window
+        self.downloads = Downloads(self)
+        self.catalog: Catalog | None = None
+        self.hardware: Hardware | None = None
+        self.report: MachineReport | None = None
+        self.catalog_path: Path | None = None  # None: the models.toml that ships with the app
+
+    def folder(self) -> Path:
+        return models_dir(self.settings.get_str("models_folder"))
+
+    # -- start-up -------------------------------------------------------------------------------
+
+    def check_machine(self) -> None:
+        """Read the catalog, probe the machine and the models folder (in the background)."""
+        folder, source = self.folder(), self.catalog_path
+
+        def probe() -> MachineReport:
+            catalog, error = None, ""
+            try:
+                catalog = load_catalog(source)
+            except CatalogError as exc:
+                log.error("the model catalog is broken: %s", exc)
+                error = f"The model catalog that came with Gemma Desk is damaged ({exc}); reinstall the app."
+            hw = probe_hardware(folder)
+            pick = recommend_variant(catalog, hw) if catalog is not None else None
+            installed, _problems = Library(folder).models()
+            return MachineReport(catalog, error, hw, pick, installed)
+
+        def done(report: MachineReport) -> None:
+            self.report, self.catalog, self.hardware = report, report.catalog, report.hardware
+            if report.catalog_error:
+                self.notice.emit(report.catalog_error)
+            self.machineChecked.emit(report)
+
+        def failed(exc: BaseException) -> None:
+            log.error("could not look at this machine", exc_info=exc)
+            self.notice.emit(f"Could not look at this machine's memory and disk: {exc}")
+
+        run_in_background(probe, done, failed)
+
+    # -- downloads ----------------------------------------------------------------------------
+
+    def download(self, variant: Variant) -> DownloadJob | None:
+        """Start (or resume) a download, asking first when the variant will not fit here."""
+        if self.hardware is not None:
+            vf = assess(variant, self.hardware)
+            if vf.fit.verdict == "too_big" and not self._confirm(
+                "This model may not fit",
+                f"{vf.fit.message}.\n\nDownload {variant.label} anyway?",
+            ):
+                return None
+        return self.downloads.start(
+            variant,
+            self.folder(),
+            endpoint=self.settings.get_str("hf_endpoint"),
+            token=self.settings.get_str("hf_token") or None,
+        )
+
+    # -- the check before loading -------------------------------------------------------------------
+
+    def prepare_load(self, model: Path, mmproj: Path | None = None) -> None:
+        """Find the projector, estimate the memory, then approve the load (asking first if it will not fit)."""
+        requested = self.settings.get_int("context_size")
+        gpu_layers = self.settings.get_int("gpu_layers")
+        budget = self.settings.get_int("vision_budget")
+        folder = self.folder()
+
+        def plan() -> tuple[Path | None, LoadPlan | None, str]:
+            found = mmproj if mmproj is not None and mmproj.is_file() else find_mmproj(model)
+            try:
+                hw = probe_hardware(folder)
+                return found, plan_load(model, found, requested, hw, gpu_layers=gpu_layers, vision_budget=budget), ""
+            except Exception as exc:  # a bad file: the engine's preflight gives the user its message
+                log.info("no estimate for %s: %s", model.name, exc)
+                return found, None, str(exc)
+
+        def decide(result: tuple[Path | None, LoadPlan | None, str]) -> None:
+            found, load_plan, _error = result
+            n_ctx = requested
+            if load_plan is not None:
+                n_ctx = load_plan.n_ctx
+                if load_plan.too_big and not self._confirm(
+                    "This model will not fit",
+                    f"{load_plan.fit.message}.\n\nLoading {model.name} may make this computer very slow or fail. "
+                    "Load it anyway?",
+                ):
+                    self.notice.emit(
+                        f"{model.name} was not loaded: it needs about {format_gb(load_plan.fit.estimate_need)}."
+                    )
+                    return
+                if load_plan.notice:
+                    self.notice.emit(load_plan.notice)
+            self.loadApproved.emit(model, found, n_ctx)
+
+        run_in_background(plan, decide)
+
+    # -- dialogs (tests replace this) -------------------------------------------------------------------
+
+    confirm_hook: Callable[[str, str], bool] | None = None
+
+    def _confirm(self, title: str, text: str) -> bool:
+        if self.confirm_hook is not None:
+            return self.confirm_hook(title, text)
+        answer = QMessageBox.question(self.window, title, text)
+        return answer == QMessageBox.StandardButton.Yes

@@ -1,0 +1,270 @@
+"""The first-run page: no model yet → the Gemma 4 that suits this machine, downloaded and loaded in a click.
+
+It shows what the machine has, recommends a variant (``recommend_variant``),
+and follows its download (bytes, speed, time left, pause/resume/cancel). It
+offers a model already in the models folder when there is one, the model
+manager for another choice, and "Open a GGUF…" for a file the user has.
+The window owns the downloads and the loading; this page only asks.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.disk import format_duration, format_size
+from app.models.download import Progress
+from app.models.fit import format_gb
+from app.models.hardware import Hardware
+from app.models.library import LocalModel
+from app.models.variants import Variant, VariantFit
+from app.ui.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
+
+
+def hardware_summary(hw: Hardware) -> str:
+    """ "16 GB RAM (11.2 GB free) · 8 CPU threads · NVIDIA RTX 4070 (CUDA, 11.5 GB) · 120 GB free disk" """
+    parts = [f"{format_gb(hw.ram_total)} RAM ({format_gb(hw.ram_available)} free)", f"{hw.cpu_threads} CPU threads"]
+    parts += [f"{g.name} ({g.backend}, {format_gb(g.memory_free)} free)" for g in hw.gpus] or ["no GPU in use"]
+    parts.append(f"{format_gb(hw.disk_free)} free disk")
+    return " · ".join(parts)
+
+
+def progress_text(p: Progress) -> str:
+    """ "1.2 GB of 5.5 GB · 31.0 MB/s · 2 min 18 s left" """
+    text = format_size(p.done) + (f" of {format_size(p.total)}" if p.total else "")
+    if p.state == "verifying":
+        return f"Checking the download… {text}"
+    if p.speed_bps > 0:
+        text += f" · {format_size(int(p.speed_bps))}/s"
+    if p.eta_s is not None and p.speed_bps > 0:
+        text += f" · {format_duration(p.eta_s)} left"
+    return text
+
+
+class WelcomePage(QWidget):
+    """Shown in place of the conversation while no model is loaded."""
+
+    # Signals
+    downloadRequested = Signal(object)  # Variant
+    loadRequested = Signal(object, object)  # model Path, projector Path or None
+    openFileRequested = Signal()
+    manageRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("WelcomePage")
+        self.recommended: VariantFit | None = None
+        self.installed: LocalModel | None = None
+        self.job: DownloadJob | None = None
+
+        self.title = QLabel("<h2>Welcome to Gemma Desk</h2>")
+        self.title.setAccessibleName("Welcome")
+        self.intro = QLabel(
+            "Gemma Desk runs Google's Gemma 4 on this computer: nothing you type, show or say leaves it. "
+            "To start, it needs a model."
+        )
+        self.intro.setWordWrap(True)
+        self.machine = QLabel("Checking this machine…")
+        self.machine.setWordWrap(True)
+        self.machine.setAccessibleName("This machine")
+        self.pick = QLabel("")
+        self.pick.setWordWrap(True)
+        self.pick.setTextFormat(Qt.TextFormat.RichText)
+        self.pick.setAccessibleName("Recommended model")
+
+        self.primary = QPushButton("Download")
+        self.primary.setDefault(True)
+        self.primary.setEnabled(False)
+        self.primary.setAccessibleName("Download the recommended model")
+        self.primary.clicked.connect(self._on_primary_clicked)
+        self.pause = QPushButton("Pause")
+        self.pause.setAccessibleName("Pause the download")
+        self.pause.setToolTip("Pause: what is downloaded is kept, and Resume carries on from there")
+        self.pause.clicked.connect(self._on_pause_clicked)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setAccessibleName("Cancel the download")
+        self.cancel.setToolTip("Stop and delete the unfinished download")
+        self.cancel.clicked.connect(self._on_cancel_clicked)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Download progress")
+        self.progress_label = QLabel("")
+        self.progress_label.setAccessibleName("Download status")
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d93025;")
+        self.error.setAccessibleName("Download problem")
+
+        self.others = QPushButton("Choose another model…")
+        self.others.setAccessibleName("Open the model manager")
+        self.others.setToolTip("All Gemma 4 sizes and quantizations, with what fits this machine (Ctrl+M)")
+        self.others.clicked.connect(self.manageRequested)
+        self.open_file = QPushButton("Open a GGUF file…")
+        self.open_file.setAccessibleName("Open a model file")
+        self.open_file.setToolTip("Use a GGUF model you already have (Ctrl+L)")
+        self.open_file.clicked.connect(self.openFileRequested)
+        self.note = QLabel("You can read and search your chats and change settings while it downloads.")
+        self.note.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.primary)
+        buttons.addWidget(self.pause)
+        buttons.addWidget(self.cancel)
+        buttons.addStretch(1)
+        more = QHBoxLayout()
+        more.addWidget(self.others)
+        more.addWidget(self.open_file)
+        more.addStretch(1)
+        column = QVBoxLayout()
+        column.setSpacing(12)
+        for w in (self.title, self.intro, self.machine, self.pick):
+            column.addWidget(w)
+        column.addLayout(buttons)
+        column.addWidget(self.progress)
+        column.addWidget(self.progress_label)
+        column.addWidget(self.error)
+        column.addSpacing(8)
+        column.addLayout(more)
+        column.addWidget(self.note)
+        column.addStretch(1)
+        box = QWidget(self)
+        box.setLayout(column)
+        box.setMaximumWidth(640)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(box, 4)
+        outer.addStretch(1)
+        outer.setContentsMargins(24, 32, 24, 24)
+        self._update()
+
+    # -- what the window tells it -------------------------------------------------------------
+
+    def set_machine(self, hw: Hardware, pick: VariantFit | None, installed: LocalModel | None) -> None:
+        """The probe's results: this machine, the recommendation, and a model already on disk (if any)."""
+        self.machine.setText("This machine: " + hardware_summary(hw))
+        self.recommended = pick
+        self.installed = installed
+        self._update()
+
+    def set_failure(self, message: str) -> None:
+        """The probe or the catalog failed: say so; opening a file still works."""
+        self.machine.setText(message)
+        self._update()
+
+    def track(self, job: DownloadJob) -> None:
+        """Follow ``job`` (the recommended variant's download, or one started from the manager)."""
+        if self.job is job:
+            return
+        if self.job is not None:
+            self.job.progressed.disconnect(self._on_job_progressed)
+            self.job.stateChanged.disconnect(self._on_job_state_changed)
+        self.job = job
+        job.progressed.connect(self._on_job_progressed)
+        job.stateChanged.connect(self._on_job_state_changed)
+        self._update()
+
+    # -- slots --------------------------------------------------------------------------------
+
+    def _on_primary_clicked(self) -> None:
+        job = self.job
+        if job is not None and job.state in (PAUSED, FAILED):
+            job.start()
+        elif self.installed is not None and job is None:
+            self.loadRequested.emit(self.installed.path, self.installed.mmproj)
+        elif self.recommended is not None and (job is None or job.state == CANCELLED):
+            self.downloadRequested.emit(self.recommended.variant)
+
+    def _on_pause_clicked(self) -> None:
+        if self.job is not None:
+            self.job.pause()
+
+    def _on_cancel_clicked(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _on_job_progressed(self, p: Progress) -> None:
+        if p.total:
+            self.progress.setValue(int(1000 * p.done / p.total))
+        else:
+            self.progress.setRange(0, 0)  # busy indicator
+        self.progress_label.setText(progress_text(p))
+
+    def _on_job_state_changed(self, _state: str) -> None:
+        self._update()
+
+    # -- presentation -----------------------------------------------------------------------
+
+    def _variant_text(self, v: Variant, vf: VariantFit | None) -> str:
+        size = format_size(v.download_size) if v.download_size else "size unknown"
+        senses = " and ".join(m for m in ("image", "audio") if m in v.model.modalities)
+        can = f"; it reads text and {'pictures' if senses == 'image' else 'pictures and sound'}" if senses else ""
+        need = f" It needs about {format_gb(vf.fit.estimate_need)} of memory here." if vf else ""
+        return f"<b>{v.label}</b> — a {size} download{can}.{need}"
+
+    def _update(self) -> None:
+        job, rec, inst = self.job, self.recommended, self.installed
+        state = job.state if job is not None else ""
+        downloading = state in (RUNNING, PAUSED, FAILED)
+        self.progress.setVisible(downloading or state == DONE)
+        self.progress_label.setVisible(downloading or state == DONE)
+        self.pause.setVisible(state == RUNNING)
+        self.cancel.setVisible(state in (RUNNING, PAUSED, FAILED))
+        self.error.setVisible(state == FAILED)
+        self.error.setText(job.error if job is not None and state == FAILED else "")
+        self.primary.setEnabled(True)
+        if job is not None and downloading:
+            self.pick.setText(
+                "Downloading " + self._variant_text(job.variant, rec if rec and rec.variant == job.variant else None)
+            )
+            self.primary.setText("Resume" if state == PAUSED else "Retry" if state == FAILED else "Downloading…")
+            self.primary.setEnabled(state != RUNNING)
+            self.primary.setAccessibleName(self.primary.text())
+        elif job is not None and state == DONE:
+            self.pick.setText(f"<b>{job.variant.label}</b> is downloaded and checked. Loading it…")
+            self.progress_label.setText("Done")
+            self.primary.setText("Loading…")
+            self.primary.setEnabled(False)
+        elif inst is not None:
+            self.pick.setText(f"<b>{inst.path.name}</b> is already in your models folder.")
+            self.primary.setText(f"Load {inst.name or inst.path.stem}")
+            self.primary.setAccessibleName("Load the model already downloaded")
+        elif rec is not None:
+            self.pick.setText("Recommended for this machine: " + self._variant_text(rec.variant, rec))
+            self.primary.setText(f"Download {rec.variant.model.name}")
+            self.primary.setAccessibleName("Download the recommended model")
+            self.primary.setToolTip(rec.fit.message)
+        else:
+            self.pick.setText(
+                "No Gemma 4 in the catalog fits the memory free right now. Close other apps and reopen Gemma Desk, "
+                "or open a smaller GGUF you have."
+                if self.machine.text().startswith("This machine")
+                else ""
+            )
+            self.primary.setText("Download")
+            self.primary.setEnabled(False)
+
+
+if __name__ == "__main__":  # a preview: uv run python -m app.ui.welcome_page
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.models.catalog import load_catalog
+    from app.models.hardware import probe_hardware
+    from app.models.variants import recommend_variant
+
+    qapp = QApplication(sys.argv)
+    page = WelcomePage()
+    hardware = probe_hardware()
+    page.set_machine(hardware, recommend_variant(load_catalog(), hardware), None)
+    page.resize(900, 600)
+    page.show()
+    sys.exit(qapp.exec())
