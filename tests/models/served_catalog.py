@@ -45,7 +45,7 @@ def serve_catalog(
         "schema = 1",
         "",
         "[[models]]",
-        'id = "tiny-gemma-4-it"',
+        'id = "gemma-4-tiny-it"',
         'name = "Tiny Gemma 4"',
         'family = "gemma4"',
         "params_b = 0.001",

@@ -1,0 +1,149 @@
+"""`gemma-desk models`: list, fit, download (pause with Ctrl-C, resume), verify and import, as real subprocesses.
+
+Downloads come from a real HTTP server on 127.0.0.1 that serves the tiny Gemma 4 under a test catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.models.disk import part_path
+from tests.models.http_fixture import FileServer
+from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve_catalog
+from tests.test_cli import run_cli
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    srv = FileServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return cli_env | {"GEMMA_DESK_HOME": str(tmp_path / "home")}
+
+
+def models(python: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(python, env, "models", *args, timeout=120)
+
+
+def test_list_shows_every_catalog_model_with_its_fit(python: str, env: dict[str, str]) -> None:
+    proc = models(python, env, "list")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("Gemma 4 E2B", "Gemma 4 E4B", "Gemma 4 26B A4B", "Gemma 4 31B"):
+        assert name in proc.stdout
+    assert "e4b:Q4_K_M" in proc.stdout and "needs" in proc.stdout
+    rows = [json.loads(line) for line in models(python, env, "list", "--json").stdout.splitlines()]
+    catalog = [r for r in rows if r["type"] == "catalog"]
+    assert {r["model"] for r in catalog} == {"gemma-4-e2b-it", "gemma-4-e4b-it", "gemma-4-26b-a4b-it", "gemma-4-31b-it"}
+    for r in catalog:
+        assert r["verdict"] in ("fits", "tight", "too_big") and r["need_bytes"] > r["download_bytes"] > 0
+        assert r["state"] == "absent"
+
+
+def test_fit_recommends_a_model_for_this_machine_with_the_estimate(python: str, env: dict[str, str]) -> None:
+    proc = models(python, env, "fit")
+    assert proc.returncode in (0, 1), proc.stderr  # 1 only when nothing fits the memory free now
+    assert "This machine:" in proc.stdout and "RAM:" in proc.stdout and "llama.cpp backends: CPU" in proc.stdout
+    if proc.returncode == 0:
+        assert "Recommended: Gemma 4" in proc.stdout
+        assert "Estimate at" in proc.stdout and "KV cache" in proc.stdout and "weights" in proc.stdout
+        assert "gemma-desk models download" in proc.stdout
+    named = models(python, env, "fit", "e2b:Q8_0", "--ctx", "4096", "--json")
+    row = json.loads(named.stdout)
+    assert row["ref"] == "e2b:Q8_0" and row["n_ctx"] == 4096 and row["need_bytes"] > 5_000_000_000
+
+
+def test_fit_of_a_gguf_file_reads_its_header(python: str, env: dict[str, str], tiny_model: Path) -> None:
+    proc = models(python, env, "fit", str(tiny_model), "--ctx", "2048")
+    assert proc.returncode == 0, proc.stderr
+    assert tiny_model.name in proc.stdout and "Fits: needs" in proc.stdout and "Estimate at 2,048 tokens" in proc.stdout
+
+
+def test_bad_names_and_files_get_one_line(python: str, env: dict[str, str], tmp_path: Path) -> None:
+    proc = models(python, env, "download", "gemma-9")
+    assert proc.returncode == 2 and "choose one of: e2b, e4b, 26b-a4b, 31b" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    page = tmp_path / "model.gguf"
+    page.write_text("<!DOCTYPE html><html><body>Sign in</body></html>")
+    proc = models(python, env, "import", str(page))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "GGUF" in proc.stderr or "web page" in proc.stderr
+
+
+def test_download_pause_resume_verify(
+    python: str, env: dict[str, str], tmp_path: Path, server: FileServer, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    catalog = serve_catalog(server, tmp_path, tiny_model.read_bytes(), tiny_mmproj.read_bytes())
+    folder = tmp_path / "models"
+    base = ["--catalog", str(catalog), "--folder", str(folder)]
+    server.slow_s, server.piece = 0.02, 8192  # ~400 KB/s: slow enough to interrupt
+    child = subprocess.Popen(
+        [python, "-m", "app", "models", *base, "download", "tiny:Q8_0", "--endpoint", endpoint(server)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    model = folder / MODEL_FILE
+    deadline = time.monotonic() + 30
+    while not (part_path(model).is_file() and part_path(model).stat().st_size > 50_000):
+        assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.stderr else ""
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)  # Ctrl-C pauses: the .part stays
+    _out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert "Paused. Run 'gemma-desk models download tiny:Q8_0' again to resume." in err
+    kept = part_path(model).stat().st_size
+    assert 0 < kept < tiny_model.stat().st_size and not model.exists()
+
+    server.slow_s = 0.0
+    server.seen.clear()
+    proc = models(python, env, *base, "download", "tiny:Q8_0", "--endpoint", endpoint(server))
+    assert proc.returncode == 0, proc.stderr
+    assert "Tiny Gemma 4 Q8_0 is ready" in proc.stderr and "SHA-256 checked" in proc.stderr
+    assert server.seen[0].range == f"bytes={kept}-"  # resumed, not restarted
+    assert model.read_bytes() == tiny_model.read_bytes()
+    assert (folder / MMPROJ_FILE).read_bytes() == tiny_mmproj.read_bytes()
+    listed = models(python, env, *base, "list", "--json").stdout
+    rows = [json.loads(line) for line in listed.splitlines()]
+    assert any(r["type"] == "catalog" and r["state"] == "installed" for r in rows)
+    assert any(r["type"] == "local" and r["path"] == str(model) and r["mmproj"] for r in rows)
+
+    ok = models(python, env, *base, "verify")
+    assert ok.returncode == 0 and ok.stdout.count("SHA-256 matches") == 2, ok.stdout
+    with model.open("r+b") as f:  # one flipped byte in the middle
+        f.seek(model.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    bad = models(python, env, *base, "verify", "--json")
+    results = {Path(r["path"]).name: r["result"] for r in map(json.loads, bad.stdout.splitlines())}
+    assert bad.returncode == 1 and results == {MODEL_FILE: "damaged", MMPROJ_FILE: "sha256"}
+
+
+def test_import_reads_the_header_and_finds_the_projector(
+    python: str, env: dict[str, str], tmp_path: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    elsewhere = tmp_path / "my models"
+    elsewhere.mkdir()
+    model = elsewhere / "tiny-gemma4-Q8_0.gguf"
+    model.write_bytes(tiny_model.read_bytes())
+    (elsewhere / "mmproj-tiny-gemma4-f16.gguf").write_bytes(tiny_mmproj.read_bytes())
+    folder = tmp_path / "models"
+    proc = models(python, env, "--folder", str(folder), "import", str(model))
+    assert proc.returncode == 0, proc.stderr
+    assert "Imported tiny-gemma4-Q8_0.gguf: Gemma 4 (gemma4)" in proc.stdout
+    assert "Projector: mmproj-tiny-gemma4-f16.gguf" in proc.stdout
+    rows = [json.loads(line) for line in models(python, env, "--folder", str(folder), "list", "--json").stdout.splitlines()]
+    local = [r for r in rows if r["type"] == "local"]
+    assert len(local) == 1 and local[0]["imported"] and local[0]["chat_template"] and local[0]["path"] == str(model)
