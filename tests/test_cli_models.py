@@ -144,6 +144,8 @@ def test_import_reads_the_header_and_finds_the_projector(
     assert proc.returncode == 0, proc.stderr
     assert "Imported tiny-gemma4-Q8_0.gguf: Gemma 4 (gemma4)" in proc.stdout
     assert "Projector: mmproj-tiny-gemma4-f16.gguf" in proc.stdout
-    rows = [json.loads(line) for line in models(python, env, "--folder", str(folder), "list", "--json").stdout.splitlines()]
+    rows = [
+        json.loads(line) for line in models(python, env, "--folder", str(folder), "list", "--json").stdout.splitlines()
+    ]
     local = [r for r in rows if r["type"] == "local"]
     assert len(local) == 1 and local[0]["imported"] and local[0]["chat_template"] and local[0]["path"] == str(model)

@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
 
     def _on_machine_checked(self, report: MachineReport) -> None:
         installed = report.installed[0] if report.installed else None
-        self.welcome.set_machine(report.hardware, report.recommended, installed)
+        self.welcome.set_machine(report.hardware, report.recommended, installed, report.unfinished)
         if report.catalog is None:
             self.welcome.set_failure(report.catalog_error)
 

@@ -24,7 +24,7 @@ from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.load_plan import LoadPlan, plan_load
 from app.models.local import find_mmproj
-from app.models.variants import Variant, VariantFit, assess, recommend_variant
+from app.models.variants import Variant, VariantFit, all_variants, assess, recommend_variant, variant_state
 from app.paths import models_dir
 from app.settings import Settings
 from app.ui.downloads import DownloadJob, Downloads
@@ -42,6 +42,7 @@ class MachineReport:
     hardware: Hardware
     recommended: VariantFit | None
     installed: list[LocalModel]
+    unfinished: VariantFit | None = None  # a download begun earlier (the app was closed or killed)
 
 
 class ModelSetup(QObject):
@@ -79,7 +80,9 @@ class ModelSetup(QObject):
             hw = probe_hardware(folder)
             pick = recommend_variant(catalog, hw) if catalog is not None else None
             installed, _problems = Library(folder).models()
-            return MachineReport(catalog, error, hw, pick, installed)
+            begun = [v for v in all_variants(catalog) if variant_state(folder, v) == "partial"] if catalog else []
+            unfinished = assess(begun[0], hw) if begun else None
+            return MachineReport(catalog, error, hw, pick, installed, unfinished)
 
         def done(report: MachineReport) -> None:
             self.report, self.catalog, self.hardware = report, report.catalog, report.hardware

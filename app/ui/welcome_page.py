@@ -62,6 +62,7 @@ class WelcomePage(QWidget):
         self.setObjectName("WelcomePage")
         self.recommended: VariantFit | None = None
         self.installed: LocalModel | None = None
+        self.unfinished: VariantFit | None = None
         self.job: DownloadJob | None = None
 
         self.title = QLabel("<h2>Welcome to Gemma Desk</h2>")
@@ -147,11 +148,14 @@ class WelcomePage(QWidget):
 
     # -- what the window tells it -------------------------------------------------------------
 
-    def set_machine(self, hw: Hardware, pick: VariantFit | None, installed: LocalModel | None) -> None:
-        """The probe's results: this machine, the recommendation, and a model already on disk (if any)."""
+    def set_machine(
+        self, hw: Hardware, pick: VariantFit | None, installed: LocalModel | None, unfinished: VariantFit | None = None
+    ) -> None:
+        """The probe's results: this machine, the recommendation, a model already on disk, a download begun earlier."""
         self.machine.setText("This machine: " + hardware_summary(hw))
         self.recommended = pick
         self.installed = installed
+        self.unfinished = unfinished
         self._update()
 
     def set_failure(self, message: str) -> None:
@@ -179,6 +183,8 @@ class WelcomePage(QWidget):
             job.start()
         elif self.installed is not None and job is None:
             self.loadRequested.emit(self.installed.path, self.installed.mmproj)
+        elif self.unfinished is not None and job is None:
+            self.downloadRequested.emit(self.unfinished.variant)
         elif self.recommended is not None and (job is None or job.state == CANCELLED):
             self.downloadRequested.emit(self.recommended.variant)
 
@@ -236,9 +242,15 @@ class WelcomePage(QWidget):
             self.pick.setText(f"<b>{inst.path.name}</b> is already in your models folder.")
             self.primary.setText(f"Load {inst.name or inst.path.stem}")
             self.primary.setAccessibleName("Load the model already downloaded")
+        elif self.unfinished is not None:
+            v = self.unfinished.variant
+            self.pick.setText("A download was interrupted: " + self._variant_text(v, self.unfinished))
+            self.primary.setText("Resume the download")
+            self.primary.setAccessibleName("Resume the interrupted download")
         elif rec is not None:
             self.pick.setText("Recommended for this machine: " + self._variant_text(rec.variant, rec))
-            self.primary.setText(f"Download {rec.variant.model.name}")
+            size = f" ({format_size(rec.variant.download_size)})" if rec.variant.download_size else ""
+            self.primary.setText(f"Download {rec.variant.model.name}{size}")
             self.primary.setAccessibleName("Download the recommended model")
             self.primary.setToolTip(rec.fit.message)
         else:
