@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         if last and Path(last).is_file():
             mmproj = settings.get_str("last_mmproj_path")
             QTimer.singleShot(0, lambda: self.load_model(Path(last), Path(mmproj) if mmproj else None))
+            self.models.validate_catalog()
         else:
             if last:
                 self.notice_bar.show_notice(f"The last model, {Path(last).name}, is no longer there.", timeout_s=0)

@@ -96,6 +96,19 @@ class ModelSetup(QObject):
 
         run_in_background(probe, done, failed)
 
+    def validate_catalog(self) -> None:
+        """Read and check the catalog in the background (start-up with a model to load: no probe needed)."""
+        source = self.catalog_path
+
+        def done(catalog: Catalog) -> None:
+            self.catalog = catalog
+
+        def failed(exc: BaseException) -> None:
+            log.error("the model catalog is broken: %s", exc)
+            self.notice.emit(f"The model catalog that came with Gemma Desk is damaged ({exc}); reinstall the app.")
+
+        run_in_background(lambda: load_catalog(source), done, failed)
+
     # -- downloads ----------------------------------------------------------------------------
 
     def download(self, variant: Variant) -> DownloadJob | None:

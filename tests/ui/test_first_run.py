@@ -181,3 +181,16 @@ def test_a_download_interrupted_by_a_restart_is_offered_for_resuming(
     finally:
         window.close()
         window.store.close()
+
+
+def test_a_damaged_catalog_is_a_notice_not_a_crash(
+    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path
+) -> None:
+    window = first_window(serve_catalog(server, tmp_path / "good", b"GGUF"))
+    bad = tmp_path / "models.toml"
+    bad.write_text('schema = 1\n[[models]]\nid = "x"\nname = 3\n', encoding="utf-8")
+    window.models.catalog_path = bad
+    window.models.check_machine()
+    qtbot.waitUntil(lambda: "damaged" in window.notice_bar.label.text(), timeout=10_000)
+    assert "model 'x': missing 'active_params_b'" in window.notice_bar.label.text()
+    assert window.welcome.open_file.isEnabled()  # a GGUF the user has still works
