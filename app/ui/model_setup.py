@@ -60,6 +60,7 @@ class ModelSetup(QObject):
         self.hardware: Hardware | None = None
         self.report: MachineReport | None = None
         self.catalog_path: Path | None = None  # None: the models.toml that ships with the app
+        self.probe: Callable[[Path], Hardware] = probe_hardware  # how this machine is looked at
 
     def folder(self) -> Path:
         return models_dir(self.settings.get_str("models_folder"))
@@ -68,7 +69,7 @@ class ModelSetup(QObject):
 
     def check_machine(self) -> None:
         """Read the catalog, probe the machine and the models folder (in the background)."""
-        folder, source = self.folder(), self.catalog_path
+        folder, source, look = self.folder(), self.catalog_path, self.probe
 
         def probe() -> MachineReport:
             catalog, error = None, ""
@@ -77,7 +78,7 @@ class ModelSetup(QObject):
             except CatalogError as exc:
                 log.error("the model catalog is broken: %s", exc)
                 error = f"The model catalog that came with Gemma Desk is damaged ({exc}); reinstall the app."
-            hw = probe_hardware(folder)
+            hw = look(folder)
             pick = recommend_variant(catalog, hw) if catalog is not None else None
             installed, _problems = Library(folder).models()
             begun = [v for v in all_variants(catalog) if variant_state(folder, v) == "partial"] if catalog else []
@@ -134,12 +135,12 @@ class ModelSetup(QObject):
         requested = self.settings.get_int("context_size")
         gpu_layers = self.settings.get_int("gpu_layers")
         budget = self.settings.get_int("vision_budget")
-        folder = self.folder()
+        folder, look = self.folder(), self.probe
 
         def plan() -> tuple[Path | None, LoadPlan | None, str]:
             found = mmproj if mmproj is not None and mmproj.is_file() else find_mmproj(model)
             try:
-                hw = probe_hardware(folder)
+                hw = look(folder)
                 return found, plan_load(model, found, requested, hw, gpu_layers=gpu_layers, vision_budget=budget), ""
             except Exception as exc:  # a bad file: the engine's preflight gives the user its message
                 log.info("no estimate for %s: %s", model.name, exc)

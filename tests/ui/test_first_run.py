@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.models.disk import part_path
+from app.models.hardware import Hardware
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
@@ -194,3 +196,30 @@ def test_a_damaged_catalog_is_a_notice_not_a_crash(
     qtbot.waitUntil(lambda: "damaged" in window.notice_bar.label.text(), timeout=10_000)
     assert "model 'x': missing 'active_params_b'" in window.notice_bar.label.text()
     assert window.welcome.open_file.isEnabled()  # a GGUF the user has still works
+
+
+def test_loading_a_model_that_will_not_fit_asks_first(
+    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path, tiny_model: Path
+) -> None:
+    window = first_window(serve_catalog(server, tmp_path, tiny_model.read_bytes()))
+    real = window.models.probe
+
+    def small_machine(folder: Path) -> Hardware:
+        return replace(real(folder), ram_available=1_000_000, gpus=())  # 1 MB free
+
+    asked: list[str] = []
+
+    def decline(title: str, text: str) -> bool:
+        asked.append(f"{title}: {text}")
+        return False
+
+    window.models.probe = small_machine
+    window.models.confirm_hook = decline
+    window.load_model(tiny_model)
+    qtbot.waitUntil(lambda: "was not loaded" in window.notice_bar.label.text(), timeout=10_000)
+    assert asked and asked[0].startswith("This model will not fit: Too big: needs")
+    assert window.bridge.model_info is None and not window.bridge.is_loading
+
+    window.models.confirm_hook = lambda title, text: True  # "Load anyway"
+    window.load_model(tiny_model)
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
