@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
 
     def _on_machine_checked(self, report: MachineReport) -> None:
         installed = report.installed[0] if report.installed else None
-        self.welcome.set_machine(report.hardware, report.recommended, installed, report.unfinished)
+        self.welcome.set_machine(report.hardware, report.folder, report.recommended, installed, report.unfinished)
         if report.catalog is None:
             self.welcome.set_failure(report.catalog_error)
 
@@ -477,6 +477,7 @@ class MainWindow(QMainWindow):
             self.models.catalog = catalog
         manager = ModelManager(catalog, self.settings, self.models.downloads, self)
         manager.loadRequested.connect(self.load_model)
+        manager.in_use = lambda: self.bridge.model_info.path if self.bridge.model_info else None
         self._manager = manager
         manager.show()
 

@@ -40,6 +40,7 @@ class MachineReport:
     catalog: Catalog | None
     catalog_error: str
     hardware: Hardware
+    folder: Path  # the models folder the probe looked at
     recommended: VariantFit | None
     installed: list[LocalModel]
     unfinished: VariantFit | None = None  # a download begun earlier (the app was closed or killed)
@@ -83,7 +84,7 @@ class ModelSetup(QObject):
             installed, _problems = Library(folder).models()
             begun = [v for v in all_variants(catalog) if variant_state(folder, v) == "partial"] if catalog else []
             unfinished = assess(begun[0], hw) if begun else None
-            return MachineReport(catalog, error, hw, pick, installed, unfinished)
+            return MachineReport(catalog, error, hw, folder, pick, installed, unfinished)
 
         def done(report: MachineReport) -> None:
             self.report, self.catalog, self.hardware = report, report.catalog, report.hardware

@@ -9,6 +9,8 @@ The window owns the downloads and the loading; this page only asks.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,33 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.disk import format_duration, format_size
+from app.models.disk import format_size
 from app.models.download import Progress
 from app.models.fit import format_gb
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
 from app.ui.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
-
-
-def hardware_summary(hw: Hardware) -> str:
-    """ "16 GB RAM (11.2 GB free) · 8 CPU threads · NVIDIA RTX 4070 (CUDA, 11.5 GB) · 120 GB free disk" """
-    parts = [f"{format_gb(hw.ram_total)} RAM ({format_gb(hw.ram_available)} free)", f"{hw.cpu_threads} CPU threads"]
-    parts += [f"{g.name} ({g.backend}, {format_gb(g.memory_free)} free)" for g in hw.gpus] or ["no GPU in use"]
-    parts.append(f"{format_gb(hw.disk_free)} free disk")
-    return " · ".join(parts)
-
-
-def progress_text(p: Progress) -> str:
-    """ "1.2 GB of 5.5 GB · 31.0 MB/s · 2 min 18 s left" """
-    text = format_size(p.done) + (f" of {format_size(p.total)}" if p.total else "")
-    if p.state == "verifying":
-        return f"Checking the download… {text}"
-    if p.speed_bps > 0:
-        text += f" · {format_size(int(p.speed_bps))}/s"
-    if p.eta_s is not None and p.speed_bps > 0:
-        text += f" · {format_duration(p.eta_s)} left"
-    return text
+from app.ui.model_text import hardware_summary, progress_text
 
 
 class WelcomePage(QWidget):
@@ -149,10 +132,15 @@ class WelcomePage(QWidget):
     # -- what the window tells it -------------------------------------------------------------
 
     def set_machine(
-        self, hw: Hardware, pick: VariantFit | None, installed: LocalModel | None, unfinished: VariantFit | None = None
+        self,
+        hw: Hardware,
+        folder: Path,
+        pick: VariantFit | None,
+        installed: LocalModel | None,
+        unfinished: VariantFit | None = None,
     ) -> None:
         """The probe's results: this machine, the recommendation, a model already on disk, a download begun earlier."""
-        self.machine.setText("This machine: " + hardware_summary(hw))
+        self.machine.setText(hardware_summary(hw, folder))
         self.recommended = pick
         self.installed = installed
         self.unfinished = unfinished
@@ -276,7 +264,7 @@ if __name__ == "__main__":  # a preview: uv run python -m app.ui.welcome_page
     qapp = QApplication(sys.argv)
     page = WelcomePage()
     hardware = probe_hardware()
-    page.set_machine(hardware, recommend_variant(load_catalog(), hardware), None)
+    page.set_machine(hardware, Path("models"), recommend_variant(load_catalog(), hardware), None)
     page.resize(900, 600)
     page.show()
     sys.exit(qapp.exec())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from app.models.disk import part_path
@@ -223,3 +223,19 @@ def test_loading_a_model_that_will_not_fit_asks_first(
     window.models.confirm_hook = lambda title, text: True  # "Load anyway"
     window.load_model(tiny_model)
     qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+
+
+def test_ctrl_m_opens_the_model_manager_and_its_load_loads(
+    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path, tiny_model: Path
+) -> None:
+    window = first_window(serve_catalog(server, tmp_path, tiny_model.read_bytes()))
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window._manager is not None and window._manager.isVisible(), timeout=5_000)
+    manager = window._manager
+    assert manager is not None
+    qtbot.addWidget(manager)
+    labels = " ".join(w.text() for w in manager.findChildren(QLabel))
+    assert "Tiny Gemma 4" in labels  # the window's catalog, not a second copy
+    manager.loadRequested.emit(tiny_model, None)  # what its Load buttons send
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+    assert window.pages.currentWidget() is window.chat

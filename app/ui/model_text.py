@@ -1,0 +1,48 @@
+"""Words for models and downloads, shared by the welcome page and the model manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.models.catalog import CatalogModel
+from app.models.disk import format_duration, format_size
+from app.models.download import Progress
+from app.models.fit import format_gb
+from app.models.hardware import Hardware
+
+MODALITY_ORDER = ("text", "image", "audio", "video")
+
+
+def model_facts(model: CatalogModel) -> str:
+    """ "25.8B parameters, 3.8B active · text · image · 256K context" """
+    params = f"{model.params_b:g}B parameters"
+    if model.active_params_b < model.params_b:
+        params += f", {model.active_params_b:g}B {'active' if model.is_moe else 'effective'}"
+    modalities = " · ".join(m for m in MODALITY_ORDER if m in model.modalities)
+    ctx = model.context_length
+    context = f"{ctx // 1024}K context" if ctx % 1024 == 0 else f"{ctx:,} tokens of context"
+    return f"{params} · {modalities} · {context}"
+
+
+def progress_text(p: Progress) -> str:
+    """ "1.2 GB of 5.5 GB, 31.0 MB/s, 2 min 18 s left" (or what the download is doing instead)."""
+    if p.state == "connecting":
+        return "Connecting…"
+    if p.state == "verifying":
+        return f"Checking {p.label}…"
+    text = format_size(p.done) + (f" of {format_size(p.total)}" if p.total else "")
+    if p.speed_bps > 0:
+        text += f", {format_size(int(p.speed_bps))}/s"
+        if p.eta_s is not None:
+            text += f", {format_duration(p.eta_s)} left"
+    return text
+
+
+def hardware_summary(hw: Hardware, folder: Path) -> str:
+    """One line: RAM, CPU threads, llama.cpp's backends and GPUs, free disk in the models folder."""
+    gpus = ", ".join(f"{g.name} ({g.backend}, {format_gb(g.memory_free)} free)" for g in hw.gpus)
+    backends = " + ".join(hw.backends) + (f": {gpus}" if gpus else " only (no GPU llama.cpp can use)")
+    return (
+        f"This machine: {format_gb(hw.ram_available)} of {format_gb(hw.ram_total)} RAM available · "
+        f"{hw.cpu_threads} CPU threads · {backends} · {format_gb(hw.disk_free)} free in {folder}"
+    )
