@@ -358,7 +358,7 @@ def _verify(catalog: Catalog, folder: Path, name: str | None, as_json: bool, out
 
 def _import(folder: Path, path: Path, out: TextIO, err: TextIO) -> int:
     model = Library(folder).import_model(path)
-    params = f"{model.params / 1e9:.2f}B parameters" if model.params else "parameters unknown"
+    params = f"{_count(model.params)} parameters" if model.params else "parameters unknown"
     ctx = f"{model.context_length:,} tokens of context" if model.context_length else "context unknown"
     out.write(
         f"Imported {model.path.name}: {model.kind} ({model.architecture}), {params}, {model.quantization}, {ctx}\n"
@@ -367,3 +367,10 @@ def _import(folder: Path, path: Path, out: TextIO, err: TextIO) -> int:
         out.write("  No chat template: it is a base model and answers in the plain Gemma turn format.\n")
     out.write(f"  Projector: {model.mmproj.name if model.mmproj else 'none found (text only)'}\n")
     return EXIT_OK
+
+
+def _count(n: int) -> str:
+    """ "4.02B", "268M", "91,136" """
+    if n >= 1e9:
+        return f"{n / 1e9:.2f}B"
+    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n:,}"

@@ -58,6 +58,14 @@ def tiny_base_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_llama() -> Path:
+    """A ~0.3 MB random-weight Llama-architecture chat model (ChatML template): a non-Gemma GGUF."""
+    from tests.fixtures import tiny_llama
+
+    return _cached("tiny-llama", Path(tiny_llama.__file__), tiny_llama.write_tiny_llama)
+
+
+@pytest.fixture(scope="session")
 def tiny_mmproj() -> Path:
     """A tiny vision + audio projector that belongs to ``tiny_model``."""
     from tests.fixtures import tiny_mmproj

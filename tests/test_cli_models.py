@@ -149,3 +149,20 @@ def test_import_reads_the_header_and_finds_the_projector(
     ]
     local = [r for r in rows if r["type"] == "local"]
     assert len(local) == 1 and local[0]["imported"] and local[0]["chat_template"] and local[0]["path"] == str(model)
+
+
+def test_a_non_gemma_chat_model_is_imported_as_such_and_answers(
+    python: str, env: dict[str, str], tmp_path: Path, tiny_llama: Path
+) -> None:
+    folder = tmp_path / "models"
+    proc = models(python, env, "--folder", str(folder), "import", str(tiny_llama))
+    assert proc.returncode == 0, proc.stderr
+    assert "Other chat model (llama)" in proc.stdout and "No chat template" not in proc.stdout
+    args = ("ask", "-m", str(tiny_llama), "--max-tokens", "8", "--seed", "1", "--json", "Hello")
+    answer = run_cli(python, env, *args)
+    assert answer.returncode == 0, answer.stderr
+    events = [json.loads(line) for line in answer.stdout.splitlines()]
+    stats = next(e for e in events if e["type"] == "stats")
+    assert stats["prompt_tokens"] > 5 and 1 <= stats["completion_tokens"] <= 8  # random weights may stop early
+    assert "no chat template" not in answer.stdout + answer.stderr  # its own ChatML template was used
+    assert events[-1]["type"] == "done" and events[-1]["stop_reason"] in ("end", "max_tokens")
