@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.models.http_fixture import FileServer
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "test-models"
 
@@ -39,6 +41,14 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("GEMMA_DESK_HOME", None)
     else:
         os.environ["GEMMA_DESK_HOME"] = old
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    """A real HTTP file server on 127.0.0.1 (``tests/models/http_fixture.py``), stopped after the test."""
+    srv = FileServer().start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from app.models.disk import part_path
 from tests.models.http_fixture import FileServer
 from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve_catalog
 from tests.test_cli import run_cli
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    srv = FileServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -32,26 +32,20 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def server() -> Iterator[FileServer]:
-    srv = FileServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
 
 
-Factory = Callable[[Path], MainWindow]
+Factory = Callable[..., MainWindow]
 
 
 @pytest.fixture
 def first_window(qtbot: QtBot, home: Path, server: FileServer) -> Iterator[Factory]:
     windows: list[MainWindow] = []
 
-    def make(catalog: Path) -> MainWindow:
+    def make(catalog: Path, offer: str = "Download Tiny Gemma 4 (") -> MainWindow:
+        """The window as the app opens it, with ``catalog``; waits until the welcome page offers ``offer``."""
         settings = Settings.load()
         settings.update({"hf_endpoint": endpoint(server), "context_size": 2048, "max_tokens": 16, "seed": 1})
         settings.save()
@@ -64,7 +58,7 @@ def first_window(qtbot: QtBot, home: Path, server: FileServer) -> Iterator[Facto
         qtbot.waitUntil(lambda: window.models.report is not None, timeout=20_000)  # the shipped catalog's probe
         window.models.catalog_path = catalog
         window.models.check_machine()
-        qtbot.waitUntil(lambda: window.welcome.primary.text().startswith("Download Tiny Gemma 4 ("), timeout=20_000)
+        qtbot.waitUntil(lambda: window.welcome.primary.text().startswith(offer), timeout=20_000)
         return window
 
     yield make
@@ -155,34 +149,19 @@ def test_a_damaged_download_says_so_keeps_nothing_and_offers_retry(
 
 
 def test_a_download_interrupted_by_a_restart_is_offered_for_resuming(
-    qtbot: QtBot, server: FileServer, tmp_path: Path, tiny_model: Path, home: Path
+    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path, tiny_model: Path, home: Path
 ) -> None:
     data = tiny_model.read_bytes()
     catalog = serve_catalog(server, tmp_path, data)
     folder = home / "models"
     folder.mkdir(parents=True)
     part_path(folder / MODEL_FILE).write_bytes(data[: len(data) // 3])  # what a killed app left
-    settings = Settings.load()
-    settings.update({"hf_endpoint": endpoint(server)})
-    settings.save()
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    window = create_window(app)
-    qtbot.addWidget(window)
-    window.show()
-    try:
-        qtbot.waitUntil(lambda: window.models.report is not None, timeout=20_000)
-        window.models.catalog_path = catalog
-        window.models.check_machine()
-        qtbot.waitUntil(lambda: window.welcome.primary.text() == "Resume the download", timeout=20_000)
-        assert "A download was interrupted" in window.welcome.pick.text()
-        qtbot.mouseClick(window.welcome.primary, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
-        assert server.seen[-1].range == f"bytes={len(data) // 3}-"
-        assert (folder / MODEL_FILE).read_bytes() == data
-    finally:
-        window.close()
-        window.store.close()
+    window = first_window(catalog, offer="Resume the download")
+    assert "A download was interrupted" in window.welcome.pick.text()
+    qtbot.mouseClick(window.welcome.primary, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
+    assert server.seen[-1].range == f"bytes={len(data) // 3}-"
+    assert (folder / MODEL_FILE).read_bytes() == data
 
 
 def test_a_damaged_catalog_is_a_notice_not_a_crash(
