@@ -52,6 +52,28 @@ def server() -> Iterator[FileServer]:
 
 
 @pytest.fixture(scope="session")
+def virtual_mic() -> None:
+    """A real microphone: PulseAudio's null sink ``vmic`` as the default source (``tests/media/virtual_mic.py``)."""
+    from tests.media.virtual_mic import NoVirtualMic, ensure_virtual_mic
+
+    try:
+        ensure_virtual_mic()
+    except NoVirtualMic as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 3 s of spoken English (espeak-ng, 22 kHz mono WAV)."""
+    from tests.media.virtual_mic import NoVirtualMic, speech_wav
+
+    try:
+        return speech_wav(tmp_path_factory.mktemp("speech") / "question.wav", "What is the capital of France?")
+    except NoVirtualMic as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
 def tiny_model() -> Path:
     """A ~1 MB random-weight Gemma 4 GGUF with the Gemma 4 chat template."""
     from tests.fixtures import tiny_gemma4
