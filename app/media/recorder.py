@@ -160,7 +160,7 @@ class Recorder:
             info = sd.query_devices(self.device, kind="input")
         except Exception as exc:
             raise MicError(NO_INPUT) from exc
-        rate = int(round(float(info["default_samplerate"]) or 48000))
+        rate = round(float(info["default_samplerate"]) or 48000)
         self._blocks, self._frames, self._rate = [], 0, rate
         self.level = self.peak = 0.0
         self.limit_reached = False
