@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gemma Desk: chat with Google's Gemma 4 models on your own machine.",
     )
     parser.add_argument("--version", action="version", version=f"gemma-desk {__version__}")
+    parser.add_argument(
+        "--self-check", action="store_true", help="print what this machine offers (sound, microphones, cameras)"
+    )
     sub = parser.add_subparsers(dest="command")
     ask = sub.add_parser(
         "ask",
@@ -110,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_check:
+        from app.self_check import run as self_check
+
+        return self_check()
     if args.command is None:
         from app.ui.app import run_app
 

@@ -199,6 +199,27 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("system", "light", "dark"),
         choice_labels=("Same as the system", "Light", "Dark"),
     ),
+    # Voice and camera
+    Setting(
+        key="voice_send",
+        kind="choice",
+        default="send",
+        label="After push-to-talk",
+        help="What happens when you let go of the microphone button (or Ctrl+Space): send the recording at once, "
+        "or attach it so you can add text before sending.",
+        group="Voice and camera",
+        choices=("send", "attach"),
+        choice_labels=("Send it at once", "Attach it and let me add text"),
+    ),
+    Setting(
+        key="camera_source",
+        kind="str",
+        default="",
+        label="Camera",
+        help="The camera, video file or stream URL the camera panel opened last.",
+        group="Voice and camera",
+        in_dialog=False,
+    ),
     # State the app keeps between runs; not in the dialog
     Setting(
         key="last_model_path",

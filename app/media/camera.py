@@ -28,6 +28,7 @@ from app.media.errors import MediaError
 from app.media.images import ImageInput, image_from_array
 
 log = logging.getLogger(__name__)
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # a missing /dev/video* is a result, not a warning
 
 #: Device indices tried when listing cameras (OpenCV has no portable way to enumerate them).
 MAX_CAMERA_INDEX = 4

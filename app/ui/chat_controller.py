@@ -83,6 +83,7 @@ class ChatController(QObject):
     # Signals
     generatingChanged = Signal(bool)
     conversationChanged = Signal(object)  # Conversation | None
+    playRequested = Signal(object)  # Path of a recording in the conversation
     listChanged = Signal()  # titles / order changed: refresh the sidebar
     statsChanged = Signal(object)  # GenerationStats
     notice = Signal(str)
@@ -192,6 +193,7 @@ class ChatController(QObject):
         widget.regenerateRequested.connect(lambda w=widget: self.regenerate(w))
         widget.editSubmitted.connect(lambda text, w=widget: self.edit_and_resend(w, text))
         widget.branchRequested.connect(lambda d, w=widget: self.switch_branch(w, d))
+        widget.playRequested.connect(self.playRequested)
         if msg.attachments:
             self._show_attachments(widget, msg.attachments)
         return widget

@@ -226,6 +226,7 @@ class Composer(QWidget):
         self._audio = False
         self._model_name = ""
         self._last_dir = str(Path.home())
+        self._send_when_ready = False  # a push-to-talk clip: send as soon as it is read
         self.setAcceptDrops(True)
         self._build()
         self._update_send()
@@ -255,6 +256,7 @@ class Composer(QWidget):
         row.setSpacing(6)
         row.addWidget(self.attach_button)
         row.addWidget(self.think_button)
+        self._tools_at = row.count()
         row.addStretch(1)
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
@@ -263,6 +265,7 @@ class Composer(QWidget):
         layout.addWidget(self.tray)
         layout.addWidget(self.input)
         layout.addLayout(row)
+        self._row = row
         self.setFocusProxy(self.input)
 
         self.input.submitRequested.connect(self._on_input_submitRequested)
@@ -322,6 +325,22 @@ class Composer(QWidget):
                 else:
                     jobs.append(_Job(kind, path.name, key, _file_decoder(path, kind)))
         self._start(jobs)
+
+    def add_tool(self, widget: QWidget) -> None:
+        """Put a button (camera, microphone) in the row after Think."""
+        self._row.insertWidget(self._tools_at, widget)
+        self._tools_at += 1
+
+    def add_bar(self, widget: QWidget) -> None:
+        """Put a bar (the recording meter) above the text box."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.input), widget)
+
+    def add_recording(self, path: Path, *, send: bool) -> None:
+        """Attach a push-to-talk clip; ``send``: send the message as soon as it has been read."""
+        self._send_when_ready = send
+        self.add_files([path])
 
     def add_image_bytes(self, data: bytes, name: str = "pasted image.png") -> None:
         """Attach a picture held in memory (PNG, JPEG, …), e.g. a pasted screenshot."""
@@ -437,10 +456,17 @@ class Composer(QWidget):
         self._update_send()
         for note in attachment.notes:
             self.noticeRequested.emit(note)
+        if self._send_when_ready and not self.pending_decodes():
+            self._send_when_ready = False
+            if self._busy:
+                self.noticeRequested.emit("The recording is attached: send it (Enter) once this answer is done.")
+            else:
+                self._send()
 
     def _on_decode_failed(self, token: int, name: str, error: BaseException) -> None:
         if token not in self._items:
             return
+        self._send_when_ready = False
         self._drop(token)
         if isinstance(error, MediaError):
             self.noticeRequested.emit(str(error))

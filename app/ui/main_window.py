@@ -43,6 +43,7 @@ from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.engine_bridge import EngineBridge
 from app.ui.markdown import DARK, LIGHT
+from app.ui.media_controls import MediaControls
 from app.ui.message_widget import MessageWidget
 from app.ui.model_setup import MachineReport, ModelSetup
 from app.ui.notice_bar import NoticeBar
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.controller = ChatController(store, self.bridge, self.chat, settings)
+        self.media = MediaControls(self, self.composer, settings)
         self.setStyleSheet(window_stylesheet(self.palette()))
         self._wire()
         self._build_menus()
@@ -189,6 +191,9 @@ class MainWindow(QMainWindow):
         m.loadApproved.connect(self._start_load)
         m.notice.connect(lambda text: self.notice_bar.show_notice(text, timeout_s=0))
         m.downloads.modelReady.connect(self._on_download_ready)
+        c.playRequested.connect(self.media.player.toggle)
+        self.media.player.started.connect(self._on_playing_changed)
+        self.media.player.finished.connect(self._on_playing_changed)
 
     def _build_menus(self) -> None:
         def action(menu_name: str, text: str, shortcut: str | None, slot: object) -> QAction:
@@ -481,8 +486,18 @@ class MainWindow(QMainWindow):
         self._manager = manager
         manager.show()
 
+    def _on_playing_changed(self, _path: object) -> None:
+        for widget in self.chat.messages:
+            widget.set_playing(self.media.player.playing)
+
     def _update_capabilities(self) -> None:
         info = self.bridge.model_info
+        self.media.set_model(
+            loaded=info is not None,
+            vision=bool(info and info.has_vision),
+            audio=bool(info and info.has_audio),
+            name=info.name if info else "",
+        )
         self.composer.set_capabilities(
             model_loaded=info is not None or self.bridge.is_loading,
             vision=bool(info and info.has_vision),
@@ -608,6 +623,7 @@ class MainWindow(QMainWindow):
             self.controller.stop()
             self.controller.save_now()
             self.models.downloads.pause_all()  # the .part files stay; the next start resumes them
+            self.media.shutdown()
             self.save_geometry()
             self.bridge.shutdown(timeout=10)
             try:

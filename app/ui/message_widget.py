@@ -82,6 +82,7 @@ class MessageWidget(QFrame):
     editSubmitted = Signal(str)  # the new text of an edited user message
     branchRequested = Signal(int)  # -1 previous version, +1 next version
     heightChanged = Signal()
+    playRequested = Signal(object)  # Path of a recording to play or stop
 
     def __init__(self, role: str, title: str, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -219,8 +220,8 @@ class MessageWidget(QFrame):
                 button.setIcon(QIcon(QPixmap.fromImage(att.thumbnail)))
                 button.setIconSize(QSize(96, 96))
             else:
-                button.setText({"audio": "🔊 ", "video": "🎞 "}.get(att.kind, "") + att.name)
-            button.setToolTip(f"{att.name} — click to open")
+                button.setText({"audio": "▶ ", "video": "🎞 "}.get(att.kind, "") + att.name)
+            button.setToolTip(f"{att.name} — click to {'play' if att.kind == 'audio' else 'open'}")
             button.setAccessibleName(f"Attached {att.kind}: {att.name}")
             button.clicked.connect(lambda _=False, i=index: self.open_attachment(i))
             self.attachments_row.addWidget(button)
@@ -228,8 +229,11 @@ class MessageWidget(QFrame):
         self.attachments_box.setVisible(bool(items))
 
     def open_attachment(self, index: int) -> QDialog | None:
-        """Enlarge a picture (other kinds open in the system's player)."""
+        """Enlarge a picture, play a recording (``playRequested``); videos open in the system's player."""
         att = self._attachments[index]
+        if att.kind == "audio" and att.path is not None:
+            self.playRequested.emit(att.path)
+            return None
         if att.kind == "image" and att.path is not None:
             image = QImage(str(att.path))
             if not image.isNull():
@@ -243,6 +247,16 @@ class MessageWidget(QFrame):
 
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(att.path)))
         return None
+
+    def set_playing(self, path: Path | None) -> None:
+        """Show which recording plays (■) and which can be played (▶)."""
+        for i, att in enumerate(self._attachments):
+            item = self.attachments_row.itemAt(i)
+            button = item.widget() if item is not None else None
+            if att.kind == "audio" and isinstance(button, QToolButton):
+                on = path is not None and att.path == path
+                button.setText(("■ " if on else "▶ ") + att.name)
+                button.setAccessibleName(f"{'Stop' if on else 'Play'} the recording {att.name}")
 
     def set_interactive(self, on: bool) -> None:
         """Off while an answer streams: no editing, regenerating or switching versions."""

@@ -77,7 +77,7 @@ class Unplugged:
         self.left = good_frames
         self.released = False
 
-    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's names)
+    def isOpened(self) -> bool:
         return True
 
     def get(self, _prop: int) -> float:

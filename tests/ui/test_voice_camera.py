@@ -1,0 +1,320 @@
+"""Push-to-talk and the camera panel in the real window, with a real PortAudio stream and a video file as the camera.
+
+The microphone is PulseAudio's null sink (``tests/media/virtual_mic.py``): speech made with espeak-ng
+is played into it while the mic button is held. The camera is a generated clip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.media import AUDIO_SAMPLE_RATE
+from app.settings import Settings
+from app.store import Store
+from app.ui.app import create_window
+from app.ui.main_window import MainWindow
+from app.ui.tasks import wait_for_db
+from app.ui.voice import IDLE, RECORDING
+from tests.media.clips import write_clip
+from tests.media.virtual_mic import play
+
+pytestmark = pytest.mark.gui
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+Factory = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, home: Path) -> Iterator[Factory]:
+    windows: list[MainWindow] = []
+
+    def make(model: Path | None = None, mmproj: Path | None = None, **settings: object) -> MainWindow:
+        values = Settings.load()
+        values.update({"context_size": 4096, "max_tokens": 8, "seed": 1, **settings})
+        values.save()
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window = create_window(app)
+        qtbot.addWidget(window)
+        window.show()
+        window.activateWindow()
+        windows.append(window)
+        if model is not None:
+            window.load_model(model, mmproj)
+            qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: window.media.voice.status is not None, timeout=10_000)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        window.store.close()
+
+
+def last_user_message(window: MainWindow):  # type: ignore[no-untyped-def]
+    wait_for_db()  # the answer's last save is queued on the store's thread
+    conversation = window.controller.conversation
+    assert conversation is not None
+    with Store.open(window.store_path()) as store:
+        path = store.path(conversation.id)
+        user = [m for m in path if m.role == "user"][-1]
+        return user, [store.attachment_path(a) for a in user.attachments], path[-1]
+
+
+def wait_answered(qtbot: QtBot, window: MainWindow, count: int = 2) -> None:
+    qtbot.waitUntil(lambda: len(window.chat.messages) == count and not window.controller.generating, timeout=30_000)
+
+
+def hold(qtbot: QtBot, window: MainWindow) -> None:
+    """Press the mic button and wait, like a person, until the meter shows it is listening."""
+    qtbot.mousePress(window.media.mic_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+
+
+def test_push_to_talk_sends_the_spoken_question_as_16k_mono_audio(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj)
+    mic = window.media.mic_button
+    assert mic.isEnabled() and "Hold to ask by voice" in mic.toolTip()
+    hold(qtbot, window)
+    assert window.media.bar.isVisible()
+    play(speech)
+    qtbot.waitUntil(lambda: window.media.bar.meter.value() >= 0 and window.media.voice.recorder.peak > 0.1)
+    qtbot.mouseRelease(mic, Qt.MouseButton.LeftButton)
+    wait_answered(qtbot, window)
+
+    user, files, answer = last_user_message(window)
+    assert user.content == "" and [a.kind for a in user.attachments] == ["audio"]
+    info = sf.info(str(files[0]))
+    spoken = sf.info(str(speech)).duration
+    assert (info.samplerate, info.channels) == (AUDIO_SAMPLE_RATE, 1)
+    assert spoken - 0.2 <= info.duration <= spoken + 2.0
+    samples, _ = sf.read(str(files[0]), dtype="float32")
+    assert float(np.abs(samples).max()) > 0.2 and float(np.mean(np.abs(samples) > 0.05)) > 0.1  # speech
+    assert answer.status == "complete" and answer.stats and answer.stats["media_encoded"] >= 1
+    assert not window.media.bar.isVisible() and window.media.voice.state == IDLE
+    timings = window.media.last_timings
+    assert 0 <= timings["capture_stop_s"] < 2 and 0 <= timings["conversion_s"] < 2
+
+    clip_button = window.chat.messages[0].attachments_row.itemAt(0).widget()  # ▶ plays it back
+    assert clip_button.text().startswith("▶ Recording")
+    qtbot.mouseClick(clip_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.media.player.playing is not None, timeout=5_000)
+    assert clip_button.text().startswith("■ Recording")
+    qtbot.waitUntil(lambda: window.media.player.playing is None, timeout=15_000)  # played to the end
+    assert clip_button.text().startswith("▶ Recording")
+
+
+def test_ctrl_space_held_records_and_esc_cancels(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    box = window.composer.input
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+    qtbot.keyPress(box, Qt.Key.Key_Escape)
+    assert window.media.voice.state == IDLE and "cancelled" in window.notice_bar.label.text()
+    qtbot.keyRelease(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.chat.messages) == 0 and window.composer.text() == ""  # nothing sent, no space typed
+
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+    assert not window.media.voice.press()  # a second recording while one runs is not started
+    play(speech)
+    qtbot.keyRelease(box, Qt.Key.Key_Space)
+    wait_answered(qtbot, window)
+    user, files, _answer = last_user_message(window)
+    assert [a.kind for a in user.attachments] == ["audio"] and sf.info(str(files[0])).duration > 1.5
+
+
+def test_attach_mode_keeps_the_clip_for_text_and_silence_is_not_sent(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj, voice_send="attach")
+    hold(qtbot, window)
+    deadline = time.monotonic() + 10
+    while window.media.voice.recorder.elapsed_s < 1.0:  # a second of the null sink's silence
+        assert time.monotonic() < deadline
+        qtbot.wait(20)
+    qtbot.mouseRelease(window.media.mic_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Nothing was heard" in window.notice_bar.label.text(), timeout=10_000)
+    assert window.composer.attachments() == [] and len(window.chat.messages) == 0
+
+    hold(qtbot, window)
+    play(speech)
+    qtbot.mouseRelease(window.media.mic_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.composer.attachments()) == 1, timeout=10_000)
+    assert window.composer.attachments()[0].kind == "audio" and len(window.chat.messages) == 0
+    qtbot.keyClicks(window.composer.input, "Answer in French")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    wait_answered(qtbot, window)
+    user, _files, _answer = last_user_message(window)
+    assert user.content == "Answer in French" and [a.kind for a in user.attachments] == ["audio"]
+
+
+def test_a_button_held_past_the_limit_stops_and_says_so(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj)
+    window.media.voice.recorder.max_s = 1.5  # 30 s in the app; a held key must not record forever
+    hold(qtbot, window)
+    player = play(speech, wait=False)
+    qtbot.waitUntil(lambda: "stopped at 0:02" in window.notice_bar.label.text(), timeout=15_000)
+    wait_answered(qtbot, window)  # sent without letting go
+    qtbot.mouseRelease(window.media.mic_button, Qt.MouseButton.LeftButton)  # letting go later does nothing more
+    player.wait(timeout=30)
+    _user, files, _answer = last_user_message(window)
+    assert abs(sf.info(str(files[0])).duration - 1.5) < 0.05 and len(window.chat.messages) == 2
+
+
+def test_without_an_audio_model_the_mic_and_camera_say_why(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, tiny_model: Path, tmp_path: Path
+) -> None:
+    alone = tmp_path / "text-only" / "tiny.gguf"  # no projector beside it
+    alone.parent.mkdir()
+    alone.write_bytes(tiny_model.read_bytes())
+    window = open_window()
+    assert not window.media.mic_button.isEnabled() and not window.media.camera_button.isEnabled()
+    assert "Load a model first" in window.media.camera_button.toolTip()
+    window.load_model(alone)
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+    assert not window.media.mic_button.isEnabled()
+    assert "cannot hear: only Gemma 4 E2B and E4B" in window.media.mic_button.toolTip()
+    assert "without its vision projector" in window.media.camera_button.toolTip()
+    qtbot.keyPress(window.composer.input, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)  # says why
+    assert "cannot hear" in window.notice_bar.label.text() and window.media.voice.state == IDLE
+
+
+# sounddevice finds PortAudio with ctypes.util.find_library: without it, it raises OSError as on a machine
+# where the library is not installed.
+HIDE_PORTAUDIO = """
+import ctypes.util, sys
+if sys.argv[1] == "no-portaudio":
+    real = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None if "portaudio" in name else real(name)
+"""
+SELF_CHECK = HIDE_PORTAUDIO + "from app.cli import run\nsys.exit(run(['--self-check']))\n"
+APP_PROBE = (
+    HIDE_PORTAUDIO
+    + """
+from PySide6.QtWidgets import QApplication
+from app.ui.app import create_window
+app = QApplication([])
+window = create_window(app)
+window.show()
+for _ in range(200):
+    app.processEvents()
+    if window.media.voice.status is not None:
+        break
+    import time; time.sleep(0.02)
+window.media.update()
+print("MIC:", window.media.mic_button.isEnabled(), window.media.mic_button.toolTip())
+window.close()
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "env", "expected"),
+    [
+        ("no-portaudio", {}, "PortAudio sound library is not installed"),
+        ("no-device", {"PULSE_SERVER": "unix:/nonexistent/socket"}, "No microphone was found"),
+    ],
+)
+def test_the_app_starts_without_a_sound_library_or_a_microphone(
+    case: str, env: dict[str, str], expected: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    run_env = cli_env | {"GEMMA_DESK_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"} | env
+    proc = subprocess.run(
+        [sys.executable, "-c", APP_PROBE, case], env=run_env, capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "MIC: False " in proc.stdout and expected in proc.stdout
+    check = subprocess.run(
+        [sys.executable, "-c", SELF_CHECK, case], env=run_env, capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert check.returncode == 0 and "Cameras:" in check.stdout, check.stderr
+    if case == "no-portaudio":
+        assert "PortAudio:         not available" in check.stdout and expected in check.stdout
+    else:
+        assert "PortAudio:         PortAudio V" in check.stdout and "Microphone:        none found" in check.stdout
+
+
+def test_the_camera_panel_snaps_a_frame_that_the_model_sees(
+    qtbot: QtBot, open_window: Factory, tmp_path: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    clip = write_clip(tmp_path / "webcam.avi", seconds=20, fps=15, size=(320, 240))
+    window = open_window(tiny_model, tiny_mmproj, camera_source=str(clip))
+    assert window.media.camera_button.isEnabled()
+    qtbot.mouseClick(window.media.camera_button, Qt.MouseButton.LeftButton)
+    panel = window.media.panel
+    assert panel is not None
+    qtbot.waitUntil(lambda: panel.frames_shown >= 3, timeout=10_000)
+    assert panel.source is not None and panel.source.label == "webcam.avi"
+    assert not panel.preview.pixmap().isNull() and panel.snap_button.isEnabled()
+    qtbot.mouseClick(panel.snap_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.composer.attachments()) == 1, timeout=10_000)
+    assert window.composer.attachments()[0].kind == "image"
+    panel.close()
+    assert panel.capture is None
+    qtbot.keyClicks(window.composer.input, "What do you see?")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    wait_answered(qtbot, window)
+    user, files, answer = last_user_message(window)
+    assert [a.kind for a in user.attachments] == ["image"] and files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert answer.stats and answer.stats["media_encoded"] == 1  # through mtmd's vision encoder
+    assert Settings.load().get_str("camera_source") == str(clip)
+
+
+def test_camera_faults_are_messages_with_retry(qtbot: QtBot, open_window: Factory, tmp_path: Path) -> None:
+    window = open_window()
+    panel = window.media.open_camera()
+    qtbot.addWidget(panel)
+    panel.use_text("7")  # no such camera
+    qtbot.waitUntil(lambda: "Camera 8 did not open" in panel.status.text(), timeout=10_000)
+    assert panel.retry_button.isVisible() and not panel.snap_button.isEnabled()
+    short = write_clip(tmp_path / "short.avi", seconds=1, fps=10)
+    panel.use_text(str(short))
+    qtbot.waitUntil(lambda: "The video has ended" in panel.status.text(), timeout=10_000)
+    assert panel.snap_button.isEnabled()  # the last frame can still be snapped
+    qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)  # plays it again
+    qtbot.waitUntil(lambda: panel.frames_shown > 0 and not panel.retry_button.isVisible(), timeout=10_000)
+    panel.use_text(str(tmp_path / "gone.mp4"))
+    assert "no such video file" in panel.status.text()
+
+
+def test_closing_the_window_while_recording_and_previewing_releases_both(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, tmp_path: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    clip = write_clip(tmp_path / "cam.avi", seconds=30, fps=15)
+    window = open_window(tiny_model, tiny_mmproj, camera_source=str(clip))
+    panel = window.media.open_camera()
+    qtbot.waitUntil(lambda: panel.frames_shown >= 2, timeout=10_000)
+    capture = panel.capture
+    assert capture is not None
+    hold(qtbot, window)
+    t0 = time.monotonic()
+    window.close()
+    assert time.monotonic() - t0 < 10
+    assert capture.released.is_set() and not capture.running
+    assert window.media.voice.state == IDLE and not window.media.voice.recorder.recording
