@@ -5,7 +5,23 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["app.engine", "app.media", "app.settings", "app.store", "app.models", "app.cli", "app.paths", "app.applog"]
+CORE = [
+    "app.engine",
+    "app.media",
+    "app.media.camera",
+    "app.media.recorder",
+    "app.settings",
+    "app.store",
+    "app.models",
+    "app.models.variants",
+    "app.models.load_plan",
+    "app.models.download",
+    "app.cli",
+    "app.cli_models",
+    "app.self_check",
+    "app.paths",
+    "app.applog",
+]
 
 
 def test_core_imports_no_qt_gui_or_widgets() -> None:

@@ -122,6 +122,7 @@ class GenerationStats:
     reused_tokens: int = 0
     evaluated_tokens: int = 0
     media_encoded: int = 0
+    media_encode_s: float = 0.0  # of prompt_eval_s, the time the projector spent encoding pictures and audio
     completion_tokens: int = 0
     ttft_s: float = 0.0
     prompt_eval_s: float = 0.0

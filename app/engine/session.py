@@ -148,7 +148,9 @@ class ModelSession:
                 chunk = seg.chunk
                 embd = self.embeddings.get(chunk.media_id)
                 if embd is None:
+                    t0 = time.perf_counter()
                     embd = self.projector.encode(plan.chunks, chunk)
+                    self.encode_s += time.perf_counter() - t0
                     self.embeddings.put(chunk.media_id, embd)
                     encoded += 1
                 self.projector.decode(self.ctx, plan.chunks, chunk, embd, pos)
@@ -190,6 +192,7 @@ class ModelSession:
                 self.ctx.clear()
                 reused = 0
             self.cache.truncate(reused)
+        self.encode_s = 0.0
         try:
             evaluated, encoded, stopped = self._evaluate(plan, reused, should_stop)
         except Exception:
@@ -260,6 +263,7 @@ class ModelSession:
             reused_tokens=reused,
             evaluated_tokens=evaluated,
             media_encoded=encoded,
+            media_encode_s=round(self.encode_s, 6),
             completion_tokens=n_gen,
             ttft_s=round((t_first or time.perf_counter()) - t_start, 6),
             prompt_eval_s=round(t_prompt - t_start, 6),
@@ -282,6 +286,8 @@ class ModelSession:
         if parsed.kind is Kind.THINKING:
             return ThinkingDelta(request_id, parsed.text)
         return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
+
+    encode_s = 0.0  # seconds the projector spent encoding media in the current turn
 
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWi
 
 from app.engine.attachments import audio_parts, image_part, video_parts
 from app.engine.prompt import Part
-from app.media import MAX_VIDEO_SECONDS, ImageInput, MediaError, load_audio, load_image, load_video
+from app.media import MAX_VIDEO_SECONDS, AudioInput, ImageInput, MediaError, load_audio, load_image, load_video
 from app.media.errors import format_duration, read_head, sniff
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
@@ -81,6 +81,12 @@ def file_filter() -> str:
 
 
 # --- decoding (worker threads) ------------------------------------------------------------------------------
+
+
+def recording_attachment(path: Path, audio: AudioInput) -> PendingAttachment:
+    """A microphone recording, decoded already, saved at ``path`` (the WAV the conversation keeps)."""
+    summary = format_duration(audio.duration_s)
+    return PendingAttachment("audio", path.name, path, None, tuple(audio_parts(audio)), None, summary)
 
 
 def decode_file(path: Path, kind: str, *, dpr: float = 1.0) -> PendingAttachment:

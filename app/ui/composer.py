@@ -37,7 +37,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from app.media import MediaError
+from app.media import AudioInput, MediaError
 from app.ui.attachment_tray import (
     AttachmentTray,
     PendingAttachment,
@@ -46,6 +46,7 @@ from app.ui.attachment_tray import (
     decode_qimage,
     file_filter,
     kind_for_suffix,
+    recording_attachment,
     unsupported_message,
 )
 from app.ui.tasks import run_in_background
@@ -337,10 +338,12 @@ class Composer(QWidget):
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(layout.indexOf(self.input), widget)
 
-    def add_recording(self, path: Path, *, send: bool) -> None:
-        """Attach a push-to-talk clip; ``send``: send the message as soon as it has been read."""
+    def add_recording(self, path: Path, audio: AudioInput, *, send: bool) -> None:
+        """Attach a push-to-talk clip already decoded (``audio``, saved at ``path``); ``send``: send it at once."""
         self._send_when_ready = send
-        self.add_files([path])
+        attachment = recording_attachment(path, audio)
+        key = os.path.normcase(os.path.abspath(path))
+        self._start([_Job("audio", path.name, key, lambda _dpr: attachment)])
 
     def add_image_bytes(self, data: bytes, name: str = "pasted image.png") -> None:
         """Attach a picture held in memory (PNG, JPEG, …), e.g. a pasted screenshot."""

@@ -121,10 +121,10 @@ class MediaControls(QObject):
         self.mic_button.setDown(state in (STARTING, RECORDING))
         self.update()
 
-    def _on_voice_recorded(self, wav: Path, _audio: AudioInput, timings: dict[str, float]) -> None:
+    def _on_voice_recorded(self, wav: Path, audio: AudioInput, timings: dict[str, float]) -> None:
         self.last_timings = dict(timings)
         send = self.settings.get_str("voice_send") == "send"
-        self.composer.add_recording(wav, send=send)
+        self.composer.add_recording(wav, audio, send=send)
         if not send:
             self.composer.focus_input()
 

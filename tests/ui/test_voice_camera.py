@@ -111,6 +111,7 @@ def test_push_to_talk_sends_the_spoken_question_as_16k_mono_audio(
     samples, _ = sf.read(str(files[0]), dtype="float32")
     assert float(np.abs(samples).max()) > 0.2 and float(np.mean(np.abs(samples) > 0.05)) > 0.1  # speech
     assert answer.status == "complete" and answer.stats and answer.stats["media_encoded"] >= 1
+    assert 0 < answer.stats["media_encode_s"] < answer.stats["ttft_s"]  # the audio encoder's share of the wait
     assert not window.media.bar.isVisible() and window.media.voice.state == IDLE
     timings = window.media.last_timings
     assert 0 <= timings["capture_stop_s"] < 2 and 0 <= timings["conversion_s"] < 2
