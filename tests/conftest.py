@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "test-models"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium's own sandbox refuses root (CI)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  # before any QApplication
 
 
 def _cached(name: str, source: Path, build: object, **kwargs: object) -> Path:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -62,6 +63,12 @@ def apply_theme(theme: str) -> None:
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
+def allow_webengine_as_root() -> None:
+    """Chromium refuses to start its sandboxed renderer as root (containers, CI): tell it not to try."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
 def create_window(app: QApplication) -> MainWindow:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     settings = Settings.load()
@@ -80,6 +87,8 @@ def run_app(argv: list[str] | None = None) -> int:
     """``gemma-desk`` with no command: open the window."""
     t0 = time.perf_counter()
     setup_logging()
+    allow_webengine_as_root()
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  # the preview's WebEngine
     app = QApplication.instance() or QApplication(sys.argv[:1] if argv is None else argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Gemma Desk")

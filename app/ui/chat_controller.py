@@ -84,6 +84,7 @@ class ChatController(QObject):
     generatingChanged = Signal(bool)
     conversationChanged = Signal(object)  # Conversation | None
     playRequested = Signal(object)  # Path of a recording in the conversation
+    previewRequested = Signal(object, int)  # MessageWidget, code block index (-1: an unfenced HTML page)
     listChanged = Signal()  # titles / order changed: refresh the sidebar
     statsChanged = Signal(object)  # GenerationStats
     notice = Signal(str)
@@ -194,6 +195,7 @@ class ChatController(QObject):
         widget.editSubmitted.connect(lambda text, w=widget: self.edit_and_resend(w, text))
         widget.branchRequested.connect(lambda d, w=widget: self.switch_branch(w, d))
         widget.playRequested.connect(self.playRequested)
+        widget.previewRequested.connect(lambda index, w=widget: self.previewRequested.emit(w, index))
         if msg.attachments:
             self._show_attachments(widget, msg.attachments)
         return widget

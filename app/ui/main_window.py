@@ -47,6 +47,8 @@ from app.ui.media_controls import MediaControls
 from app.ui.message_widget import MessageWidget
 from app.ui.model_setup import MachineReport, ModelSetup
 from app.ui.notice_bar import NoticeBar
+from app.ui.preview_controller import PreviewController
+from app.ui.screenshot_action import ScreenshotToHtml
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import ConversationRow, Sidebar
 from app.ui.status_bar import StatusBar
@@ -65,6 +67,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Enter / Shift+Enter", "Send / new line"),
     ("Esc", "Stop the answer"),
     ("Ctrl+O", "Attach files"),
+    ("Ctrl+Shift+H", "Screenshot → HTML: attach a screenshot and ask for the page"),
     ("Ctrl+T", "Thinking on/off for this chat"),
     ("Ctrl+Shift+T", "Expand or collapse the last answer's thinking"),
     ("Ctrl+R", "Regenerate the last answer"),
@@ -135,6 +138,14 @@ class MainWindow(QMainWindow):
 
         self.controller = ChatController(store, self.bridge, self.chat, settings)
         self.media = MediaControls(self, self.composer, settings)
+        self.previews = PreviewController(self.splitter, self.composer, self.chat)
+        self.screenshot_html = ScreenshotToHtml(
+            self,
+            self.composer,
+            settings,
+            notice=lambda text, action, callback: self.notice_bar.show_notice(text, action, callback),
+            reload_model=self._reload_model,
+        )
         self.setStyleSheet(window_stylesheet(self.palette()))
         self._wire()
         self._build_menus()
@@ -192,6 +203,7 @@ class MainWindow(QMainWindow):
         m.notice.connect(lambda text: self.notice_bar.show_notice(text, timeout_s=0))
         m.downloads.modelReady.connect(self._on_download_ready)
         c.playRequested.connect(self.media.player.toggle)
+        c.previewRequested.connect(self.previews.show_for)
         self.media.player.started.connect(self._on_playing_changed)
         self.media.player.finished.connect(self._on_playing_changed)
 
@@ -486,6 +498,12 @@ class MainWindow(QMainWindow):
         self._manager = manager
         manager.show()
 
+    def _reload_model(self) -> None:
+        """Load the current model again (a setting that takes effect at load time changed)."""
+        info = self.bridge.model_info
+        if info is not None:
+            self.load_model(Path(info.path), Path(info.mmproj_path) if info.mmproj_path else None)
+
     def _on_playing_changed(self, _path: object) -> None:
         for widget in self.chat.messages:
             widget.set_playing(self.media.player.playing)
@@ -624,6 +642,7 @@ class MainWindow(QMainWindow):
             self.controller.save_now()
             self.models.downloads.pause_all()  # the .part files stay; the next start resumes them
             self.media.shutdown()
+            self.previews.shutdown()
             self.save_geometry()
             self.bridge.shutdown(timeout=10)
             try:

@@ -14,7 +14,7 @@ Concatenating every ``stable_appended`` and the latest ``tail`` always equals
 Raw HTML in the model's output is shown as text, link targets other than
 http/https/mailto are dropped, and images are never loaded (shown as their alt
 text). Code blocks get a header with ``gd-code:copy:N`` and ``gd-code:save:N``
-links, N being ``CodeBlock.index``.
+links (and ``gd-code:preview:N`` for HTML and SVG), N being ``CodeBlock.index``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from app.ui.artifacts import is_previewable as previewable
 
 
 @dataclass(frozen=True)
@@ -303,12 +305,15 @@ class _Renderer:
         body = paint(code.removesuffix("\n"), language, t.pygments_style)
         label = escape(language or "text", quote=False)
         link = f'style="color:{t.link}; text-decoration:none;"'
+        preview = ""
+        if previewable(language, code):
+            preview = f'<a href="gd-code:preview:{index}" {link}>Preview</a>&nbsp;&nbsp;&nbsp;'
         return (
             f'<table width="100%" border="1" cellspacing="0" cellpadding="6" style="{_BLOCK}'
             f' border-collapse:collapse; border-style:solid; border-color:{t.code_border};">'
             f'<tr><td style="background-color:{t.inline_code_bg};">'
             f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td style="color:{t.muted};">{label}</td>'
-            f'<td align="right"><a href="gd-code:copy:{index}" {link}>Copy</a>&nbsp;&nbsp;&nbsp;'
+            f'<td align="right">{preview}<a href="gd-code:copy:{index}" {link}>Copy</a>&nbsp;&nbsp;&nbsp;'
             f'<a href="gd-code:save:{index}" {link}>Save as…</a></td></tr></table></td></tr>'
             f'<tr><td style="background-color:{t.code_bg};">'
             f'<pre style="margin-top:0px; margin-bottom:0px;">{body}</pre></td></tr></table>'

@@ -4,17 +4,18 @@
 reason as the tooltip) when the loaded model cannot see or hear or there is
 no microphone, opens the camera panel, and sends or attaches what they
 capture. Ctrl+Space held while the window is active records like holding the
-mic button; Esc cancels a recording. Closing the window cancels a recording
-and releases the camera.
+mic button (the focused widget filters that hold's keys); Esc cancels a
+recording. Closing the window cancels a recording and releases the camera.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMainWindow, QToolButton
 
 from app.media import AudioInput
@@ -23,7 +24,7 @@ from app.settings import Settings
 from app.ui.camera_panel import CameraPanel
 from app.ui.clip_player import ClipPlayer
 from app.ui.composer import Composer
-from app.ui.voice import FINISHING, IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
+from app.ui.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,13 @@ class MediaControls(QObject):
         self.voice.failed.connect(self._notice)
         self.voice.notice.connect(self._notice)
         self.player.failed.connect(self._notice)
-        QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+        # Ctrl+Space starts a recording (a shortcut fires on the press); the widget with the focus then gets
+        # a filter for that hold only, which sees the release (and Esc). No application-wide filter: it would
+        # run Python for every event of the process, Qt WebEngine's included.
+        self._held: QObject | None = None
+        self._shortcut = QShortcut(QKeySequence("Ctrl+Space"), window)
+        self._shortcut.setAutoRepeat(False)
+        self._shortcut.activated.connect(self._on_shortcut_activated)
         self.voice.check()
         self.update()
 
@@ -117,6 +124,8 @@ class MediaControls(QObject):
     # -- voice ------------------------------------------------------------------------------------
 
     def _on_voice_stateChanged(self, state: str) -> None:
+        if state not in (STARTING, RECORDING):
+            self._let_go_of_keys()  # ended some other way (the limit, the button, Esc)
         self.bar.set_state(state)
         self.mic_button.setDown(state in (STARTING, RECORDING))
         self.update()
@@ -133,40 +142,48 @@ class MediaControls(QObject):
         if bar is not None:
             bar.show_notice(text)
 
+    def _on_shortcut_activated(self) -> None:
+        if self.voice.state != IDLE:
+            return
+        if not self.mic_button.isEnabled():
+            self._notice(self.mic_reason())
+            return
+        if self.voice.press():
+            target = QApplication.focusWidget() or self.window
+            target.installEventFilter(self)
+            self._held = target
+
+    def _let_go_of_keys(self) -> None:
+        if self._held is not None:
+            with contextlib.suppress(RuntimeError):  # the widget is gone
+                self._held.removeEventFilter(self)
+            self._held = None
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Ctrl+Space held = the mic button held; Esc cancels a recording. Only while this window is active."""
+        """While Ctrl+Space is held: its release ends the recording, Esc cancels it, repeats type nothing."""
         kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not self.window.isActiveWindow():
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
             return False
-        assert isinstance(event, QKeyEvent)
-        key, state = event.key(), self.voice.state
-        if kind == QEvent.Type.KeyPress and key == Qt.Key.Key_Escape and state in (STARTING, RECORDING):
+        key = event.key()
+        if kind == QEvent.Type.KeyPress and key == Qt.Key.Key_Escape:
+            self._let_go_of_keys()
             self.voice.cancel()
             return True
         if key != Qt.Key.Key_Space:
             return False
-        if kind == QEvent.Type.KeyPress:
-            if event.isAutoRepeat():
-                return state != IDLE  # held: no spaces typed meanwhile
-            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                if self.mic_button.isEnabled():
-                    self.voice.press()
-                else:
-                    self._notice(self.mic_reason())
-                return True
-            return False
-        if not event.isAutoRepeat() and state in (STARTING, RECORDING):
+        if event.isAutoRepeat():
+            return True
+        if kind == QEvent.Type.KeyRelease:
+            self._let_go_of_keys()
             self.voice.release()
             return True
-        return state in (STARTING, RECORDING, FINISHING) and event.isAutoRepeat()
+        return False
 
     # -- closing ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """The window closes: cancel a recording, stop playback, release the camera (and wait for it)."""
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self._let_go_of_keys()
         self.voice.cancel()
         self.player.stop()
         if self.panel is not None:

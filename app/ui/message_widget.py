@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.artifacts import find_page, page_for
 from app.ui.markdown import LIGHT, Theme
 from app.ui.markdown_view import StreamingBody
 from app.ui.thinking_block import ThinkingBlock
@@ -83,6 +84,8 @@ class MessageWidget(QFrame):
     branchRequested = Signal(int)  # -1 previous version, +1 next version
     heightChanged = Signal()
     playRequested = Signal(object)  # Path of a recording to play or stop
+    previewRequested = Signal(int)  # a code block's index, or -1: the HTML page written without a fence
+    textUpdated = Signal()  # the answer grew (streaming) or was replaced
 
     def __init__(self, role: str, title: str, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +103,9 @@ class MessageWidget(QFrame):
         self.next_button = _tool("›", "Next version of this message (Alt+Right)", self)
         self.prev_button.clicked.connect(lambda: self.branchRequested.emit(-1))
         self.next_button.clicked.connect(lambda: self.branchRequested.emit(1))
+        self.page_button = _tool("Preview page", "Show the HTML page this answer wrote, beside your picture", self)
+        self.page_button.clicked.connect(self._on_page_button_clicked)
+        self.page_button.hide()
         self.copy_button = _tool("Copy", "Copy this message as text", self)
         self.copy_button.clicked.connect(self.copy_text)
         self.edit_button = _tool("Edit", "Edit this message and send it again (keeps the old version)", self)
@@ -117,6 +123,7 @@ class MessageWidget(QFrame):
         header.addStretch(1)
         header.addWidget(self.edit_button)
         header.addWidget(self.regenerate_button)
+        header.addWidget(self.page_button)
         header.addWidget(self.copy_button)
 
         self.attachments_row = QHBoxLayout()
@@ -193,7 +200,32 @@ class MessageWidget(QFrame):
 
     def set_content(self, text: str) -> None:
         self.body.set_markdown(text)
+        self._update_page_button()
         self.heightChanged.emit()
+        self.textUpdated.emit()
+
+    def page(self) -> tuple[int, str] | None:
+        """The whole HTML page this answer holds (see ``artifacts.find_page``)."""
+        if self.role != "assistant":
+            return None
+        return find_page(self.body.text, self.body.code_blocks)
+
+    def preview_source(self, index: int) -> str | None:
+        """What the preview shows for code block ``index`` (-1: the page written without a fence)."""
+        if index < 0:
+            found = self.page()
+            return found[1] if found and found[0] < 0 else None
+        blocks = self.body.code_blocks
+        return page_for(blocks[index]) if 0 <= index < len(blocks) else None
+
+    def _update_page_button(self) -> None:
+        if self.role == "assistant" and self.page_button.isHidden():
+            self.page_button.setVisible(self.page() is not None)
+
+    def _on_page_button_clicked(self) -> None:
+        found = self.page()
+        if found is not None:
+            self.previewRequested.emit(found[0])
 
     def text(self) -> str:
         return self.body.text
@@ -204,6 +236,10 @@ class MessageWidget(QFrame):
             self.thinking.show()
         else:
             self.thinking.hide()
+
+    @property
+    def attachments(self) -> list[AttachmentView]:
+        return list(self._attachments)
 
     def set_attachments(self, items: list[AttachmentView]) -> None:
         self._attachments = list(items)
@@ -312,7 +348,10 @@ class MessageWidget(QFrame):
             if self.thinking.is_live:
                 self.thinking.finish()
             self.body.stream(answer)
+            self._update_page_button()
         self.heightChanged.emit()
+        if answer:
+            self.textUpdated.emit()
 
     def end_stream(self) -> None:
         self._streaming = False
@@ -321,7 +360,9 @@ class MessageWidget(QFrame):
         self.body.finish()
         self.copy_button.setEnabled(True)
         self.regenerate_button.setEnabled(True)
+        self._update_page_button()
         self.heightChanged.emit()
+        self.textUpdated.emit()
 
     @property
     def streaming(self) -> bool:
@@ -358,7 +399,9 @@ class MessageWidget(QFrame):
         if not 0 <= index < len(blocks):
             return
         block = blocks[index]
-        if action == "copy":
+        if action == "preview":
+            self.previewRequested.emit(index)
+        elif action == "copy":
             QGuiApplication.clipboard().setText(block.code)
         elif action == "save":
             path, _ = QFileDialog.getSaveFileName(self, "Save code as", block.suggested_filename)
