@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage, QPixmap
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,6 +42,21 @@ def _web_view(parent: QWidget) -> QWidget:
     from PySide6.QtWebEngineWidgets import QWebEngineView
 
     return QWebEngineView(parent)
+
+
+class _FitImage(QLabel):
+    """A picture scaled to the label's width as the splitter moves."""
+
+    def __init__(self, image: QImage, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pixmap = QPixmap.fromImage(image)
+        self.setMinimumWidth(80)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        width = max(1, self.width())
+        if self.pixmap().isNull() or self.pixmap().width() != width:
+            self.setPixmap(self._pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
 
 
 class PreviewPane(QWidget):
@@ -114,6 +129,7 @@ class PreviewPane(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidget(self.reference_box)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName("The picture it was made from")
         self.reference_scroll = scroll
         self.frame = QWidget(self)
@@ -183,15 +199,14 @@ class PreviewPane(QWidget):
                 old.deleteLater()
         for path in paths:
             image = QImage(str(path))
-            label = QLabel(self.reference_box)
+            label = QLabel(path.name, self.reference_box) if image.isNull() else _FitImage(image, self.reference_box)
             label.setAccessibleName(f"Original picture {path.name}")
-            if image.isNull():
-                label.setText(path.name)
-            else:
-                label.setPixmap(QPixmap.fromImage(image).scaledToWidth(360, Qt.TransformationMode.SmoothTransformation))
             self.reference_layout.addWidget(label)
         self.reference_layout.addStretch(1)
         self.reference_scroll.setVisible(bool(paths))
+        if paths:
+            width = max(400, self.inner.width())
+            self.inner.setSizes([int(width * 0.4), int(width * 0.6)])
 
     def _apply_width(self) -> None:
         px = int(self.width_choice.currentData() or 0)
