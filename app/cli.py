@@ -82,7 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gemma-desk {__version__}")
     parser.add_argument(
-        "--self-check", action="store_true", help="print what this machine offers (sound, microphones, cameras)"
+        "--self-check",
+        action="store_true",
+        help="print what this machine and build offer (backend, Qt, sound, microphones, cameras, folders)",
+    )
+    parser.add_argument(
+        "--check-model",
+        type=Path,
+        metavar="GGUF",
+        help="with --self-check: also open the window, load this model, ask it one question and render a preview",
     )
     sub = parser.add_subparsers(dest="command")
     ask = sub.add_parser(
@@ -116,7 +124,7 @@ def run(argv: list[str]) -> int:
     if args.self_check:
         from app.self_check import run as self_check
 
-        return self_check()
+        return self_check(model=args.check_model)
     if args.command is None:
         from app.ui.app import run_app
 

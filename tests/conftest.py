@@ -81,12 +81,17 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="session")
-def tiny_model() -> Path:
-    """A ~1 MB random-weight Gemma 4 GGUF with the Gemma 4 chat template."""
+def build_tiny_model() -> Path:
+    """The tiny Gemma 4, built once and cached (also for scripts: ``packaging/build-linux.sh``)."""
     from tests.fixtures import tiny_gemma4
 
     return _cached("tiny-gemma4", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """A ~1 MB random-weight Gemma 4 GGUF with the Gemma 4 chat template."""
+    return build_tiny_model()
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.engine.errors import ContextError, ModelFileError, ModelLoadError
 from app.engine.events import LoadRequest, ModelInfo
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
-from app.engine.native import NativeContext, NativeModel, backend_name, default_threads
+from app.engine.native import NativeContext, NativeModel, backend_name, default_threads, missing_gpu_notice
 from app.engine.projector import MAX_VISION_BUDGET, MIN_VISION_BUDGET, Projector, check_projector_file
 from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
 
@@ -120,7 +120,27 @@ def load_model(
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Loaded:
-    """Check and load a model (and its projector); raises ``EngineError`` subclasses."""
+    """Check and load a model (and its projector); raises ``EngineError`` subclasses.
+
+    When the GPU is asked for but loading there fails (a driver that does not initialise, too little
+    video memory), the model is loaded again on the CPU and the notice says why.
+    """
+    backend = backend_name()
+    if request.n_gpu_layers != 0 and backend == "CPU" and (missing := missing_gpu_notice()):
+        loaded = _load(request, progress, cancelled)
+        return replace(loaded, notice=" ".join(n for n in (missing, loaded.notice) if n))
+    try:
+        return _load(request, progress, cancelled)
+    except ModelLoadError as exc:
+        if cancelled() or request.n_gpu_layers == 0 or backend == "CPU":
+            raise
+        log.warning("loading on %s failed, trying the CPU: %s", backend, exc)
+        loaded = _load(replace(request, n_gpu_layers=0), progress, cancelled)
+        fallback = f"Loading on the GPU ({backend}) failed: {exc} The model runs on the CPU instead (slower)."
+        return replace(loaded, notice=" ".join(n for n in (fallback, loaded.notice) if n))
+
+
+def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancelled: Callable[[], bool]) -> Loaded:
     t0 = time.perf_counter()
     path = Path(request.model_path).expanduser()
     gguf = read_gguf_info(path)

@@ -113,6 +113,12 @@ def _ggml_lib() -> ctypes.CDLL | None:
         lib.ggml_backend_dev_description.argtypes = [ctypes.c_void_p]
         lib.ggml_backend_dev_type.restype = ctypes.c_int
         lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_reg_count.restype = ctypes.c_size_t
+        lib.ggml_backend_reg_count.argtypes = []
+        lib.ggml_backend_reg_get.restype = ctypes.c_void_p
+        lib.ggml_backend_reg_get.argtypes = [ctypes.c_size_t]
+        lib.ggml_backend_reg_name.restype = ctypes.c_char_p
+        lib.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
         lib.ggml_backend_dev_memory.restype = None
         lib.ggml_backend_dev_memory.argtypes = [
             ctypes.c_void_p,
@@ -145,6 +151,27 @@ def backend_devices() -> list[BackendDevice]:
             )
         )
     return devices
+
+
+def compiled_backends() -> list[str]:
+    """The backends this llama.cpp build has ("CPU", "CUDA", "Metal", "Vulkan", …), found devices or not."""
+    init_backend()
+    lib = _ggml_lib()
+    if lib is None:
+        return ["CPU"]
+    names = [
+        (lib.ggml_backend_reg_name(lib.ggml_backend_reg_get(i)) or b"?").decode()
+        for i in range(lib.ggml_backend_reg_count())
+    ]
+    return [{"MTL": "Metal"}.get(n, n) for n in names]
+
+
+def missing_gpu_notice() -> str:
+    """A GPU backend is built in but found no device (no driver, no GPU): say so, once, at load."""
+    gpu = [b for b in compiled_backends() if b not in ("CPU", "BLAS", "RPC")]
+    if gpu and backend_name() == "CPU":
+        return f"This build runs on {gpu[0]}, but no usable {gpu[0]} GPU was found (check the driver); using the CPU."
+    return ""
 
 
 def backend_name(devices: list[BackendDevice] | None = None) -> str:

@@ -10,6 +10,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QSplitter
 
@@ -99,5 +100,5 @@ class PreviewController(QObject):
     def shutdown(self) -> None:
         if self.pane is not None:
             self.pane.close_pane()
-            self.pane.deleteLater()
+            shiboken6.delete(self.pane)  # now, while the app runs: the page goes before its profile
             self.pane = None

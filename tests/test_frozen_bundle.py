@@ -1,0 +1,64 @@
+"""The installed app: the frozen bundle (PyInstaller) checks itself, opens its window, and answers.
+
+Runs when ``build/dist/gemma-desk`` exists: ``bash packaging/build-linux.sh`` makes it (``.ci/run`` does, before
+the tests). Skipped otherwise, saying how to build it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLE = REPO / "build" / "dist" / "gemma-desk"
+EXE = BUNDLE / ("gemma-desk.exe" if sys.platform == "win32" else "gemma-desk")
+
+pytestmark = pytest.mark.skipif(
+    not EXE.exists(), reason="no frozen bundle: build it with `bash packaging/build-linux.sh` (CI does)"
+)
+
+
+def frozen(*args: str, home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env |= {"GEMMA_DESK_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=home)
+
+
+def test_the_bundle_carries_its_libraries_and_data() -> None:
+    internal = BUNDLE / "_internal"
+    libs = {p.name.split(".")[0] for p in (internal / "llama_cpp" / "lib").iterdir()}
+    assert {"libllama", "libggml", "libggml-base", "libmtmd"} <= libs
+    assert (internal / "models.toml").is_file() and (internal / "resources" / "icons" / "gemma-desk-256.png").is_file()
+    assert any((internal / "PySide6" / "Qt" / "libexec").glob("QtWebEngineProcess*"))
+
+
+def test_the_frozen_app_checks_itself(tmp_path: Path) -> None:
+    proc = frozen("--self-check", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    facts = proc.stdout
+    assert "(installed bundle)" in facts and "built with CPU" in facts and "platform offscreen" in facts
+    assert "Qt WebEngine:      available" in facts and "PortAudio:" in facts and "Cameras:" in facts
+    assert f"Data folder:       {tmp_path}" in facts
+
+
+def test_the_frozen_app_opens_its_window_and_answers(tmp_path: Path, tiny_model: Path) -> None:
+    proc = frozen("--self-check", "--check-model", str(tiny_model), home=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Window:            first paint" in proc.stdout
+    assert "Model:             Tiny Gemma 4 (test) on CPU" in proc.stdout
+    assert "Answer:" in proc.stdout and "Answer:            none" not in proc.stdout
+    assert "Preview:           renders in the sandbox" in proc.stdout
+
+
+def test_the_frozen_cli_answers_and_reads_the_catalog(tmp_path: Path, tiny_model: Path) -> None:
+    proc = frozen("ask", "-m", str(tiny_model), "--max-tokens", "4", "--seed", "1", "--json", "Hello", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[-1]["type"] == "done" and any(e["type"] == "stats" for e in events)
+    listed = frozen("models", "list", "--json", home=tmp_path)
+    assert listed.returncode == 0 and '"model": "gemma-4-e4b-it"' in listed.stdout
