@@ -42,3 +42,12 @@ def log_dir() -> Path:
     if override:
         return Path(override).expanduser() / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def resource_path(name: str) -> Path:
+    """A file under ``resources/``: in the bundle when frozen (PyInstaller), else in the repository."""
+    import sys
+
+    bundle = getattr(sys, "_MEIPASS", None)
+    root = Path(bundle) if getattr(sys, "frozen", False) and bundle else Path(__file__).resolve().parents[1]
+    return root / "resources" / name

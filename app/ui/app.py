@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.applog import setup_logging
+from app.paths import resource_path
 from app.settings import Settings
 from app.store import Store
 from app.ui.main_window import MainWindow
@@ -95,9 +96,10 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("Gemma Desk")
     app.setDesktopFileName("gemma-desk")
     app.setStyle("Fusion")
-    icon = QIcon.fromTheme("gemma-desk")
-    if not icon.isNull():
-        app.setWindowIcon(icon)
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        icon.addFile(str(resource_path(f"icons/gemma-desk-{size}.png")))
+    app.setWindowIcon(icon if not icon.isNull() else QIcon.fromTheme("gemma-desk"))
     window = create_window(app)
     window.show()
     import logging

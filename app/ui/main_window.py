@@ -565,18 +565,31 @@ class MainWindow(QMainWindow):
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
 
-    def show_about(self) -> None:
+    def about_text(self) -> str:
+        """The About box: the app, the engine (llama.cpp and its backend), Qt, and the model loaded."""
         import llama_cpp
         from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
 
         info = self.bridge.model_info
-        QMessageBox.about(
-            self,
-            "About Gemma Desk",
-            f"<b>Gemma Desk {__version__}</b><br>Local Gemma 4 chat.<br><br>"
-            f"llama-cpp-python {llama_cpp.__version__}<br>Qt {pyside_version}<br>"
-            f"Model: {info.name if info else 'none'}",
+        if info is None:
+            model = "none loaded"
+        else:
+            gpu = f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else ""
+            model = f"{info.name} ({info.architecture}, {info.n_params / 1e9:.2f}B parameters) on {info.backend}{gpu}"
+            model += f"<br>{info.path.name}" + (f" + {info.mmproj_path.name}" if info.mmproj_path else "")
+        return (
+            f"<h3>Gemma Desk {__version__}</h3>"
+            "<p>Chat with Google's Gemma 4 on your own computer. Nothing you type, show or say leaves it.</p>"
+            f"<p><b>Engine:</b> llama.cpp through llama-cpp-python {llama_cpp.__version__}"
+            f" ({self.status.backend_summary or 'backend shown once a model loads'})<br>"
+            f"<b>Qt:</b> {qVersion()} (PySide6 {pyside_version})<br>"
+            f"<b>Model:</b> {model}</p>"
+            "<p>Gemma is a family of open models by Google. Gemma Desk is released under the Apache License 2.0.</p>"
         )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Gemma Desk", self.about_text())
 
     # -- drag and drop onto the whole window ----------------------------------------------------------
 

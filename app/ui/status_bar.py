@@ -54,12 +54,16 @@ class StatusBar(QStatusBar):
         self.progress.show()
         self.progress.setValue(int(fraction * 100))
 
+    backend_summary = ""  # "CPU", "CUDA, 33/33 layers on the GPU": the About box repeats it
+
     def set_model(self, info: ModelInfo | None) -> None:
         self.progress.hide()
         if info is None:
             self.model_label.setText("No model loaded")
             self.n_ctx = 0
+            self.backend_summary = ""
             return
+        self.backend_summary = info.backend + (f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else "")
         gpu = f", {info.gpu_layers}/{info.n_layers + 1} layers on GPU" if info.gpu_layers else ""
         senses = ", ".join(s for s, on in (("vision", info.has_vision), ("audio", info.has_audio)) if on)
         self.model_label.setText(f"{info.name} · {info.backend}{gpu}" + (f" · {senses}" if senses else ""))
