@@ -6,7 +6,8 @@
 #   bash packaging/build-linux.sh            # CPU build (this machine); --no-archive: skip the .tar.gz
 #   CMAKE_ARGS="-DGGML_CUDA=on" bash packaging/build-linux.sh --rebuild-llama   # CUDA (needs nvcc)
 #
-# Output: build/dist/gemma-desk/ (the app), build/gemma-desk-<version>-linux-x86_64.tar.gz
+# Output: build/dist/gemma-desk/ (the app), build/gemma-desk-<version>-linux-x86_64-<variant>.tar.gz
+# (VARIANT names the build: cpu by default, cuda, vulkan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"
@@ -36,10 +37,10 @@ mkdir -p "$stage/share/icons/hicolor/scalable/apps"
 cp resources/icons/gemma-desk.svg "$stage/share/icons/hicolor/scalable/apps/gemma-desk.svg"
 cp packaging/linux/install.sh "$stage/install.sh"
 if [ "$archive" = 1 ]; then
-  tar -C build/stage -czf "build/gemma-desk-$version-linux-x86_64.tar.gz" "gemma-desk-$version"
+  tar -C build/stage -czf "build/gemma-desk-$version-linux-x86_64-${VARIANT:-cpu}.tar.gz" "gemma-desk-$version"
 fi
 
 # The frozen app checks itself: facts, then its window with the tiny model answering one prompt.
 model=$(uv run python -c "from tests.conftest import build_tiny_model; print(build_tiny_model())")
 QT_QPA_PLATFORM=offscreen GEMMA_DESK_HOME="$(mktemp -d)" "$bundle/gemma-desk" --self-check --check-model "$model"
-du -sh "$bundle" build/gemma-desk-*-linux-x86_64.tar.gz 2>/dev/null || true
+du -sh "$bundle" build/gemma-desk-*-linux-x86_64-*.tar.gz 2>/dev/null || true
