@@ -52,7 +52,8 @@ def launch(cmd: list[str], timeout: float = 60.0) -> float:
 def main() -> int:
     if not os.environ.get("DISPLAY") or shutil.which("xwininfo") is None:
         print(
-            "needs an X server and xwininfo: xvfb-run -s '-screen 0 1280x800x24' uv run python -m tests.bench.cold_start"
+            "needs an X server and xwininfo: "
+            "xvfb-run -s '-screen 0 1280x800x24' uv run python -m tests.bench.cold_start"
         )
         return 2
     if not FROZEN.exists():
@@ -60,7 +61,7 @@ def main() -> int:
         return 2
     runs = {"frozen bundle": [FROZEN], "python -m app": [sys.executable, "-m", "app"]}
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for name, cmd in runs.items():
+    for cmd in runs.values():
         launch(cmd)  # warm the page cache once each: this compares the launches, not the disk
     for _ in range(5):
         for name, cmd in runs.items():
