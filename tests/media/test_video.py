@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from app.media import MediaError, VideoFrames, load_video
+from tests.media.clips import write_clip
 
 # One colour per second, as RGB; the writer takes BGR.
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 255, 255), (0, 0, 0), (128, 0, 255)]
@@ -18,15 +19,7 @@ COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 255, 255)
 
 def _write(path: Path, fourcc: str, fps: float, seconds: int, size: tuple[int, int] = (64, 48)) -> Path:
     """A clip whose frames are a solid colour that changes every second (the colours cycle)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    assert writer.isOpened(), f"{fourcc} in {path.suffix} is not available"
-    try:
-        for index in range(round(fps * seconds)):
-            red, green, blue = COLOURS[int(index // fps) % len(COLOURS)]
-            writer.write(np.full((size[1], size[0], 3), (blue, green, red), dtype=np.uint8))
-    finally:
-        writer.release()
-    return path
+    return write_clip(path, seconds=seconds, fps=fps, size=size, fourcc=fourcc, colours=COLOURS)
 
 
 def _centre_colours(video: VideoFrames) -> list[tuple[int, ...]]:

@@ -39,8 +39,7 @@ def test_the_icon_exists_at_the_standard_sizes() -> None:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
-    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
+def window(qtbot: QtBot, home: Path) -> Iterator[MainWindow]:
     qapp = QApplication.instance()
     assert isinstance(qapp, QApplication)
     win = create_window(qapp)

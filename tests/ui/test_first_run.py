@@ -31,12 +31,6 @@ from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 Factory = Callable[..., MainWindow]
 
 

@@ -29,12 +29,6 @@ pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def configure(**values: object) -> None:
     settings = Settings.load()
     settings.update({"context_size": 2048, "max_tokens": 24, "seed": 1, **values})

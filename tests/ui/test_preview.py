@@ -199,12 +199,6 @@ def _png_bytes() -> bytes:
 # -- in the window -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 Factory = Callable[[], MainWindow]
 
 

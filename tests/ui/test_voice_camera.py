@@ -33,12 +33,6 @@ pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 Factory = Callable[..., MainWindow]
 
 
