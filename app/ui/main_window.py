@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.engine import GenerationStats, LoadRequest, ModelInfo
+from app.models.catalog import Catalog
 from app.paths import config_dir
 from app.settings import Settings
 from app.store import Conversation, Store
@@ -52,7 +53,7 @@ from app.ui.screenshot_action import ScreenshotToHtml
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import ConversationRow, Sidebar
 from app.ui.status_bar import StatusBar
-from app.ui.tasks import run_on_db, wait_for_db
+from app.ui.tasks import run_in_background, run_on_db, wait_for_db
 from app.ui.welcome_page import WelcomePage
 
 log = logging.getLogger(__name__)
@@ -484,14 +485,18 @@ class MainWindow(QMainWindow):
             return
         catalog = self.models.catalog
         if catalog is None:
-            from app.models.catalog import CatalogError, load_catalog
+            from app.models.catalog import load_catalog
 
-            try:
-                catalog = load_catalog(self.models.catalog_path)  # 16 KB of TOML: the window needs it to draw the list
-            except CatalogError as exc:
-                self.notice_bar.show_notice(str(exc), timeout_s=0)
-                return
-            self.models.catalog = catalog
+            def loaded(result: Catalog) -> None:
+                self.models.catalog = result
+                self.open_model_manager()
+
+            run_in_background(
+                lambda: load_catalog(self.models.catalog_path),
+                loaded,
+                lambda exc: self.notice_bar.show_notice(str(exc), timeout_s=0),
+            )
+            return
         manager = ModelManager(catalog, self.settings, self.models.downloads, self)
         manager.loadRequested.connect(self.load_model)
         manager.in_use = lambda: self.bridge.model_info.path if self.bridge.model_info else None
