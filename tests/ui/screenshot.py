@@ -78,6 +78,7 @@ def main(out: Path) -> None:
     window.status.n_ctx = 8192
     window.composer.set_thinking(True)
     window.composer.set_capabilities(model_loaded=True, vision=True, audio=True, model_name="Gemma 4 E4B it")
+    window.media.set_model(loaded=True, vision=True, audio=True, name="Gemma 4 E4B it")
     window.composer.set_busy(True)
 
     def start() -> None:
