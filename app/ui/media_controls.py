@@ -66,7 +66,8 @@ class MediaControls(QObject):
         # Ctrl+Space starts a recording (a shortcut fires on the press); the widget with the focus then gets
         # a filter for that hold only, which sees the release (and Esc). No application-wide filter: it would
         # run Python for every event of the process, Qt WebEngine's included.
-        self._held: QObject | None = None
+        self._held: QObject | None = None  # the widget whose keys this recording watches (Esc, Space)
+        self._by_keys = False  # started with Ctrl+Space (its release ends it), not the button
         self._shortcut = QShortcut(QKeySequence("Ctrl+Space"), window)
         self._shortcut.setAutoRepeat(False)
         self._shortcut.activated.connect(self._on_shortcut_activated)
@@ -126,6 +127,8 @@ class MediaControls(QObject):
     def _on_voice_stateChanged(self, state: str) -> None:
         if state not in (STARTING, RECORDING):
             self._let_go_of_keys()  # ended some other way (the limit, the button, Esc)
+        elif self._held is None:
+            self._watch_keys(by_keys=False)  # the button is held: Esc still cancels
         self.bar.set_state(state)
         self.mic_button.setDown(state in (STARTING, RECORDING))
         self.update()
@@ -148,19 +151,25 @@ class MediaControls(QObject):
         if not self.mic_button.isEnabled():
             self._notice(self.mic_reason())
             return
-        if self.voice.press():
-            target = QApplication.focusWidget() or self.window
-            target.installEventFilter(self)
-            self._held = target
+        self._by_keys = True
+        if not self.voice.press():
+            self._by_keys = False
+
+    def _watch_keys(self, *, by_keys: bool) -> None:
+        target = QApplication.focusWidget() or self.window
+        target.installEventFilter(self)
+        self._held = target
+        self._by_keys = by_keys or self._by_keys
 
     def _let_go_of_keys(self) -> None:
         if self._held is not None:
             with contextlib.suppress(RuntimeError):  # the widget is gone
                 self._held.removeEventFilter(self)
             self._held = None
+        self._by_keys = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """While Ctrl+Space is held: its release ends the recording, Esc cancels it, repeats type nothing."""
+        """While recording: Esc cancels; held with Ctrl+Space, its release ends it and its repeats type nothing."""
         kind = event.type()
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
             return False
@@ -169,7 +178,7 @@ class MediaControls(QObject):
             self._let_go_of_keys()
             self.voice.cancel()
             return True
-        if key != Qt.Key.Key_Space:
+        if key != Qt.Key.Key_Space or not self._by_keys:
             return False
         if event.isAutoRepeat():
             return True

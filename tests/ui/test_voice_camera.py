@@ -142,6 +142,22 @@ def test_ctrl_space_held_records_and_esc_cancels(
     assert [a.kind for a in user.attachments] == ["audio"] and sf.info(str(files[0])).duration > 1.5
 
 
+def test_esc_cancels_a_recording_held_with_the_mouse_too(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj)
+    window.composer.input.setFocus()
+    hold(qtbot, window)
+    qtbot.keyPress(window.composer.input, Qt.Key.Key_Escape)
+    assert window.media.voice.state == IDLE and "cancelled" in window.notice_bar.label.text()
+    assert not window.media.bar.isVisible()
+    qtbot.mouseRelease(window.media.mic_button, Qt.MouseButton.LeftButton)  # letting go afterwards sends nothing
+    qtbot.wait(300)
+    assert len(window.chat.messages) == 0 and window.composer.attachments() == []
+    qtbot.keyClicks(window.composer.input, "a b")  # spaces type again once the recording is over
+    assert window.composer.text() == "a b"
+
+
 def test_attach_mode_keeps_the_clip_for_text_and_silence_is_not_sent(
     qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
 ) -> None:
