@@ -43,7 +43,8 @@ Output = JsonOutput | PlainOutput
 
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
-        sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {self.prog.split()[-1]} --help')\n")
+        words = self.prog.split()[1:]  # "gemma-desk models download" -> the command after the program name
+        sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {' '.join([*words, '--help'])}')\n")
         raise SystemExit(EXIT_USAGE)
 
 

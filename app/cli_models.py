@@ -18,8 +18,8 @@ from typing import Any, TextIO
 
 from app.engine.errors import EngineError
 from app.models.catalog import Catalog, CatalogError, CatalogKeyError, load_catalog
-from app.models.disk import DownloadError, format_duration, format_size
-from app.models.download import Control, DownloadPaused, Progress, download_many, verify_file
+from app.models.disk import DownloadError, format_size
+from app.models.download import Control, DownloadPaused, Progress, describe_progress, download_many, verify_file
 from app.models.fit import GB, MIB, Estimate, check_fit, estimate_from_gguf, format_gb
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
@@ -46,23 +46,43 @@ def add_parser(sub: Any) -> None:
         help="the model catalog: list, fit, download, verify, import",
         description="List the Gemma 4 catalog, see what fits this machine, and download, verify or import models.",
     )
-    models.add_argument("--folder", type=Path, help="the models folder (default: the one in Settings)")
-    models.add_argument("--catalog", type=Path, help="another catalog file (default: the models.toml that ships)")
+    common = argparse.ArgumentParser(add_help=False)  # before or after the action: both work
+    common.add_argument("--folder", type=Path, default=argparse.SUPPRESS, help="the models folder (default: Settings)")
+    common.add_argument(
+        "--catalog", type=Path, default=argparse.SUPPRESS, help="another catalog (default: the shipped one)"
+    )
+    models.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
+    models.add_argument("--catalog", type=Path, default=None, help=argparse.SUPPRESS)
     actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ls = actions.add_parser("list", help="the catalog and the models on this machine")
+
+    def action(name: str, **kw: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = actions.add_parser(name, parents=[common], **kw)
+        return parser
+
+    ls = action("list", help="the catalog and the models on this machine")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
-    fit = actions.add_parser("fit", help="this machine, and the model that suits it best")
+    fit = action("fit", help="this machine, and the model that suits it best")
     fit.add_argument("name", nargs="?", help="NAME[:QUANT] from the catalog, or a GGUF file (default: recommend)")
-    fit.add_argument("--ctx", type=int, help="context size to estimate for (default: the largest that fits)")
+    fit.add_argument("--ctx", type=_tokens, help="context size to estimate for (default: the largest that fits)")
     fit.add_argument("--json", action="store_true")
-    get = actions.add_parser("download", help="download a model and its projector (resumes; Ctrl-C pauses)")
+    get = action("download", help="download a model and its projector (resumes; Ctrl-C pauses)")
     get.add_argument("name", help="NAME[:QUANT], e.g. e4b or e4b:Q8_0")
     get.add_argument("--endpoint", help="a Hugging Face mirror (default: the one in Settings, else huggingface.co)")
-    check = actions.add_parser("verify", help="check downloaded files against the catalog's sizes and SHA-256")
+    check = action("verify", help="check downloaded files against the catalog's sizes and SHA-256")
     check.add_argument("name", nargs="?", help="NAME[:QUANT] (default: every downloaded catalog model)")
     check.add_argument("--json", action="store_true")
-    imp = actions.add_parser("import", help="add a GGUF from elsewhere to the library (nothing is copied)")
+    imp = action("import", help="add a GGUF from elsewhere to the library (nothing is copied)")
     imp.add_argument("path", type=Path)
+
+
+def _tokens(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of tokens") from None
+    if not 256 <= value <= 1 << 20:
+        raise argparse.ArgumentTypeError(f"'{text}' must be between 256 and 1,048,576 tokens")
+    return value
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -278,21 +298,12 @@ class _ProgressLine:
         if not final and now - self.last < (0.2 if self.tty else 5.0):
             return
         self.last = now
-        self.err.write(("\r\x1b[2K" if self.tty else "") + format_progress(p) + ("" if self.tty else "\n"))
+        self.err.write(
+            ("\r\x1b[2K" if self.tty else "") + f"{p.label}: {describe_progress(p)}" + ("" if self.tty else "\n")
+        )
         if self.tty and final:
             self.err.write("\n")
         self.err.flush()
-
-
-def format_progress(p: Progress) -> str:
-    """ "gemma-4-E4B-it-Q4_K_M.gguf: 1.2 GB of 5.5 GB (22 %), 31.0 MB/s, 2 min 18 s left" """
-    total = f" of {format_size(p.total)} ({100 * p.done / p.total:.0f} %)" if p.total else ""
-    text = f"{p.label}: {p.state if p.state != 'downloading' else format_size(p.done) + total}"
-    if p.state == "downloading" and p.speed_bps > 0:
-        text += f", {format_size(int(p.speed_bps))}/s"
-        if p.eta_s is not None:
-            text += f", {format_duration(p.eta_s)} left"
-    return text
 
 
 def _download(catalog: Catalog, folder: Path, name: str, endpoint: str, token: str | None, err: TextIO) -> int:

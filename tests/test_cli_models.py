@@ -63,6 +63,11 @@ def test_fit_of_a_gguf_file_reads_its_header(python: str, env: dict[str, str], t
 def test_bad_names_and_files_get_one_line(python: str, env: dict[str, str], tmp_path: Path) -> None:
     proc = models(python, env, "download", "gemma-9")
     assert proc.returncode == 2 and "choose one of: e2b, e4b, 26b-a4b, 31b" in proc.stderr
+    ctx = models(python, env, "fit", "e2b", "--ctx", "-5")
+    assert ctx.returncode == 2 and "between 256 and 1,048,576 tokens (see 'gemma-desk models fit --help')" in ctx.stderr
+    mirror = models(python, env, "download", "e2b", "--folder", str(tmp_path / "m"), "--endpoint", "mirror.local")
+    assert mirror.returncode == 1 and "'mirror.local' is not an http:// or https:// address" in mirror.stderr
+    assert not (tmp_path / "m").exists()  # nothing was started
     assert "Traceback" not in proc.stderr
     page = tmp_path / "model.gguf"
     page.write_text("<!DOCTYPE html><html><body>Sign in</body></html>")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.models.catalog import DEFAULT_ENDPOINT, Catalog, CatalogModel, FileRef, Quant
-from app.models.disk import part_path
+from app.models.disk import DownloadError, part_path
 from app.models.download import DownloadSpec
 from app.models.fit import Candidate, Fit, ModelFacts, check_fit, estimate, max_context_that_fits, recommend
 from app.models.hardware import Hardware
@@ -107,6 +107,10 @@ def mmproj_path(folder: Path, variant: Variant) -> Path | None:
 def download_specs(variant: Variant, folder: Path, endpoint: str = "") -> list[DownloadSpec]:
     """The files to fetch for ``variant``: URL (from ``endpoint``, default Hugging Face), destination, size, hash."""
     base = endpoint.strip() or DEFAULT_ENDPOINT
+    if not base.lower().startswith(("http://", "https://")):
+        raise DownloadError(
+            f"The download server {base!r} is not an http:// or https:// address (Settings → Download server)."
+        )
     return [
         DownloadSpec(
             url=ref.url(endpoint=base),
@@ -192,16 +196,3 @@ def recommend_variant(catalog: Catalog, hw: Hardware, *, n_ctx: int = COMPARE_CT
         return None
     model_id, quant, _fit = pick
     return assess(by_key[(model_id, quant)], hw, n_ctx=n_ctx)
-
-
-def installed_variants(catalog: Catalog, folder: Path) -> list[Variant]:
-    return [v for v in all_variants(catalog) if variant_state(folder, v) == "installed"]
-
-
-def variant_for_file(catalog: Catalog, path: Path) -> Variant | None:
-    """The catalog variant whose model file has this name (to label a downloaded file), if any."""
-    name = Path(path).name
-    for v in all_variants(catalog):
-        if Path(v.quant.file.name).name == name:
-            return v
-    return None

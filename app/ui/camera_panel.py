@@ -248,17 +248,20 @@ class CameraPanel(QDialog):
     # -- snap ------------------------------------------------------------------------------------------
 
     def snap(self) -> None:
+        """Attach the newest frame: scaled, hashed and encoded as PNG off the GUI thread."""
         capture = self.capture
         if capture is None:
             return
         name = f"Camera {datetime.now().strftime('%Y-%m-%d %H.%M.%S')}.png"
-        try:
-            shot = capture.snapshot(name)
-        except CameraError as exc:
-            self.status.setText(str(exc))
-            return
-        self.status.setText("Snapped: the picture is attached to your message.")
-        run_in_background(lambda: image_to_png_bytes(shot), lambda png: self.snapped.emit(png, name))
+
+        def done(png: bytes) -> None:
+            self.status.setText("Snapped: the picture is attached to your message.")
+            self.snapped.emit(png, name)
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText(str(exc) if isinstance(exc, CameraError) else f"The picture could not be taken: {exc}")
+
+        run_in_background(lambda: image_to_png_bytes(capture.snapshot(name)), done, failed)
 
     # -- closing -----------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Signal
@@ -23,11 +24,11 @@ from PySide6.QtWidgets import (
 
 from app.models.catalog import CatalogModel
 from app.models.disk import format_size
-from app.models.download import Progress
+from app.models.download import Progress, describe_progress
 from app.models.fit import format_gb
 from app.models.variants import Variant, VariantFit
 from app.ui.downloads import DONE, FAILED, PAUSED, RUNNING, DownloadJob, Downloads
-from app.ui.model_text import model_facts, progress_text
+from app.ui.model_text import model_facts
 
 CHECKING = "Checking this machine…"
 BADGE_COLOURS = {"fits": "#2e7d32", "tight": "#b26a00", "too_big": "#c62828"}
@@ -207,11 +208,10 @@ class CatalogRow(QFrame):
         else:
             self.progress_bar.setRange(0, 1000)  # per mille: QProgressBar takes ints, files pass 2 GiB
             self.progress_bar.setValue(min(1000, p.done * 1000 // p.total))
-        if job.state == PAUSED:
-            done = f" at {format_size(p.done)}" + (f" of {format_size(p.total)}" if p.total else "") if p else ""
-            self.status_label.setText(f"Paused{done}")
+        if p is None:
+            self.status_label.setText("Paused" if job.state == PAUSED else "Starting…")
         else:
-            self.status_label.setText(progress_text(p) if p is not None else "Starting…")
+            self.status_label.setText(describe_progress(replace(p, state="paused") if job.state == PAUSED else p))
 
     def _watch(self, job: DownloadJob | None) -> None:
         if job is not None and not any(j is job for j in self._watched):

@@ -21,13 +21,15 @@ class ClipPlayer(QObject):
     started = Signal(object)  # Path
     finished = Signal(object)  # Path (played to the end or stopped)
     failed = Signal(str)
+    _ended = Signal(int, object)  # from the worker: which play() ended, its Path
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.playing: Path | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.finished.connect(self._on_finished)
+        self._generation = 0
+        self._ended.connect(self._on_ended)
 
     def toggle(self, path: Path) -> None:
         """Play ``path``, or stop it when it is the clip playing."""
@@ -39,18 +41,24 @@ class ClipPlayer(QObject):
     def play(self, path: Path) -> None:
         self.stop()
         self._stop = threading.Event()
+        self._generation += 1
         self.playing = path
-        self._thread = threading.Thread(target=self._run, args=(path, self._stop), name="clip-player", daemon=True)
+        args = (path, self._stop, self._generation)
+        self._thread = threading.Thread(target=self._run, args=args, name="clip-player", daemon=True)
         self._thread.start()
         self.started.emit(path)
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self) -> None:
+        """Ask the clip playing to stop; its thread closes the stream by itself (never waited for here)."""
         self._stop.set()
+
+    def wait(self, timeout: float = 2.0) -> None:
+        """Wait for the playing thread to end (the window closing)."""
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
-    def _run(self, path: Path, stop: threading.Event) -> None:
+    def _run(self, path: Path, stop: threading.Event, generation: int) -> None:
         try:
             import sounddevice as sd
             import soundfile as sf  # type: ignore[import-untyped]
@@ -81,8 +89,9 @@ class ClipPlayer(QObject):
             log.info("playing %s failed: %s", path, exc)
             self.failed.emit(f"{path.name} cannot be played here: {exc}")
         finally:
-            self.finished.emit(path)
+            self._ended.emit(generation, path)
 
-    def _on_finished(self, path: Path) -> None:
-        if self.playing == path:
+    def _on_ended(self, generation: int, path: Path) -> None:
+        if generation == self._generation:  # not a clip replaced meanwhile
             self.playing = None
+            self.finished.emit(path)

@@ -345,6 +345,10 @@ class Composer(QWidget):
         key = os.path.normcase(os.path.abspath(path))
         self._start([_Job("audio", path.name, key, lambda _dpr: attachment)])
 
+    def add_qimage(self, image: QImage, name: str = "pasted image.png") -> None:
+        """Attach a picture held as a QImage (the clipboard's, a rendered page); encoded off the GUI thread."""
+        self._add_image(_Job("image", name, "", lambda dpr: decode_qimage(image, name, dpr=dpr)))
+
     def add_image_bytes(self, data: bytes, name: str = "pasted image.png") -> None:
         """Attach a picture held in memory (PNG, JPEG, …), e.g. a pasted screenshot."""
         self._add_image(_Job("image", name, "", lambda dpr: decode_image_bytes(data, name, dpr=dpr)))
@@ -553,8 +557,7 @@ class Composer(QWidget):
 
     @Slot(QImage)
     def _on_input_imagePasted(self, image: QImage) -> None:
-        name = "pasted image.png"
-        self._add_image(_Job("image", name, "", lambda dpr: decode_qimage(image, name, dpr=dpr)))
+        self.add_qimage(image)
 
     @Slot(int)
     def _on_tray_removeRequested(self, token: int) -> None:

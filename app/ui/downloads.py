@@ -47,7 +47,11 @@ class DownloadJob(QObject):
         super().__init__(parent)
         self.variant = variant
         self.folder = Path(folder)
-        self.specs = download_specs(variant, self.folder, endpoint)
+        self._bad_setting = ""  # a download server setting that cannot work: the job fails at once, saying so
+        try:
+            self.specs = download_specs(variant, self.folder, endpoint)
+        except DownloadError as exc:
+            self.specs, self._bad_setting = [], str(exc)
         self.token = token or None
         self.state = IDLE
         self.last_progress: Progress | None = None
@@ -65,6 +69,9 @@ class DownloadJob(QObject):
     def start(self) -> None:
         """Start, or resume after a pause or a failure (from the ``.part`` left on disk)."""
         if self.state == RUNNING:
+            return
+        if self._bad_setting:
+            self._on_ended(FAILED, self._bad_setting)
             return
         self._control.resume()
         if self._control.cancelled:
@@ -153,9 +160,6 @@ class Downloads(QObject):
     def job(self, variant: Variant) -> DownloadJob | None:
         return self._jobs.get(variant.ref)
 
-    def jobs(self) -> list[DownloadJob]:
-        return list(self._jobs.values())
-
     def start(self, variant: Variant, folder: Path, *, endpoint: str = "", token: str | None = None) -> DownloadJob:
         """Start (or resume) the download of ``variant``; the running job if there is one."""
         job = self._jobs.get(variant.ref)
@@ -166,9 +170,6 @@ class Downloads(QObject):
             self.jobAdded.emit(job)
         job.start()
         return job
-
-    def any_running(self) -> bool:
-        return any(j.state == RUNNING for j in self._jobs.values())
 
     def pause_all(self, timeout: float = 10.0) -> None:
         """Pause every running download and wait for the workers (closing the window keeps the .part files)."""

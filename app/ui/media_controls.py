@@ -195,6 +195,7 @@ class MediaControls(QObject):
         self._let_go_of_keys()
         self.voice.cancel()
         self.player.stop()
+        self.player.wait()
         if self.panel is not None:
             self.panel.release(wait=True)
             self.panel.close()

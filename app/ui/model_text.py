@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.models.catalog import CatalogModel
-from app.models.disk import format_duration, format_size
-from app.models.download import Progress
 from app.models.fit import format_gb
 from app.models.hardware import Hardware
 
@@ -22,20 +20,6 @@ def model_facts(model: CatalogModel) -> str:
     ctx = model.context_length
     context = f"{ctx // 1024}K context" if ctx % 1024 == 0 else f"{ctx:,} tokens of context"
     return f"{params} · {modalities} · {context}"
-
-
-def progress_text(p: Progress) -> str:
-    """ "1.2 GB of 5.5 GB, 31.0 MB/s, 2 min 18 s left" (or what the download is doing instead)."""
-    if p.state == "connecting":
-        return "Connecting…"
-    if p.state == "verifying":
-        return f"Checking {p.label}…"
-    text = format_size(p.done) + (f" of {format_size(p.total)}" if p.total else "")
-    if p.speed_bps > 0:
-        text += f", {format_size(int(p.speed_bps))}/s"
-        if p.eta_s is not None:
-            text += f", {format_duration(p.eta_s)} left"
-    return text
 
 
 def hardware_summary(hw: Hardware, folder: Path) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSplitter
 
 from app.ui.composer import Composer
@@ -91,9 +92,9 @@ class PreviewController(QObject):
         if html is not None:
             pane.update_html(html, final=not widget.streaming)
 
-    def _on_pane_fixRequested(self, png: bytes, references: list[Path]) -> None:
+    def _on_pane_fixRequested(self, rendering: QImage, references: list[Path]) -> None:
         self.composer.add_files(list(references))
-        self.composer.add_image_bytes(png, "rendered page.png")
+        self.composer.add_qimage(rendering, "rendered page.png")
         self.composer.set_text(FIX_PROMPT)
         self.composer.focus_input()
 

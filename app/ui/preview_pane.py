@@ -15,7 +15,8 @@ import logging
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, QUrl, Signal
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.sandbox import SandboxedPage
+from app.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,11 @@ class _FitImage(QLabel):
 
 class PreviewPane(QWidget):
     # Signals
-    fixRequested = Signal(bytes, list)  # PNG of the page as rendered, the reference pictures' paths
+    fixRequested = Signal(QImage, list)  # the page as rendered, the reference pictures' paths
     closed = Signal()
     detachedChanged = Signal(bool)
     rendered = Signal()  # a page finished loading (tests; the status line)
+    referencesShown = Signal()  # the user's pictures are on screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +77,7 @@ class PreviewPane(QWidget):
         self.references: list[Path] = []
         self.loads = 0
         self._pending: str | None = None
+        self._reference_request = 0
         self._dock: QSplitter | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -191,22 +195,33 @@ class PreviewPane(QWidget):
             self._load(html)
 
     def _set_references(self, paths: list[Path]) -> None:
+        """Show the user's pictures beside the page: read and decoded off the GUI thread."""
         self.references = list(paths)
+        self._reference_request += 1
+        request = self._reference_request
+        self.reference_scroll.setVisible(bool(paths))
+        if paths:
+            width = max(400, self.inner.width())
+            self.inner.setSizes([int(width * 0.4), int(width * 0.6)])
+        run_in_background(
+            lambda: [(path, QImage(str(path))) for path in paths],
+            lambda images: self._show_references(request, images),
+        )
+
+    def _show_references(self, request: int, images: list[tuple[Path, QImage]]) -> None:
+        if request != self._reference_request or not shiboken6.isValid(self):
+            return  # another answer's pictures were asked for meanwhile, or the pane is gone
         while self.reference_layout.count():
             item = self.reference_layout.takeAt(0)
             old = item.widget() if item is not None else None
             if old is not None:
                 old.deleteLater()
-        for path in paths:
-            image = QImage(str(path))
+        for path, image in images:
             label = QLabel(path.name, self.reference_box) if image.isNull() else _FitImage(image, self.reference_box)
             label.setAccessibleName(f"Original picture {path.name}")
             self.reference_layout.addWidget(label)
         self.reference_layout.addStretch(1)
-        self.reference_scroll.setVisible(bool(paths))
-        if paths:
-            width = max(400, self.inner.width())
-            self.inner.setSizes([int(width * 0.4), int(width * 0.6)])
+        self.referencesShown.emit()
 
     def _apply_width(self) -> None:
         px = int(self.width_choice.currentData() or 0)
@@ -254,14 +269,8 @@ class PreviewPane(QWidget):
         return path
 
     def request_fix(self) -> None:
-        """The page as rendered (a PNG) and the original pictures go back to the composer."""
-        pixmap = self.view.grab()
-        data = QByteArray()
-        buffer = QBuffer(data)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        pixmap.save(buffer, "PNG")
-        buffer.close()
-        self.fixRequested.emit(bytes(data.data()), list(self.references))
+        """The page as rendered and the original pictures go back to the composer (it encodes them)."""
+        self.fixRequested.emit(self.view.grab().toImage(), list(self.references))
 
     def dock_into(self, splitter: QSplitter) -> None:
         """Where the pane lives when it is not detached."""

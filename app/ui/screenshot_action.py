@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject
-from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QToolButton, QWidget
 
 from app.settings import Settings
@@ -26,15 +27,6 @@ PROMPT = """Recreate the web page in this screenshot as one self-contained HTML 
 - No external resources: no CDNs, web fonts, scripts or remote images.
   Use a system font stack, and CSS or inline SVG for images and icons.
 Reply with the complete file in a single ```html code block that starts with <!DOCTYPE html>."""
-
-
-def _png(image: QImage) -> bytes:
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes; PySide6 wants str
-    buffer.close()
-    return bytes(data.data())
 
 
 class ScreenshotToHtml(QObject):
@@ -67,15 +59,13 @@ class ScreenshotToHtml(QObject):
     def run(self) -> None:
         image = QGuiApplication.clipboard().image()
         if not image.isNull():
-            self.composer.add_image_bytes(_png(image), "screenshot.png")
+            self.composer.add_qimage(image, "screenshot.png")
         else:
             path, _ = QFileDialog.getOpenFileName(
                 self.window, "Choose a screenshot of the page", "", "Pictures (*.png *.jpg *.jpeg *.webp *.bmp *.gif)"
             )
             if not path:
                 return
-            from pathlib import Path
-
             self.composer.add_files([Path(path)])
         if not self.composer.text().strip():
             self.composer.set_text(PROMPT)

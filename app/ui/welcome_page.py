@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.disk import format_size
-from app.models.download import Progress
+from app.models.download import Progress, describe_progress
 from app.models.fit import format_gb
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
 from app.ui.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
-from app.ui.model_text import hardware_summary, progress_text
+from app.ui.model_text import hardware_summary
 
 
 class WelcomePage(QWidget):
@@ -189,7 +189,7 @@ class WelcomePage(QWidget):
             self.progress.setValue(int(1000 * p.done / p.total))
         else:
             self.progress.setRange(0, 0)  # busy indicator
-        self.progress_label.setText(progress_text(p))
+        self.progress_label.setText(describe_progress(p))
 
     def _on_job_state_changed(self, _state: str) -> None:
         self._update()

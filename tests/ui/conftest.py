@@ -1,10 +1,19 @@
-"""Fixtures for the window tests."""
+"""Fixtures for the window tests: a private home folder, and the real window opened as the app opens it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.settings import Settings
+from app.ui.app import create_window
+from app.ui.main_window import MainWindow
+
+Launch = Callable[..., MainWindow]
 
 
 @pytest.fixture
@@ -12,3 +21,28 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private data and settings folder for one test's window."""
     monkeypatch.setenv("GEMMA_DESK_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture
+def launch(qtbot: QtBot, home: Path) -> Iterator[Launch]:
+    """``launch(**settings)``: save those settings, then open the window the way the app starts (store,
+    recovery, settings), shown; every window opened is closed, and its store with it, after the test."""
+    windows: list[MainWindow] = []
+
+    def open_window(**settings: object) -> MainWindow:
+        if settings:
+            saved = Settings.load()
+            saved.update(settings)
+            saved.save()
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window = create_window(app)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield open_window
+    for window in windows:
+        window.close()
+        window.store.close()

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator
 from pathlib import Path
 
 import llama_cpp
 import pytest
 from PIL import Image
 from PySide6.QtCore import qVersion
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import app
 from app.paths import resource_path
-from app.ui.app import create_window
 from app.ui.main_window import MainWindow
+from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
 
@@ -39,15 +37,8 @@ def test_the_icon_exists_at_the_standard_sizes() -> None:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, home: Path) -> Iterator[MainWindow]:
-    qapp = QApplication.instance()
-    assert isinstance(qapp, QApplication)
-    win = create_window(qapp)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    win.store.close()
+def window(launch: Launch) -> MainWindow:
+    return launch()
 
 
 def test_about_names_the_engine_qt_and_the_model(qtbot: QtBot, window: MainWindow, tiny_model: Path) -> None:

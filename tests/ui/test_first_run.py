@@ -8,13 +8,13 @@ one-model test catalog whose files (the tiny Gemma 4 and its projector) a real H
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from app.models.disk import part_path
@@ -22,11 +22,11 @@ from app.models.hardware import Hardware
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
-from app.ui.app import create_window
 from app.ui.downloads import FAILED, PAUSED
 from app.ui.main_window import MainWindow
 from tests.models.http_fixture import FileServer
 from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve_catalog
+from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
 
@@ -35,30 +35,17 @@ Factory = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def first_window(qtbot: QtBot, home: Path, server: FileServer) -> Iterator[Factory]:
-    windows: list[MainWindow] = []
-
+def first_window(qtbot: QtBot, launch: Launch, server: FileServer) -> Factory:
     def make(catalog: Path, offer: str = "Download Tiny Gemma 4 (") -> MainWindow:
         """The window as the app opens it, with ``catalog``; waits until the welcome page offers ``offer``."""
-        settings = Settings.load()
-        settings.update({"hf_endpoint": endpoint(server), "context_size": 2048, "max_tokens": 16, "seed": 1})
-        settings.save()
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        window = create_window(app)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
+        window = launch(hf_endpoint=endpoint(server), context_size=2048, max_tokens=16, seed=1)
         qtbot.waitUntil(lambda: window.models.report is not None, timeout=20_000)  # the shipped catalog's probe
         window.models.catalog_path = catalog
         window.models.check_machine()
         qtbot.waitUntil(lambda: window.welcome.primary.text().startswith(offer), timeout=20_000)
         return window
 
-    yield make
-    for window in windows:
-        window.close()
-        window.store.close()
+    return make
 
 
 def test_first_run_recommends_downloads_loads_and_focuses_the_composer(
@@ -156,6 +143,17 @@ def test_a_download_interrupted_by_a_restart_is_offered_for_resuming(
     qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
     assert server.seen[-1].range == f"bytes={len(data) // 3}-"
     assert (folder / MODEL_FILE).read_bytes() == data
+
+
+def test_a_download_server_setting_that_cannot_work_is_a_message(
+    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path, tiny_model: Path
+) -> None:
+    window = first_window(serve_catalog(server, tmp_path, tiny_model.read_bytes()))
+    window.settings.set("hf_endpoint", "mirror.example.org")  # no scheme: typed by hand in Settings
+    qtbot.mouseClick(window.welcome.primary, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.welcome.error.isVisible(), timeout=5_000)
+    assert "'mirror.example.org' is not an http:// or https:// address" in window.welcome.error.text()
+    assert window.welcome.primary.text() == "Retry" and server.seen == []
 
 
 def test_a_damaged_catalog_is_a_notice_not_a_crash(

@@ -17,19 +17,18 @@ from PIL import Image
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWebEngineCore import QWebEngineScript
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
-from app.ui.app import create_window
 from app.ui.artifacts import find_page, is_previewable
 from app.ui.main_window import MainWindow
 from app.ui.markdown import render_markdown
-from app.ui.preview_pane import UPDATE_INTERVAL_MS, PreviewPane
+from app.ui.preview_pane import UPDATE_INTERVAL_MS, PreviewPane, _FitImage
 from app.ui.screenshot_action import PROMPT
 from tests.models.http_fixture import FileServer
+from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
 
@@ -204,7 +203,7 @@ Factory = Callable[[], MainWindow]
 
 
 @pytest.fixture
-def window(qtbot: QtBot, home: Path, tmp_path: Path) -> Iterator[MainWindow]:
+def window(qtbot: QtBot, launch: Launch, tmp_path: Path) -> MainWindow:
     screenshot = tmp_path / "landing.png"
     Image.new("RGB", (320, 200), (26, 115, 232)).save(screenshot)
     with Store.open(default_path()) as store:
@@ -212,18 +211,12 @@ def window(qtbot: QtBot, home: Path, tmp_path: Path) -> Iterator[MainWindow]:
         ref = store.store_attachment_file(screenshot, "landing.png", "image", "image/png")
         user = store.add_message(chat.id, parent_id=None, role="user", content="Make this page", attachments=(ref,))
         store.add_message(chat.id, parent_id=user.id, role="assistant", content=ANSWER)
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    win = create_window(app)
-    qtbot.addWidget(win)
+    win = launch()
     win.resize(1300, 800)
-    win.show()
     qtbot.waitUntil(lambda: len(win.chat.messages) == 2, timeout=10_000)
     qtbot.wait(300)  # the start-up refresh may open the chat a second time: let it settle
     qtbot.waitUntil(lambda: len(win.chat.messages) == 2, timeout=10_000)
-    yield win
-    win.close()
-    win.store.close()
+    return win
 
 
 def test_preview_opens_beside_the_screenshot_and_code_can_be_copied_and_saved(
@@ -237,6 +230,8 @@ def test_preview_opens_beside_the_screenshot_and_code_can_be_copied_and_saved(
     qtbot.waitUntil(lambda: pane.isVisible() and pane.loads == 1, timeout=10_000)
     qtbot.waitUntil(lambda: "Acme Rockets" in text_of(qtbot, pane), timeout=10_000)
     assert pane.references and pane.references[0].suffix == ".png" and pane.reference_scroll.isVisible()
+    qtbot.waitUntil(lambda: pane.reference_box.findChild(_FitImage) is not None, timeout=5_000)  # read off-thread
+    assert not pane.reference_box.findChild(_FitImage).pixmap().isNull()
     assert pane.parent() is window.splitter and window.splitter.sizes()[2] > 200
 
     pane.width_choice.setCurrentIndex(2)  # phone

@@ -9,25 +9,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.media import AUDIO_SAMPLE_RATE
 from app.settings import Settings
 from app.store import Store
-from app.ui.app import create_window
 from app.ui.main_window import MainWindow
 from app.ui.tasks import wait_for_db
 from app.ui.voice import IDLE, RECORDING
 from tests.media.clips import write_clip
 from tests.media.virtual_mic import play
+from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -37,30 +36,17 @@ Factory = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def open_window(qtbot: QtBot, home: Path) -> Iterator[Factory]:
-    windows: list[MainWindow] = []
-
+def open_window(qtbot: QtBot, launch: Launch) -> Factory:
     def make(model: Path | None = None, mmproj: Path | None = None, **settings: object) -> MainWindow:
-        values = Settings.load()
-        values.update({"context_size": 4096, "max_tokens": 8, "seed": 1, **settings})
-        values.save()
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        window = create_window(app)
-        qtbot.addWidget(window)
-        window.show()
+        window = launch(**{"context_size": 4096, "max_tokens": 8, "seed": 1, **settings})
         window.activateWindow()
-        windows.append(window)
         if model is not None:
             window.load_model(model, mmproj)
             qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
         qtbot.waitUntil(lambda: window.media.voice.status is not None, timeout=10_000)
         return window
 
-    yield make
-    for window in windows:
-        window.close()
-        window.store.close()
+    return make
 
 
 def last_user_message(window: MainWindow):  # type: ignore[no-untyped-def]
@@ -89,10 +75,15 @@ def test_push_to_talk_sends_the_spoken_question_as_16k_mono_audio(
     window = open_window(tiny_model, tiny_mmproj)
     mic = window.media.mic_button
     assert mic.isEnabled() and "Hold to ask by voice" in mic.toolTip()
+    levels: list[int] = []
+    window.media.voice.levelChanged.connect(lambda *_: levels.append(window.media.bar.meter.value()))
     hold(qtbot, window)
     assert window.media.bar.isVisible()
-    play(speech)
+    speaking = play(speech, wait=False)  # the window keeps running while the speech plays
+    qtbot.waitUntil(lambda: max(levels, default=0) > 20, timeout=10_000)  # the meter moves with the speech
+    qtbot.waitUntil(lambda: speaking.poll() is not None, timeout=30_000)
     qtbot.waitUntil(lambda: window.media.bar.meter.value() >= 0 and window.media.voice.recorder.peak > 0.1)
+    assert window.media.bar.time_label.text() != "0:00"
     qtbot.mouseRelease(mic, Qt.MouseButton.LeftButton)
     wait_answered(qtbot, window)
 
