@@ -105,6 +105,8 @@ def main(out: Path) -> None:
     window.resize(1560, 860)
     window.show()
     window.status.model_label.setText("Gemma 4 E4B it · Q4_K_M · CPU · vision, audio")
+    window.composer.set_capabilities(model_loaded=True, vision=True, audio=True, model_name="Gemma 4 E4B it")
+    window.media.set_model(loaded=True, vision=True, audio=True, name="Gemma 4 E4B it")
     window.controller.open_conversation(chat.id)
     spin(lambda: len(window.chat.messages) == 2)
     spin(lambda: False, 0.5)
