@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -194,6 +195,11 @@ def default_threads() -> int:
 
 # -- model ------------------------------------------------------------------------
 
+#: Token attributes llama.cpp matches in text only with ``parse_special`` (user-defined tokens it always matches).
+_CONTROL_ATTRS = C.LLAMA_TOKEN_ATTR_CONTROL | C.LLAMA_TOKEN_ATTR_UNKNOWN
+#: A user-defined token shaped like a marker: ``<|x>``, ``<x|>``, ``<|x|>`` (HTML tags such as ``<td>`` are text).
+_MARKER_SHAPE = re.compile(r"^<(\|[^<>]*|[^<>]*\|)>$")
+
 
 class NativeModel:
     """A loaded llama.cpp model and its vocabulary."""
@@ -232,6 +238,8 @@ class NativeModel:
         self.gpu_layers = _offloaded_layers(lines)
         self._piece_buf = ctypes.create_string_buffer(256)
         self._facts: dict[int, tuple[bytes, bool, bool]] = {}
+        self._structural: dict[int, str] | None = None
+        self._literal_hazards: tuple[str, ...] = ()
         self._closed = False
 
     # metadata
@@ -296,6 +304,48 @@ class NativeModel:
 
     def is_control(self, token: int) -> bool:
         return bool(C.llama_vocab_is_control(self.vocab, token))
+
+    def is_structural(self, token: int) -> bool:
+        """A token that only the chat template may write (see ``structural_tokens``)."""
+        return token in self.structural_tokens()
+
+    def structural_tokens(self) -> dict[int, str]:
+        """Every token that marks prompt structure, by id, with its text (read once: a whole-vocabulary walk).
+
+        Control and unknown tokens, the end-of-generation tokens, and the user-defined tokens shaped like
+        markers (``<|channel>``, ``<tool_call|>``, ``<|"|>``): Gemma 4 ships those as user-defined, and
+        llama.cpp makes user-defined tokens from text even with special-token parsing off.
+        """
+        if self._structural is None:
+            found: dict[int, str] = {}
+            for token in range(self.n_vocab):
+                attr = int(C.llama_vocab_get_attr(self.vocab, token))
+                if attr & _CONTROL_ATTRS or C.llama_vocab_is_eog(self.vocab, token):
+                    found[token] = self.token_text(token)
+                elif attr & C.LLAMA_TOKEN_ATTR_USER_DEFINED:
+                    text = self.token_text(token)
+                    if _MARKER_SHAPE.match(text):
+                        found[token] = text
+            self._structural = found
+            self._literal_hazards = tuple(
+                sorted(
+                    {
+                        text
+                        for token, text in found.items()
+                        if len(text) > 1
+                        and int(C.llama_vocab_get_attr(self.vocab, token)) & C.LLAMA_TOKEN_ATTR_USER_DEFINED
+                    }
+                )
+            )
+        return self._structural
+
+    def structural_texts(self) -> tuple[str, ...]:
+        return tuple(sorted({t for t in self.structural_tokens().values() if t}))
+
+    def literal_hazards(self) -> tuple[str, ...]:
+        """Texts of structural tokens that llama.cpp would make even from plain text (user-defined ones)."""
+        self.structural_tokens()
+        return self._literal_hazards
 
     def tokenize(self, text: str, *, add_special: bool, parse_special: bool = True) -> list[int]:
         data = text.encode("utf-8")

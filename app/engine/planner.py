@@ -15,8 +15,10 @@ from app.engine.errors import ContextError, RequestError
 from app.engine.events import GenerateRequest
 from app.engine.native import NativeModel
 from app.engine.prefix_cache import PromptPlan, Segment
-from app.engine.projector import MEDIA_MARKER, TEXT, MediaPayload, Projector
-from app.engine.prompt import MEDIA_MARKERS, ChatTemplate, Message, PromptOptions
+from app.engine.projector import TEXT, MediaPayload, Projector
+from app.engine.prompt import ChatTemplate, Message, PromptOptions
+from app.engine.prompt_tokens import plain, render_spans, tokenize_spans
+from app.media import AudioClip, ImageInput
 
 #: Room kept for the answer when older turns must be dropped.
 ANSWER_RESERVE = 1024
@@ -66,34 +68,51 @@ def render_plan(
     messages: list[Message],
     thinking: bool,
 ) -> PromptPlan:
-    """Render and tokenize ``messages`` (no fitting)."""
-    text = template.render(messages, PromptOptions(enable_thinking=thinking))
+    """Render and tokenize ``messages`` (no fitting).
+
+    Text is fenced and tokenized as text, and media go where the template put its placeholders
+    (``app.engine.prompt_tokens`` says how); each picture or clip is tokenized by libmtmd on its own.
+    """
+    options = PromptOptions(enable_thinking=thinking)
+    spans = render_spans(lambda wrap: template.render(messages, options, wrap), model.structural_texts)
+    items = tokenize_spans(model, spans)
     media = _media_in_order(messages)
-    if not media:
-        tokens = model.tokenize(text, add_special=False, parse_special=True)
-        if model.add_bos and model.bos >= 0 and (not tokens or tokens[0] != model.bos):
-            tokens.insert(0, model.bos)
-        return PromptPlan(text, [Segment(TEXT, tokens=tokens)])
-    assert projector is not None
-    marked = text
-    for marker in MEDIA_MARKERS.values():
-        marked = marked.replace(marker, MEDIA_MARKER)
-    if marked.count(MEDIA_MARKER) != len(media):
+    slots = [item for item in items if isinstance(item, str)]
+    if len(slots) != len(media) or (media and projector is None):
         raise RequestError(
             "The model's chat template did not place every attachment "
-            f"({marked.count(MEDIA_MARKER)} of {len(media)}); this model cannot take them this way."
+            f"({len(slots)} of {len(media)}); this model cannot take them this way."
         )
-    chunks = projector.tokenize(marked, media)
-    segments: list[Segment] = []
-    for i, chunk in enumerate(chunks):
-        if chunk.kind == TEXT:
-            tokens = list(chunk.tokens)
-            if i == 0 and model.add_bos and model.bos >= 0 and (not tokens or tokens[0] != model.bos):
-                tokens.insert(0, model.bos)
-            segments.append(Segment(TEXT, tokens=tokens))
-        else:
-            segments.append(Segment(chunk.kind, chunk=chunk))
-    return PromptPlan(text, segments, chunks=chunks)
+    plan = PromptPlan(plain(spans), [])
+    try:
+        pending = iter(media)
+        for item in items:
+            if isinstance(item, list):
+                plan.segments.append(Segment(TEXT, tokens=item))
+                continue
+            assert projector is not None
+            payload = next(pending)
+            if not (item == "image" and isinstance(payload, ImageInput)) and not (
+                item == "audio" and isinstance(payload, AudioClip)
+            ):
+                raise RequestError(f"The model's chat template put an {item} where the attachment is not one.")
+            chunks = projector.tokenize_media(payload)
+            plan.chunks.append(chunks)
+            for chunk in chunks:
+                if chunk.kind == TEXT:
+                    plan.segments.append(Segment(TEXT, tokens=list(chunk.tokens)))
+                else:
+                    plan.segments.append(Segment(chunk.kind, chunk=chunk, owner=chunks))
+    except BaseException:
+        plan.close()
+        raise
+    if model.add_bos and model.bos >= 0:
+        first = plan.segments[0] if plan.segments else None
+        if first is None or first.kind != TEXT:
+            plan.segments.insert(0, Segment(TEXT, tokens=[model.bos]))
+        elif not first.tokens or first.tokens[0] != model.bos:
+            first.tokens.insert(0, model.bos)
+    return plan
 
 
 def _oldest_turn_end(messages: list[Message], first: int) -> int | None:

@@ -28,6 +28,7 @@ class Segment:
     kind: str
     tokens: list[int] = field(default_factory=list)
     chunk: Chunk | None = None
+    owner: Chunks | None = None  # media only: the libmtmd chunk list the chunk lives in
 
     @property
     def n_pos(self) -> int:
@@ -46,7 +47,7 @@ class PromptPlan:
 
     text: str
     segments: list[Segment]
-    chunks: Chunks | None = None
+    chunks: list[Chunks] = field(default_factory=list)
     dropped_messages: int = 0
 
     @property
@@ -69,9 +70,9 @@ class PromptPlan:
         return out
 
     def close(self) -> None:
-        if self.chunks is not None:
-            self.chunks.close()
-            self.chunks = None
+        for chunks in self.chunks:
+            chunks.close()
+        self.chunks.clear()
 
 
 class PrefixCache:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,12 @@ from app.media import AudioClip, ImageInput
 
 log = logging.getLogger(__name__)
 
-#: Our own media marker: unlikely in user text, and escaped there anyway.
-MEDIA_MARKER = "<__gemma_desk_media__>"
+
+#: libmtmd's media marker is drawn at random for each projector, and only ever sent alone (see
+#: ``tokenize_media``): no prompt text reaches libmtmd, so no text can forge or displace a picture.
+def _new_marker() -> str:
+    return f"<__media_{secrets.token_hex(16)}__>"
+
 
 TEXT, IMAGE, AUDIO = "text", "image", "audio"
 _CHUNK_KINDS = {0: TEXT, 1: IMAGE, 2: AUDIO}
@@ -135,7 +140,7 @@ class Projector:
         params.print_timings = False
         params.n_threads = n_threads
         params.warmup = False
-        self._marker = MEDIA_MARKER.encode()
+        self._marker = _new_marker().encode()
         params.media_marker = self._marker
         params.image_min_tokens = min(MIN_VISION_BUDGET, self.vision_budget)
         params.image_max_tokens = self.vision_budget
@@ -157,45 +162,43 @@ class Projector:
             return f"{payload.media_id}@{self.vision_budget}"
         return payload.media_id
 
-    def tokenize(self, prompt: str, media: Sequence[MediaPayload]) -> Chunks:
-        """Split ``prompt`` at each ``MEDIA_MARKER`` and put ``media`` (in order) there."""
-        bitmaps = []
-        keep: list[np.ndarray] = []
+    def tokenize_media(self, payload: MediaPayload) -> Chunks:
+        """One picture or clip as chunks: the model's own begin/end tokens around the media run.
+
+        The prompt given to libmtmd is the marker alone; the text around it is tokenized by the planner.
+        """
+        bitmap = self._bitmap(payload)
         try:
-            for payload in media:
-                if isinstance(payload, ImageInput):
-                    pixels = np.ascontiguousarray(payload.pixels, dtype=np.uint8)
-                    keep.append(pixels)
-                    bmp = M.mtmd_bitmap_init(
-                        payload.width, payload.height, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
-                    )
-                else:
-                    samples = np.ascontiguousarray(payload.samples, dtype=np.float32)
-                    keep.append(samples)
-                    bmp = M.mtmd_bitmap_init_from_audio(
-                        len(samples), samples.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-                    )
-                if not bmp:
-                    raise RequestError(f"Could not prepare {payload.source_name or 'an attachment'} for the model.")
-                M.mtmd_bitmap_set_id(bmp, self.media_key(payload).encode())
-                bitmaps.append(bmp)
-            data = prompt.encode("utf-8")
-            text = M.mtmd_input_text(data, len(data), False, True)
+            text = M.mtmd_input_text(self._marker, len(self._marker), False, True)
             chunks_ptr = M.mtmd_input_chunks_init()
-            arr = (M.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+            arr = (M.mtmd_bitmap_p_ctypes * 1)(bitmap)
             with capture_native_log() as lines:
-                rc = M.mtmd_tokenize(self.ptr, chunks_ptr, ctypes.byref(text), arr, len(bitmaps))
+                rc = M.mtmd_tokenize(self.ptr, chunks_ptr, ctypes.byref(text), arr, 1)
             if rc != 0:
                 M.mtmd_input_chunks_free(chunks_ptr)
                 detail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
                 raise RequestError(
-                    "The model could not take these attachments"
+                    f"The model could not take {payload.source_name or 'an attachment'}"
                     + (f" ({detail})." if detail else f" (libmtmd error {rc}).")
                 )
             return Chunks(chunks_ptr)
         finally:
-            for bmp in bitmaps:
-                M.mtmd_bitmap_free(bmp)
+            M.mtmd_bitmap_free(bitmap)
+
+    def _bitmap(self, payload: MediaPayload) -> M.mtmd_bitmap_p:
+        """A libmtmd bitmap of the payload (libmtmd copies the data), tagged with its content id."""
+        if isinstance(payload, ImageInput):
+            pixels = np.ascontiguousarray(payload.pixels, dtype=np.uint8)
+            bmp = M.mtmd_bitmap_init(
+                payload.width, payload.height, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+            )
+        else:
+            samples = np.ascontiguousarray(payload.samples, dtype=np.float32)
+            bmp = M.mtmd_bitmap_init_from_audio(len(samples), samples.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+        if not bmp:
+            raise RequestError(f"Could not prepare {payload.source_name or 'an attachment'} for the model.")
+        M.mtmd_bitmap_set_id(bmp, self.media_key(payload).encode())
+        return bmp
 
     def encode(self, chunks: Chunks, chunk: Chunk) -> np.ndarray:
         """Run the encoder on a media chunk; returns its embeddings (n_tokens × n_embd)."""

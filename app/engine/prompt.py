@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,12 +19,12 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.engine.errors import EngineError
+from app.engine.prompt_tokens import MEDIA_MARKERS
+
+__all__ = ["MEDIA_MARKERS", "ChatTemplate", "Message", "Part", "PromptOptions", "TemplateError", "fallback_template"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 PartType = Literal["text", "image", "audio", "video"]
-
-#: Markers the templates write for media parts (DESIGN.md §2).
-MEDIA_MARKERS: dict[str, str] = {"image": "<|image|>", "audio": "<|audio|>", "video": "<|video|>"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +148,19 @@ class ChatTemplate:
         except jinja2.TemplateError as exc:
             raise TemplateError(f"The model's chat template is broken: {exc}") from None
 
-    def render(self, messages: Sequence[Message], options: PromptOptions) -> str:
-        """Render ``messages``; media parts become ``<|image|>``-style markers."""
-        data = [_message_dict(m, structured=not self.builtin) for m in messages]
+    def render(
+        self,
+        messages: Sequence[Message],
+        options: PromptOptions,
+        wrap: Callable[[str], str] = lambda text: text,
+    ) -> str:
+        """Render ``messages``; media parts become ``<|image|>``-style markers.
+
+        ``wrap`` is applied to every piece of untrusted text (message text, tool descriptions) before the
+        template sees it: ``app.engine.prompt_tokens`` fences it there so it is tokenized as text.
+        """
+        data = [_message_dict(m, structured=not self.builtin, wrap=wrap) for m in messages]
+        tools = [_wrap_descriptions(tool, wrap) for tool in options.tools]
         try:
             return self._template.render(
                 messages=data,
@@ -158,7 +168,7 @@ class ChatTemplate:
                 eos_token=self._eos,
                 add_generation_prompt=options.add_generation_prompt,
                 enable_thinking=options.enable_thinking,
-                tools=list(options.tools) or None,
+                tools=tools or None,
             )
         except jinja2.exceptions.SecurityError:
             raise TemplateError(
@@ -171,24 +181,26 @@ class ChatTemplate:
             raise TemplateError(f"The model's chat template failed: {type(exc).__name__}: {exc}") from None
 
 
-def escape_markers(text: str) -> str:
-    """Keep user text from posing as a media placeholder (a zero-width space breaks it up)."""
-    for marker in MEDIA_MARKERS.values():
-        if marker in text:
-            text = text.replace(marker, marker[:2] + "\u200b" + marker[2:])
-    return text
-
-
-def _message_dict(message: Message, *, structured: bool) -> dict[str, Any]:
+def _message_dict(message: Message, *, structured: bool, wrap: Callable[[str], str]) -> dict[str, Any]:
     """The message as a template expects it; text-only messages use a plain string."""
     only_text = all(p.type == "text" for p in message.parts)
     if only_text or not structured:
-        content: Any = "".join(
-            escape_markers(p.text) if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts
-        )
+        # Text parts are wrapped one by one, so a placeholder between them stays outside any fence.
+        content: Any = "".join(wrap(p.text) if p.type == "text" else MEDIA_MARKERS[p.type] for p in message.parts)
     else:
         content = [
-            {"type": "text", "text": escape_markers(p.text)} if p.type == "text" else {"type": p.type}
-            for p in message.parts
+            {"type": "text", "text": wrap(p.text)} if p.type == "text" else {"type": p.type} for p in message.parts
         ]
     return {"role": message.role, "content": content}
+
+
+def _wrap_descriptions(value: Any, wrap: Callable[[str], str]) -> Any:
+    """A tool declaration with its free-text descriptions wrapped (names and types are structure)."""
+    if isinstance(value, dict):
+        return {
+            key: wrap(item) if key == "description" and isinstance(item, str) else _wrap_descriptions(item, wrap)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_wrap_descriptions(item, wrap) for item in value]
+    return value

@@ -144,16 +144,16 @@ class ModelSession:
                     self.cache.extend(batch)
                     evaluated += len(batch)
             else:
-                assert self.projector is not None and plan.chunks is not None and seg.chunk is not None
+                assert self.projector is not None and seg.owner is not None and seg.chunk is not None
                 chunk = seg.chunk
                 embd = self.embeddings.get(chunk.media_id)
                 if embd is None:
                     t0 = time.perf_counter()
-                    embd = self.projector.encode(plan.chunks, chunk)
+                    embd = self.projector.encode(seg.owner, chunk)
                     self.encode_s += time.perf_counter() - t0
                     self.embeddings.put(chunk.media_id, embd)
                     encoded += 1
-                self.projector.decode(self.ctx, plan.chunks, chunk, embd, pos)
+                self.projector.decode(self.ctx, seg.owner, chunk, embd, pos)
                 self.cache.extend(seg.keys())
                 evaluated += seg.n_pos
             pos = end
