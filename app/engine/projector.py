@@ -198,7 +198,8 @@ class Projector:
         if not bmp:
             raise RequestError(f"Could not prepare {payload.source_name or 'an attachment'} for the model.")
         M.mtmd_bitmap_set_id(bmp, self.media_key(payload).encode())
-        return bmp
+        bitmap: M.mtmd_bitmap_p = bmp
+        return bitmap
 
     def encode(self, chunks: Chunks, chunk: Chunk) -> np.ndarray:
         """Run the encoder on a media chunk; returns its embeddings (n_tokens × n_embd)."""

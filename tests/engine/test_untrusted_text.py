@@ -76,7 +76,7 @@ def test_the_tiny_vocabulary_has_the_gemma4_control_tokens(session: ModelSession
 def test_no_control_token_in_any_message_becomes_a_control_token(session: ModelSession, slot: str) -> None:
     baseline = specials_in(session, conversation(slot, ""))
     assert baseline, "the template's own structure makes control tokens"
-    for token, text in control_tokens(session):
+    for _token, text in control_tokens(session):
         got = specials_in(session, conversation(slot, text))
         assert got == baseline, f"{text!r} typed into a {slot} message changed the prompt's control tokens"
     every = " ".join(text for _, text in control_tokens(session))
