@@ -72,7 +72,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--top-k", type=int, default=64)
-    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
+    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
     p.add_argument("--verbose", action="store_true", help="also print the engine's log")
 
 
@@ -244,7 +244,8 @@ def _converse(
         return EXIT_FAILED
 
     history: list[Message] = []
-    sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed)
+    seed = None if args.seed == -1 else args.seed
+    sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed)
     any_failed = False
     for parts, text in turns:
         user = Message("user", (*parts, *([Part("text", text)] if text.strip() else [])))

@@ -119,6 +119,14 @@ def tiny_mmproj() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_mmproj_small_table() -> Path:
+    """``tiny_mmproj`` with 600-row position tables: a 3072×1 picture would overrun them (llama.cpp aborts)."""
+    from tests.fixtures import tiny_mmproj
+
+    return _cached("tiny-mmproj-600", Path(tiny_mmproj.__file__), tiny_mmproj.write_tiny_mmproj, vision_positions=600)
+
+
+@pytest.fixture(scope="session")
 def cli_env() -> dict[str, str]:
     """Environment for running ``python -m app`` in a subprocess."""
     env = dict(os.environ)

@@ -165,13 +165,14 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         template, notice, format_name = make_template(model, gguf)
         threads = request.n_threads or default_threads()
         if mmproj is not None:
-            check_projector_file(mmproj, gguf.name, model.n_embd)
+            mmproj_info = check_projector_file(mmproj, gguf.name, model.n_embd)
             projector = Projector(
                 mmproj,
                 model,
                 n_threads=max(threads, default_threads()),
                 vision_budget=request.vision_budget,
                 use_gpu=request.n_gpu_layers != 0,
+                info=mmproj_info,
             )
             if progress is not None:
                 progress(1.0)

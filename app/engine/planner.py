@@ -9,6 +9,7 @@ turns (the system prompt and the newest turn always stay) or refuse.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from app.engine.errors import ContextError, RequestError
@@ -31,8 +32,30 @@ class Capabilities:
     model_name: str
 
 
+def check_sampling(request: GenerateRequest) -> None:
+    """Refuse settings llama.cpp's samplers would turn into garbage (NaN logits) or worse."""
+    sp = request.sampling
+    floats = {"temperature": sp.temperature, "top-p": sp.top_p, "min-p": sp.min_p, "repeat penalty": sp.repeat_penalty}
+    for name, value in floats.items():
+        if not math.isfinite(value):
+            raise RequestError(f"The {name} must be a number, not {value}.")
+    if not 0.0 < sp.top_p <= 1.0:
+        raise RequestError(f"Top-p must be above 0 and at most 1; {sp.top_p} was asked for.")
+    if not 0.0 <= sp.min_p <= 1.0:
+        raise RequestError(f"Min-p must be between 0 and 1; {sp.min_p} was asked for.")
+    if sp.top_k < 0:
+        raise RequestError(f"Top-k must be 0 (off) or more; {sp.top_k} was asked for.")
+    if sp.repeat_penalty <= 0.0:
+        raise RequestError(f"The repeat penalty must be above 0; {sp.repeat_penalty} was asked for.")
+    if sp.seed is not None and not 0 <= sp.seed <= 0xFFFFFFFF:
+        raise RequestError(f"The seed must be between 0 and {0xFFFFFFFF}; {sp.seed} was asked for.")
+    if request.max_tokens is not None and request.max_tokens < 1:
+        raise RequestError(f"At least one token must be asked for; {request.max_tokens} was.")
+
+
 def check_request(request: GenerateRequest, caps: Capabilities) -> None:
     """Refuse, with a reason, what the loaded model cannot take."""
+    check_sampling(request)
     messages = request.messages
     if not messages or not any(m.role == "user" for m in messages):
         raise RequestError("Nothing to answer: the conversation has no user message.")

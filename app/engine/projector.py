@@ -22,6 +22,7 @@ from llama_cpp import mtmd_cpp as M
 
 from app.engine.errors import ModelFileError, ModelLoadError, RequestError
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
+from app.engine.media_guard import VisionGeometry, check_clip, fit_picture
 from app.engine.native import _LOG_CALLBACK, NativeContext, NativeModel, capture_native_log
 from app.media import AudioClip, ImageInput
 
@@ -131,6 +132,7 @@ class Projector:
         n_threads: int,
         vision_budget: int = DEFAULT_VISION_BUDGET,
         use_gpu: bool = True,
+        info: GGUFInfo | None = None,
     ) -> None:
         M.mtmd_helper_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
         self.path = path
@@ -144,6 +146,9 @@ class Projector:
         params.media_marker = self._marker
         params.image_min_tokens = min(MIN_VISION_BUDGET, self.vision_budget)
         params.image_max_tokens = self.vision_budget
+        self.geometry = VisionGeometry.from_gguf(
+            info if info is not None else read_gguf_info(path), params.image_min_tokens, params.image_max_tokens
+        )
         with capture_native_log() as lines:
             ptr = M.mtmd_init_from_file(str(path).encode("utf-8"), model.ptr, params)
         if not ptr:
@@ -188,12 +193,11 @@ class Projector:
     def _bitmap(self, payload: MediaPayload) -> M.mtmd_bitmap_p:
         """A libmtmd bitmap of the payload (libmtmd copies the data), tagged with its content id."""
         if isinstance(payload, ImageInput):
-            pixels = np.ascontiguousarray(payload.pixels, dtype=np.uint8)
-            bmp = M.mtmd_bitmap_init(
-                payload.width, payload.height, pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
-            )
+            pixels = fit_picture(payload, self.geometry)
+            data = pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+            bmp = M.mtmd_bitmap_init(pixels.shape[1], pixels.shape[0], data)
         else:
-            samples = np.ascontiguousarray(payload.samples, dtype=np.float32)
+            samples = check_clip(payload)
             bmp = M.mtmd_bitmap_init_from_audio(len(samples), samples.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         if not bmp:
             raise RequestError(f"Could not prepare {payload.source_name or 'an attachment'} for the model.")
