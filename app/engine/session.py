@@ -64,6 +64,8 @@ class ModelSession:
         self.embeddings = EmbeddingCache()
         arch = self.gguf.architecture
         self._n_swa = int(self.gguf.get(f"{arch}.attention.sliding_window", 0) or 0)
+        # Read the vocabulary's structural tokens now, while loading, not in the first turn (~0.3 s for 262k).
+        self.model.structural_tokens()
         #: Tokens the stream parser acts on; other control tokens are never shown as text.
         self._marker_ids = frozenset(t for t in (self.model.find_token(m) for m in MARKERS) if t is not None)
         self._caps = Capabilities(
