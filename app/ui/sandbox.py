@@ -8,6 +8,10 @@ opaque-origin ``data:`` document) in an off-the-record profile and:
   ``allow_remote`` (which the user turns on per preview, after a warning) only
   remote images, fonts and stylesheets may load, never scripts, frames, XHR or
   sockets;
+* makes no connection and no DNS query the interceptor does not see
+  (preconnect, WebRTC): Chromium's switches send all of them to a gate that
+  lets through only connections to where the guard allowed a request
+  (``sandbox_network``);
 * runs no JavaScript unless ``set_scripts(True)``; even then it cannot open
   windows, use the clipboard, storage, plugins or full screen;
 * refuses navigation away from the page (link clicks, forms, ``location=``),
@@ -33,6 +37,8 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
 )
+
+from app.ui.sandbox_network import NetworkGate, harden_webengine
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +72,34 @@ _OFF = (
     "NavigateOnDropEnabled",
     "ErrorPageEnabled",
     "FocusOnNavigationEnabled",
-    "WebRTCPublicInterfacesOnly",
+    "TouchIconsEnabled",
 )
+#: WebRTC only on the default route's interface (the switches in ``sandbox_network`` go further: no UDP at
+#: all); media waits for a click, so a page cannot start streams on its own.
+_ON = ("WebRTCPublicInterfacesOnly", "PlaybackRequiresUserGesture")
 
 
 class RequestGuard(QWebEngineUrlRequestInterceptor):
     """Refuses every request that leaves the page, except remote images/fonts/styles when allowed."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, gate: NetworkGate, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.allow_remote = False
+        self._allow_remote = False
+        self._gate = gate
+        self._owner = owner = gate.new_owner()
+        self.destroyed.connect(lambda *_: gate.revoke(owner))
         self.blocked: list[str] = []  # URLs refused, newest last (read on the GUI thread)
         self.allowed: list[str] = []
+
+    @property
+    def allow_remote(self) -> bool:
+        return self._allow_remote
+
+    @allow_remote.setter
+    def allow_remote(self, on: bool) -> None:
+        self._allow_remote = on
+        if not on:
+            self._gate.revoke(self._owner)  # the gate closes again for this page's hosts
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl()
@@ -86,6 +108,8 @@ class RequestGuard(QWebEngineUrlRequestInterceptor):
             return
         if self.allow_remote and scheme in ("http", "https") and info.resourceType() in _REMOTE_KINDS:
             self.allowed.append(url.toString())
+            host = url.host(QUrl.ComponentFormattingOption.FullyEncoded)
+            self._gate.permit(self._owner, host, url.port(443 if scheme == "https" else 80))
             return
         info.block(True)
         self.blocked.append(url.toString()[:300])
@@ -93,12 +117,14 @@ class RequestGuard(QWebEngineUrlRequestInterceptor):
 
 def sandbox_profile() -> tuple[QWebEngineProfile, RequestGuard]:
     """An off-the-record profile (nothing stored) with its request guard; ``SandboxedPage`` adopts it."""
+    gate = harden_webengine()  # before the first profile starts Qt WebEngine: its switches are read then
     profile = QWebEngineProfile()  # no storage name: off the record
     profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
     profile.setPersistentCookiesPolicy(QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies)
     profile.setPersistentPermissionsPolicy(QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime)
     profile.setSpellCheckEnabled(False)
-    guard = RequestGuard(profile)
+    profile.setPushServiceEnabled(False)
+    guard = RequestGuard(gate, profile)
     profile.setUrlRequestInterceptor(guard)
     return profile, guard
 
@@ -123,6 +149,8 @@ class SandboxedPage(QWebEnginePage):
         settings = self.settings()
         for name in _OFF:
             settings.setAttribute(getattr(QWebEngineSettings.WebAttribute, name), False)
+        for name in _ON:
+            settings.setAttribute(getattr(QWebEngineSettings.WebAttribute, name), True)
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptEnabled, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.AutoLoadImages, True)
         self.permissionRequested.connect(self._on_permission_requested)

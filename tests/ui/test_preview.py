@@ -26,6 +26,7 @@ from app.ui.artifacts import find_page, is_previewable
 from app.ui.main_window import MainWindow
 from app.ui.markdown import render_markdown
 from app.ui.preview_pane import UPDATE_INTERVAL_MS, PreviewPane, _FitImage
+from app.ui.sandbox_network import harden_webengine
 from app.ui.screenshot_action import PROMPT
 from tests.models.http_fixture import FileServer
 from tests.ui.conftest import Launch
@@ -133,6 +134,8 @@ def test_a_page_cannot_reach_the_network_not_even_127_0_0_1(
            f"navigator.sendBeacon('{server.url('beacon')}', 'x');</script></body></html>")  # fmt: skip
     qtbot.wait(500)
     assert server.seen == []  # the server counted no request at all
+    gate = harden_webengine()  # where Chromium's every connection goes (see test_preview_network.py)
+    assert f"127.0.0.1:{server.port}" not in gate.passed
     assert len(pane.page.guard.blocked) >= 5 and "blocked" in pane.status.text()
     assert pane.page.title() != "ran"
 
@@ -142,6 +145,7 @@ def test_a_page_cannot_reach_the_network_not_even_127_0_0_1(
     qtbot.wait(300)
     targets = {s.target.rsplit("/", 1)[-1] for s in server.seen}
     assert {"logo.png", "style.css"} <= targets and "app.js" not in targets and "beacon" not in targets
+    assert f"127.0.0.1:{server.port}" in gate.passed  # through the gate, which the guard opened for this host
 
 
 def test_a_declined_warning_keeps_the_network_off(qtbot: QtBot, pane: PreviewPane, server: FileServer) -> None:
