@@ -51,12 +51,11 @@ class PageFile:
         size = 65536 if size == 1 else size
         if size not in _PAGE_SIZES:
             self.header_ok = False
-            size = _guess_page_size(data)
+            size = _wal_page_size(Path(f"{path}-wal")) or _guess_page_size(data)
         self.page_size = size
         self.usable = size - (data[20] if self.header_ok else 0)
         self._wal_pages, wal_count = _read_wal(Path(f"{path}-wal"), size)
         self.page_count = wal_count or len(data) // size
-        self._columns: Collection[int] | None = None
 
     def close(self) -> None:
         if isinstance(self._data, mmap.mmap):
@@ -103,7 +102,7 @@ class PageFile:
 
         ``columns``: only rows with that many columns (the rest are skipped before their overflow pages are read).
         """
-        self._columns = columns
+        wanted = frozenset(columns) if columns is not None else None
         for number in range(1, self.page_count + 1):
             if number in skip:
                 continue
@@ -113,9 +112,9 @@ class PageFile:
             start = 100 if number == 1 else 0
             if len(page) < start + 8 or page[start] != _TABLE_LEAF:
                 continue
-            yield from self._leaf(number, page, start)
+            yield from self._leaf(number, page, start, wanted)
 
-    def _leaf(self, number: int, page: bytes, start: int) -> Iterator[Record]:
+    def _leaf(self, number: int, page: bytes, start: int, wanted: frozenset[int] | None) -> Iterator[Record]:
         cells = struct.unpack_from(">H", page, start + 3)[0]
         pointers = start + 8
         if pointers + 2 * cells > self.usable:
@@ -125,13 +124,13 @@ class PageFile:
             if not pointers + 2 * cells <= offset < self.usable:
                 continue
             try:
-                record = self._cell(number, page, offset)
+                record = self._cell(number, page, offset, wanted)
             except (IndexError, ValueError, struct.error, UnicodeDecodeError):
                 continue  # a garbled cell: the page's other cells may still be fine
             if record is not None:
                 yield record
 
-    def _cell(self, number: int, page: bytes, offset: int) -> Record | None:
+    def _cell(self, number: int, page: bytes, offset: int, wanted: frozenset[int] | None) -> Record | None:
         size, offset = _varint(page, offset)
         rowid, offset = _varint(page, offset)
         if size > _MAX_PAYLOAD:
@@ -141,8 +140,8 @@ class PageFile:
         payload = page[offset : offset + local]
         if len(payload) < local:
             return None
-        header = record_header(payload, max(self._columns) if self._columns else 1 << 16)
-        if header is None or (self._columns is not None and len(header[0]) not in self._columns):
+        header = record_header(payload, max(wanted, default=0) if wanted is not None else 1 << 16)
+        if header is None or (wanted is not None and len(header[0]) not in wanted):
             return None
         if local < size:
             payload += self._overflow(struct.unpack_from(">I", page, offset + local)[0], size - local)
@@ -278,6 +277,19 @@ def _looks_like_btree_page(data: bytes | mmap.mmap, start: int, size: int) -> bo
     cells, content = struct.unpack_from(">HH", data, start + 3)
     header = 8 if kind in (_TABLE_LEAF, _INDEX_LEAF) else 12
     return bool(cells > 0 and header + 2 * cells <= (content or 65536) <= size)
+
+
+def _wal_page_size(path: Path) -> int:
+    """The page size the write-ahead log's header gives (0 without a log)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(12)
+    except OSError:
+        return 0
+    if len(header) < 12 or struct.unpack_from(">I", header, 0)[0] not in _WAL_MAGIC:
+        return 0
+    size = int(struct.unpack_from(">I", header, 8)[0])
+    return size if size in _PAGE_SIZES else 0
 
 
 def _read_wal(path: Path, page_size: int) -> tuple[dict[int, bytes], int]:

@@ -11,6 +11,7 @@ import random
 import re
 import shutil
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ Snapshot = dict[int, dict[str, Any]]
 
 def _pages(path: Path, name: str, kind: str | None = None) -> list[int]:
     """The pages of one table or index (``kind``: "leaf", "internal" or "overflow"), root first."""
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         try:
             rows = db.execute("SELECT pageno, pagetype FROM dbstat WHERE name = ? ORDER BY path", (name,)).fetchall()
         except sqlite3.OperationalError:  # an SQLite built without dbstat: the root page is all we can find
@@ -38,7 +39,7 @@ def _pages(path: Path, name: str, kind: str | None = None) -> list[int]:
 
 def _smash(path: Path, page: int) -> None:
     """Random bytes over one whole page, as a failing disk or a stray write leaves it."""
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         size = db.execute("PRAGMA page_size").fetchone()[0]
     with path.open("r+b") as file:
         file.seek((page - 1) * size)
@@ -74,7 +75,7 @@ def _snapshot(path: Path) -> tuple[dict[int, Any], Snapshot]:
 def _unreadable_rows(path: Path, ids: list[int]) -> set[int]:
     """The message ids SQLite itself cannot read back from a damaged file (the test's own oracle)."""
     lost = set()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         for mid in ids:
             try:
                 db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchall()
@@ -123,7 +124,7 @@ def test_damage_in_an_index_is_repaired_in_place(tmp_path: Path) -> None:
     path = tmp_path / "chats.sqlite3"
     _chats(path, 3)
     chats, messages = _snapshot(path)
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         indexes = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
     _smash(path, _pages(path, "messages_by_conversation")[0])
 
@@ -135,7 +136,7 @@ def test_damage_in_an_index_is_repaired_in_place(tmp_path: Path) -> None:
     )
     assert _kept(tmp_path) == []
     assert _snapshot(path) == (chats, messages)
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")) == indexes
 
@@ -218,10 +219,16 @@ def test_a_damaged_interior_page_hides_nothing(tmp_path: Path) -> None:
     assert _snapshot(path) == (chats, messages)
 
 
-def test_a_damaged_first_page_still_gives_back_every_chat(tmp_path: Path) -> None:
-    """The first page holds the file header and the schema: SQLite cannot open the file at all."""
+@pytest.mark.parametrize("page_size", [4096, 1024, 16384])
+def test_a_damaged_first_page_still_gives_back_every_chat(tmp_path: Path, page_size: int) -> None:
+    """The first page holds the file header (the page size among it) and the schema: SQLite cannot open the file."""
     path = tmp_path / "chats.sqlite3"
     _chats(path, 5)
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:  # pages of another size, as older files may have
+        for statement in ("PRAGMA journal_mode = DELETE", f"PRAGMA page_size = {page_size}", "VACUUM"):
+            db.execute(statement)
+        db.execute("PRAGMA journal_mode = WAL")
+        assert db.execute("PRAGMA page_size").fetchone() == (page_size,)
     chats, messages = _snapshot(path)
     _smash(path, 1)
 
@@ -371,3 +378,28 @@ def test_a_salvage_out_of_time_keeps_what_it_read(tmp_path: Path) -> None:
     )
     with Store.open(rebuilt) as store:  # a usable database all the same
         store.create_conversation()
+
+
+def test_a_damaged_database_from_a_newer_version_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    _chats(path, 3)
+    _smash(path, _pages(path, "messages")[0])
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 99")
+    before = _digest(path)
+
+    store, notice = Store.open_or_recover(path)
+    with store:
+        assert store.db_path == tmp_path / "chats.v1.sqlite3"
+        assert notice is not None and "saved by a newer version of Gemma Desk" in notice
+    assert _digest(path) == before and _kept(tmp_path) == []
+
+
+def test_an_index_missing_from_the_file_is_created_again_at_open(tmp_path: Path) -> None:
+    """A repair interrupted between its VACUUM and re-creating the indexes leaves them missing: open restores them."""
+    path = tmp_path / "chats.sqlite3"
+    _chats(path, 1)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("DROP INDEX messages_by_parent")
+    with Store.open(path) as store:
+        assert store._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_by_parent'").fetchone() == (1,)
