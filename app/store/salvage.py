@@ -221,7 +221,7 @@ def _take(record: Record, found: Found) -> None:
         if not found.could_not_read(table, record.rowid):
             return  # SQLite read that stretch: a row it did not see there was deleted
         rows = found.rows[table]
-        if record.rowid in rows and (record.rowid not in found.partial or not record.complete):
+        if record.rowid in rows and not _newer(table, row, record.complete, rows[record.rowid], found):
             return
         rows[record.rowid] = row
         if table == "messages":
@@ -230,6 +230,18 @@ def _take(record: Record, found: Found) -> None:
             else:
                 found.partial.add(record.rowid)
         return
+
+
+def _newer(table: str, row: Row, complete: bool, other: Row, found: Found) -> bool:
+    """Whether a second copy of a row beats the first: whole beats cut short, then the later ``updated_at``
+    (an old copy can linger in a page SQLite no longer uses)."""
+    if complete == (row[0] in found.partial):
+        return complete
+    updated = _UPDATED_AT.get(table)
+    if updated is None:
+        return False
+    mine, theirs = row[updated], other[updated]
+    return isinstance(mine, int | float) and (not isinstance(theirs, int | float) or mine > theirs)
 
 
 # --- telling our rows apart by their shape (what the page scan found) --------------------------------------
@@ -284,6 +296,10 @@ _SHAPES: dict[str, Callable[[Record], Row | None]] = {
     "attachments": _attachment_shape,
 }
 _SHAPE_COLUMNS = frozenset(len(columns) for columns in TABLES.values())
+_UPDATED_AT = {
+    "messages": MESSAGE_COLUMNS.index("updated_at"),
+    "conversations": CONVERSATION_COLUMNS.index("updated_at"),
+}
 
 
 def _is_id(value: Value, rowid: int) -> bool:
