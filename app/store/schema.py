@@ -8,6 +8,7 @@ at open when SQLite has FTS5, and searching falls back to a plain scan when it d
 from __future__ import annotations
 
 import errno
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,6 +114,13 @@ def inspect(path: Path, *, thorough: bool) -> None:
         raise translate(error, path) from None
     try:
         version = user_version(db)
+        if version > SCHEMA_VERSION:  # even a damaged one: a newer app's file is never touched
+            raise SchemaTooNew(
+                f"The chat database {path.name} was made by a newer Gemma Desk "
+                f"(version {version}; this one reads up to {SCHEMA_VERSION}).",
+                found=version,
+                supported=SCHEMA_VERSION,
+            )
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")] if thorough else ["ok"]
     except sqlite3.Error as error:
@@ -121,13 +129,6 @@ def inspect(path: Path, *, thorough: bool) -> None:
         raise translate(error, path) from None
     finally:
         db.close()
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"The chat database {path.name} was made by a newer Gemma Desk "
-            f"(version {version}; this one reads up to {SCHEMA_VERSION}).",
-            found=version,
-            supported=SCHEMA_VERSION,
-        )
     if problems != ["ok"]:
         raise CorruptDatabase(f"The chat database {path.name} is damaged ({problems[0]}).")
     if version == 0 and tables:
@@ -161,6 +162,34 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
             db.execute("ROLLBACK")
             raise
     return len(migrations)
+
+
+@functools.cache
+def _canonical_indexes() -> dict[str, str]:
+    """The indexes the current schema defines, by name: what a fresh database migrated in memory holds."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(db)
+        rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    return dict(rows)
+
+
+def ensure_indexes(db: sqlite3.Connection) -> int:
+    """Create any index of the current schema that is missing (a repair drops them all); returns how many."""
+    present = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    missing = [sql for name, sql in _canonical_indexes().items() if name not in present]
+    if missing:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in missing:
+                db.execute(sql)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return len(missing)
 
 
 # --- the search index ---------------------------------------------------------------------------------

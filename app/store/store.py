@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from app import paths
-from app.store import export, schema
+from app.store import export, repair, salvage, schema
 from app.store.attachments import AttachmentFolder
 from app.store.models import (
     ATTACHMENT_KINDS,
@@ -39,6 +40,8 @@ from app.store.models import (
     Status,
     StoreError,
 )
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -111,6 +114,7 @@ class Store:
         try:
             schema.configure(db)
             schema.migrate(db)
+            schema.ensure_indexes(db)
             fts = schema.prepare_search_index(db, use_fts=search_index)
         except BaseException as error:
             db.close()
@@ -128,10 +132,13 @@ class Store:
     def open_or_recover(
         cls, path: str | os.PathLike[str] | None = None, *, attachments_dir: str | os.PathLike[str] | None = None
     ) -> tuple[Store, str | None]:
-        """Open the database whatever state it is in, with a notice for the user when something was set aside.
+        """Open the database whatever state it is in, with a notice for the user when something was repaired,
+        salvaged or set aside.
 
-        - Unreadable: the file is renamed to ``chats.corrupt-YYYYmmdd-HHMMSS.sqlite3`` (never overwritten nor
-          deleted) and a fresh database takes its place.
+        - Damaged only in its indexes or search index (every row still reads back): repaired in place.
+        - Otherwise damaged: the file is renamed to ``chats.corrupt-YYYYmmdd-HHMMSS.sqlite3`` (never overwritten
+          nor deleted) and what can still be read from it is salvaged into a fresh database in its place
+          (``salvage.salvage``: bounded in time, so a huge file cannot hold up the start for long).
         - Made by a newer Gemma Desk: left exactly as it is, so the newer app still finds it; this version keeps
           its chats beside it in ``chats.v<N>.sqlite3`` (and its own attachments folder).
         """
@@ -154,12 +161,21 @@ class Store:
     def _open_or_set_aside(cls, path: Path, files: Path) -> tuple[Store, str | None]:
         try:
             return cls.open(path, attachments_dir=files), None
-        except CorruptDatabase:
-            kept = set_aside(path, "corrupt")
-        return (
-            cls.open(path, attachments_dir=files),
-            f"Your chat database could not be read; a copy was kept at {kept}.",
-        )
+        except CorruptDatabase as error:
+            log.warning("%s", error)
+        repaired = repair.repair_indexes(path)
+        if repaired is not None:
+            with contextlib.suppress(CorruptDatabase):
+                return cls.open(path, attachments_dir=files), repaired.notice()
+        kept = set_aside(path, "corrupt")
+        notice = f"Your chat database could not be read; a copy was kept at {kept}."
+        try:
+            notice = salvage.salvage(kept, path, AttachmentFolder(files)).notice(kept)
+        except StoreError:
+            raise  # the new file cannot be written (disk full, read-only folder): neither can a fresh one
+        except Exception:  # a bug in the salvage must not keep the app from starting; the damaged file is kept
+            log.exception("salvaging %s failed", kept)
+        return cls.open(path, attachments_dir=files), notice
 
     def close(self) -> None:
         with self._lock:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from app.applog import setup_logging
 from app.paths import resource_path
 from app.settings import Settings
 from app.store import Store
 from app.ui.main_window import MainWindow
+from app.ui.tasks import run_on_db
 
 _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system": Qt.ColorScheme.Unknown}
 
@@ -70,12 +72,47 @@ def allow_webengine_as_root() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
+#: Opening the chats longer than this (a damaged database being repaired or salvaged) shows a small busy window.
+QUIET_OPEN_S = 0.3
+
+
+def open_store() -> tuple[Store, str | None, int]:
+    """The chat store, opened on the store thread (checked, and repaired or salvaged when damaged), with its notice
+    and the number of interrupted answers recovered. The GUI thread keeps handling events meanwhile; should it take
+    a while, a small window says so."""
+
+    def work() -> tuple[Store, str | None, int]:
+        store, notice = Store.open_or_recover()
+        return store, notice, store.recover_interrupted()
+
+    future = run_on_db(work, on_error=lambda _error: None)  # raised below, on this thread
+    with contextlib.suppress(TimeoutError):
+        return future.result(timeout=QUIET_OPEN_S)
+    busy = QProgressDialog("Opening your chats…", "", 0, 0)
+    busy.setWindowTitle("Gemma Desk")
+    busy.setCancelButton(None)
+    busy.setMinimumDuration(0)
+    busy.show()
+    loop = QEventLoop()
+
+    def check() -> None:
+        if future.done():
+            loop.quit()
+
+    poll = QTimer(interval=50)
+    poll.timeout.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    busy.close()
+    return future.result()
+
+
 def create_window(app: QApplication) -> MainWindow:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     settings = Settings.load()
     apply_theme(settings.get_str("theme"))
-    store, notice = Store.open_or_recover()
-    recovered = store.recover_interrupted()
+    store, notice, recovered = open_store()
     if recovered and not notice:
         notice = (
             f"Gemma Desk closed while {'an answer was' if recovered == 1 else f'{recovered} answers were'} "

@@ -55,17 +55,38 @@ def test_random_bytes_are_set_aside_and_a_fresh_database_starts(tmp_path: Path) 
     assert notice is None
 
 
-@pytest.mark.parametrize("keep", [0.5, 0.1, 60 / 100_000])
-def test_a_truncated_database_is_set_aside(tmp_path: Path, keep: float) -> None:
+@pytest.mark.parametrize(("keep", "chats"), [(0.5, 20), (0.1, 20), (60 / 100_000, 0)])
+def test_a_truncated_database_is_set_aside_and_what_remains_is_salvaged(
+    tmp_path: Path, keep: float, chats: int
+) -> None:
     path = tmp_path / "chats.sqlite3"
     _fill(path)
     data = path.read_bytes()
     path.write_bytes(data[: max(60, int(len(data) * keep))])
     store, notice = Store.open_or_recover(path)
     with store:
-        assert notice is not None and notice.startswith("Your chat database could not be read; a copy was kept at ")
-        assert len(_aside(tmp_path, "corrupt")) == 1
-        _check_fresh(store)
+        (kept,) = _aside(tmp_path, "corrupt")
+        assert kept.read_bytes() == data[: max(60, int(len(data) * keep))]
+        found = store.list_conversations()
+        assert len(found) == chats
+        if not chats:
+            assert notice == f"Your chat database could not be read; a copy was kept at {kept}."
+            _check_fresh(store)
+            return
+        messages = sum(len(store.all_messages(c.id)) for c in found)
+        assert notice is not None
+        assert re.fullmatch(
+            rf"The chat database was damaged\. Recovered {chats} chats and {messages} messages?; \d+ messages? could "
+            rf"not be read; what else it held is unknown, so some chats may be missing\. The damaged file was kept as "
+            rf"{re.escape(str(kept))}\.",
+            notice,
+        ), notice
+        for chat in found:  # what came back is what was written
+            n = chat.title.removeprefix("chat ")
+            for message in store.all_messages(chat.id):
+                assert message.content == (f"question {n} " * 200 if message.role == "user" else f"answer {n} " * 400)
+        chat = store.create_conversation()
+        store.add_message(chat.id, parent_id=None, role="user", content="works again")
 
 
 def test_a_set_aside_copy_is_never_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
