@@ -2,20 +2,31 @@
 
 ``--json`` prints one JSON object per line (``thinking``, ``answer``,
 ``tool_call``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
-public interface: change it only by adding fields. Exit codes: 0 done, 1 the
-request failed, 2 bad arguments, 130 interrupted with Ctrl-C.
+public interface: change it only by adding fields.
+
+Exit codes: 0 every turn was answered; 1 the model could not be loaded, or a
+request failed, or (``chat``) a turn was skipped for a bad attachment (the
+conversation goes on; each failure printed its one-line reason); 2 bad
+arguments; 130 interrupted with Ctrl-C (one line, at any moment: loading,
+reading an attachment, answering, or waiting for the next line).
+
+Input that is not valid UTF-8 (a prompt, a ``chat`` line) is not refused: the
+bytes that do not decode become U+FFFD (shown as �) in the text, a notice on
+stderr says so, and file paths on the line keep their exact bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 from app import __version__
 from app.cli_output import JsonOutput, PlainOutput
@@ -109,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a conversation: one user turn per line of standard input",
         description=(
             "Read one user turn per line from standard input and answer each in turn, keeping the "
-            "conversation. A line may attach files: '/image PATH', '/audio PATH', '/video PATH'."
+            "conversation. A line may attach files: '/image PATH', '/audio PATH', '/video PATH'. "
+            "A turn whose attachment cannot be read is skipped (with its reason) and the conversation goes on."
+        ),
+        epilog=(
+            "Exit status: 0 every turn answered; 1 the model failed to load, a turn failed or a turn was skipped; "
+            "2 bad arguments; 130 Ctrl-C."
         ),
     )
     _add_model_options(chat)
@@ -138,18 +154,56 @@ def run(argv: list[str]) -> int:
 
         return cli_models.run(args)
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
-    if args.command == "ask":
-        prompt = sys.stdin.read() if args.prompt == ["-"] else " ".join(args.prompt)
-        files = [("image", p) for p in args.image] + [("audio", p) for p in args.audio]
-        files += [("video", p) for p in args.video]
-        if not prompt.strip() and not files:
-            return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
+    try:
+        if args.command == "ask":
+            return _ask(args, out)
+        chat_input = ChatInput(out, _stdin_bytes())
+        code = _session(args, out, chat_input)
+        return EXIT_FAILED if code == EXIT_OK and chat_input.skipped else code
+    except KeyboardInterrupt:  # Ctrl-C while no request was running: reading input or an attachment
+        return out.interrupted(EXIT_INTERRUPTED)
+
+
+def _ask(args: argparse.Namespace, out: Output) -> int:
+    if args.prompt == ["-"]:
+        prompt, mangled = readable_text(_stdin_bytes().read().decode("utf-8", "surrogateescape"))
+    else:
+        prompt, mangled = readable_text(" ".join(args.prompt))
+    if mangled:
+        out.notice(f"the prompt is not valid UTF-8 text; {_REPLACED}")
+    files = [("image", p) for p in args.image] + [("audio", p) for p in args.audio]
+    files += [("video", p) for p in args.video]
+    if not prompt.strip() and not files:
+        return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
+    try:
+        parts = attachment_parts(files)
+    except Exception as exc:  # MediaError: a clear message about the file
+        return out.fail(str(exc), EXIT_FAILED)
+    return _session(args, out, [(parts, prompt)])
+
+
+_REPLACED = "its invalid bytes were replaced with \N{REPLACEMENT CHARACTER}."
+
+
+def readable_text(text: str) -> tuple[str, bool]:
+    """``text`` with undecodable bytes (surrogate escapes) turned into U+FFFD, and whether there were any."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         try:
-            parts = attachment_parts(files)
-        except Exception as exc:  # MediaError: a clear message about the file
-            return out.fail(str(exc), EXIT_FAILED)
-        return _session(args, out, iter([(parts, prompt)]))
-    return _session(args, out, _stdin_turns(out))
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+            raw = text.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace"), True
+    return text, False
+
+
+def _stdin_bytes() -> BinaryIO:
+    """Standard input as bytes, so that invalid UTF-8 is ours to handle, not the text layer's."""
+    if sys.stdin is None:  # started without one (a GUI launcher)
+        return io.BytesIO()
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
 
 
 def attachment_parts(files: list[tuple[str, Path]]) -> list[Part]:
@@ -188,21 +242,38 @@ def parse_chat_line(line: str) -> tuple[list[tuple[str, Path]], str]:
     return files, " ".join(text)
 
 
-def _stdin_turns(out: Output) -> Iterator[tuple[list[Part], str]]:
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        files, text = parse_chat_line(line)
-        try:
-            parts = attachment_parts(files)
-        except Exception as exc:  # a bad attachment skips this turn, not the conversation
-            out.error(str(exc))
-            out.done("error")
-            continue
-        yield parts, text
+class ChatInput:
+    """``chat``'s turns from a byte stream, one per line; a turn with a bad attachment is skipped and counted."""
+
+    def __init__(self, out: Output, stream: BinaryIO) -> None:
+        self.out = out
+        self.stream = stream
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[tuple[list[Part], str]]:
+        for number, raw in enumerate(self.stream, start=1):
+            # Paths keep their exact bytes (surrogate escapes); only the text shown to the model is repaired.
+            line = raw.decode("utf-8", "surrogateescape")
+            if not line.strip():
+                continue
+            files, text = parse_chat_line(line)
+            text, mangled = readable_text(text)
+            if mangled:
+                self.out.notice(f"line {number} is not valid UTF-8 text; {_REPLACED}")
+            try:
+                parts = attachment_parts(files)
+            except Exception as exc:  # a bad attachment skips this turn, not the conversation
+                self.skipped += 1
+                self.out.error(str(exc))
+                self.out.done("error")
+                continue
+            yield parts, text
 
 
-def _session(args: argparse.Namespace, out: Output, turns: Iterator[tuple[list[Part], str]]) -> int:
+Turns = Iterable[tuple[list[Part], str]]
+
+
+def _session(args: argparse.Namespace, out: Output, turns: Turns) -> int:
     events = EventQueue()
     engine = Engine(events)
     try:
@@ -218,7 +289,7 @@ def _converse(
     interrupts: _Interrupts,
     args: argparse.Namespace,
     out: Output,
-    turns: Iterator[tuple[list[Part], str]],
+    turns: Turns,
 ) -> int:
     load = LoadRequest(
         model_path=args.model,
@@ -238,8 +309,7 @@ def _converse(
             failed = True
             out.error(event.message)
     if interrupts.interrupted:
-        out.done("stopped")
-        return EXIT_INTERRUPTED
+        return out.interrupted(EXIT_INTERRUPTED)
     if failed:
         return EXIT_FAILED
 
@@ -247,7 +317,13 @@ def _converse(
     seed = None if args.seed == -1 else args.seed
     sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed)
     any_failed = False
-    for parts, text in turns:
+    pending = iter(turns)
+    while True:
+        with interrupts.idle():  # reading the next line and its attachments: Ctrl-C quits at once
+            turn = next(pending, None)
+        if turn is None:
+            break
+        parts, text = turn
         user = Message("user", (*parts, *([Part("text", text)] if text.strip() else [])))
         request = GenerateRequest(
             messages=(*history, user),
@@ -288,20 +364,36 @@ def _turn(
 
 
 class _Interrupts:
-    """Ctrl-C stops the running request (it ends within a token); a second one quits at once."""
+    """Ctrl-C stops the running request (it ends within a token); a second one quits at once.
+
+    Between requests (inside ``idle()``) there is nothing to stop: Ctrl-C raises KeyboardInterrupt there.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.request_id: int | None = None
         self.interrupted = False
+        self._idle = False
         self._previous: Any = None
 
     def _handler(self, _signum: int, _frame: Any) -> None:
         if self.interrupted:
             os._exit(EXIT_INTERRUPTED)
         self.interrupted = True
+        if self._idle:
+            raise KeyboardInterrupt
         if self.request_id is not None:
             self.engine.stop(self.request_id)
+
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self._idle = True
+        try:
+            yield
+        finally:
+            self._idle = False
 
     def __enter__(self) -> _Interrupts:
         try:

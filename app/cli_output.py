@@ -20,12 +20,24 @@ _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 THINKING_PREFIX = "│ "
 
 
+def printable(text: str) -> str:
+    """``text`` safe to write as UTF-8: a file name's undecodable bytes (surrogate escapes) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 class JsonOutput:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.stream.write(printable(json.dumps(obj, ensure_ascii=False)) + "\n")
         self.stream.flush()
 
     def progress(self, fraction: float) -> None:
@@ -56,11 +68,21 @@ class JsonOutput:
 
     def error(self, message: str) -> None:
         self._write({"type": "error", "message": message})
-        sys.stderr.write(f"gemma-desk: {message}\n")
+        sys.stderr.write(f"gemma-desk: {printable(message)}\n")
+        sys.stderr.flush()
+
+    def notice(self, message: str) -> None:
+        sys.stderr.write(f"gemma-desk: notice: {printable(message)}\n")
+        sys.stderr.flush()
 
     def fail(self, message: str, code: int) -> int:
         self.error(message)
         self.done("error")
+        return code
+
+    def interrupted(self, code: int) -> int:
+        """Ctrl-C outside a request: the stream ends with ``done`` (stop reason ``stopped``), as after one."""
+        self.done("stopped")
         return code
 
     def done(self, stop_reason: str) -> None:
@@ -128,11 +150,24 @@ class PlainOutput:
         if not self._line_start:
             self._write("\n")
             self._line_start = True
-        self.err.write(f"gemma-desk: {message}\n")
+        self.err.write(f"gemma-desk: {printable(message)}\n")
+        self.err.flush()
+
+    def notice(self, message: str) -> None:
+        self.err.write(f"Notice: {printable(message)}\n")
         self.err.flush()
 
     def fail(self, message: str, code: int) -> int:
         self.error(message)
+        return code
+
+    def interrupted(self, code: int) -> int:
+        """Ctrl-C outside a request: one line, the answer line (if any) ended first."""
+        if not self._line_start:
+            self._write("\n")
+            self._line_start = True
+        self.err.write("gemma-desk: interrupted.\n")
+        self.err.flush()
         return code
 
     def done(self, stop_reason: str) -> None:

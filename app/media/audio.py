@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -27,6 +28,10 @@ _CUT_SEARCH_SECONDS = 2.0  # look this far back from each 30 s boundary for a qu
 _CUT_FRAME = AUDIO_SAMPLE_RATE // 50  # 20 ms: loudness is compared frame by frame
 _READ_BLOCK = 1 << 18  # frames decoded at a time, so a long file is downmixed as it is read
 _FORMATS = "WAV, MP3, FLAC or OGG"
+# Sony Wave64 names its chunks with GUIDs whose first four bytes spell the RIFF names.
+_W64_RIFF = b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00"
+_W64_WAVE = b"wave\xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a"
+_W64_DATA = b"data\xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a"
 _INT_SCALES = {np.dtype(np.int8): 128.0, np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
 
 
@@ -62,7 +67,7 @@ def load_audio(source: str | os.PathLike[str] | bytes, *, name: str = "") -> Aud
     stream, label = open_source(source, name)
     with stream:
         mono, rate = _decode(stream, label)
-    return _prepare(mono, rate, label)
+    return _prepare(mono, rate, label, subject(label))
 
 
 def audio_from_samples(samples: np.ndarray, sample_rate: int, *, name: str = "recording") -> AudioInput:
@@ -72,7 +77,9 @@ def audio_from_samples(samples: np.ndarray, sample_rate: int, *, name: str = "re
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, not {sample_rate}")
-    return _prepare(_to_mono(np.asarray(samples)), int(sample_rate), name)
+    # A bare word names what the samples are ("The recording …"); a file name is used as it is.
+    who = name if Path(name).suffix or " " in name else f"The {name or 'recording'}"
+    return _prepare(_to_mono(np.asarray(samples)), int(sample_rate), name, who)
 
 
 def _decode(stream: BinaryIO, label: str) -> tuple[np.ndarray, int]:
@@ -90,7 +97,7 @@ def _decode(stream: BinaryIO, label: str) -> tuple[np.ndarray, int]:
             raise MediaError(f"{who} is damaged or incomplete.")
         if declared > 0:
             _check_length(declared / rate, who)
-        if sound.format in ("WAV", "WAVEX") and _wav_is_truncated(head, size):
+        if _wav_is_truncated(head, size):
             raise MediaError(f"{who} is damaged or incomplete.")
         limit = int(MAX_RECORDING_SECONDS * rate) + rate
         parts: list[np.ndarray] = []
@@ -127,9 +134,8 @@ def _to_mono(samples: np.ndarray) -> np.ndarray:
     return values.mean(axis=1, dtype=np.float32) if values.ndim == 2 else values
 
 
-def _prepare(mono: np.ndarray, rate: int, label: str) -> AudioInput:
-    """Check the length, resample to 16 kHz, measure the peak and split into clips."""
-    who = subject(label)
+def _prepare(mono: np.ndarray, rate: int, label: str, who: str) -> AudioInput:
+    """Check the length, resample to 16 kHz, measure the peak and split into clips; ``who`` names it in messages."""
     if len(mono) == 0:
         raise MediaError(f"{who} contains no sound (it is 0 seconds long).")
     duration = len(mono) / rate
@@ -196,14 +202,43 @@ def _unreadable_message(who: str, head: bytes) -> str:
 
 
 def _wav_is_truncated(head: bytes, size: int) -> bool:
-    """True when a WAV's data chunk says it holds more bytes than the file has (libsndfile quietly reads less)."""
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    """True when a WAV's data chunk says it holds more bytes than the file has (libsndfile quietly reads less).
+
+    Covers RIFF WAV, its 64-bit forms RF64 and BW64 (the real sizes are in a ``ds64`` chunk), and Sony Wave64.
+    """
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        declared = _riff_data_end(head)
+    elif head[:16] == _W64_RIFF and head[24:40] == _W64_WAVE:
+        declared = _w64_data_end(head)
+    else:
         return False
-    position = 12
+    return declared is not None and declared > size
+
+
+def _riff_data_end(head: bytes) -> int | None:
+    """Where a RIFF or RF64 file's data chunk says it ends, or None when unknown (or not within the head)."""
+    position, long_size = 12, 0
     while position + 8 <= len(head):
         chunk, length = head[position : position + 4], int.from_bytes(head[position + 4 : position + 8], "little")
+        if chunk == b"ds64" and position + 24 <= len(head):
+            long_size = int.from_bytes(head[position + 16 : position + 24], "little")  # after the RIFF size
         if chunk == b"data":
+            if length == 0xFFFFFFFF and head[:4] != b"RIFF":
+                length = long_size
             # 0 and 0xFFFFFFFF are placeholders written by streaming recorders that never went back to fix them.
-            return length not in (0, 0xFFFFFFFF) and position + 8 + length > size
+            return None if length in (0, 0xFFFFFFFF) else position + 8 + length
         position += 8 + length + (length & 1)
-    return False
+    return None
+
+
+def _w64_data_end(head: bytes) -> int | None:
+    """Where a Wave64 file's data chunk says it ends (its sizes count the 24-byte chunk header, chunks 8-aligned)."""
+    position = 40
+    while position + 24 <= len(head):
+        guid, length = head[position : position + 16], int.from_bytes(head[position + 16 : position + 24], "little")
+        if length < 24:
+            return None  # a broken chunk size: leave it to libsndfile
+        if guid == _W64_DATA:
+            return position + length
+        position += (length + 7) // 8 * 8
+    return None

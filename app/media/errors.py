@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -24,12 +26,8 @@ class Sniffed(NamedTuple):
 
 
 def subject(name: str) -> str:
-    """How a message names the input: the file name, "The recording" for a bare word, "The file" for nothing."""
-    if not name:
-        return "The file"
-    if not Path(name).suffix and " " not in name:
-        return f"The {name}"
-    return name
+    """How a message names the input: the file name as the user gave it, or "The file" when there is none."""
+    return name or "The file"
 
 
 def format_duration(seconds: float) -> str:
@@ -43,35 +41,77 @@ def format_duration(seconds: float) -> str:
 def open_source(source: str | os.PathLike[str] | bytes, name: str) -> tuple[BinaryIO, str]:
     """Open a path or wrap bytes as a seekable binary stream; return it with the name messages should use.
 
-    Raises MediaError for a missing file, a folder, a file that cannot be read, or an empty input.
-    The caller closes the stream.
+    Only a regular file is opened: a folder, a named pipe, a device or a socket is refused before ``open``
+    (a pipe would block it for ever, a device never ends), and checked again on the open file in case the
+    path was swapped in between. Raises MediaError for those, a missing file, a file that cannot be read,
+    or an empty input. The caller closes the stream.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         label = name
         if len(source) == 0:
             raise MediaError(f"{subject(label)} is empty.")
         return io.BytesIO(bytes(source)), label
-    path = Path(os.fspath(source))
-    label = name or path.name
+    path = os.fspath(source)
+    label = name or Path(path).name or path
     who = subject(label)
     try:
-        stream: BinaryIO = path.open("rb")
-    except FileNotFoundError:
-        raise MediaError(f"{who} was not found (it may have been moved or deleted).") from None
-    except IsADirectoryError:
-        raise MediaError(f"{who} is a folder, not a file.") from None
-    except PermissionError:
-        raise MediaError(f"{who} cannot be read: permission denied.") from None
+        _refuse_special(os.stat(path).st_mode, who)
+        # O_NONBLOCK: should the path have become a pipe since the check, open() returns at once.
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY | _O_CLOEXEC)
     except OSError as error:
-        raise MediaError(f"{who} cannot be read ({error.strerror or error}).") from None
+        raise MediaError(_open_error_message(who, error)) from None
     try:
-        size = os.fstat(stream.fileno()).st_size
-    except OSError:
-        size = -1
-    if size == 0:
+        info = os.fstat(fd)
+        _refuse_special(info.st_mode, who)
+        if _O_NONBLOCK:
+            os.set_blocking(fd, True)
+        stream: BinaryIO = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    if info.st_size == 0:
         stream.close()
         raise MediaError(f"{who} is empty (0 bytes).")
     return stream, label
+
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_ATTACH_HINT = "attach a picture, sound or video file."
+
+
+def _refuse_special(mode: int, who: str) -> None:
+    """MediaError unless ``mode`` is a regular file's."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise MediaError(f"{who} is a folder, not a file; {_ATTACH_HINT}")
+    if stat.S_ISFIFO(mode):
+        what = "a named pipe"
+    elif stat.S_ISCHR(mode):
+        what = "a device"
+    elif stat.S_ISBLK(mode):
+        what = "a disk device"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "a special file"
+    raise MediaError(f"{who} is not a regular file ({what}); {_ATTACH_HINT}")
+
+
+def _open_error_message(who: str, error: OSError) -> str:
+    if isinstance(error, FileNotFoundError | NotADirectoryError):
+        return f"{who} was not found (it may have been moved or deleted)."
+    if isinstance(error, IsADirectoryError):
+        return f"{who} is a folder, not a file; {_ATTACH_HINT}"
+    if isinstance(error, PermissionError):
+        return f"{who} cannot be read: permission denied."
+    if error.errno == errno.ENXIO:  # a socket, or a pipe with no writer opened non-blocking for writing
+        return f"{who} is not a regular file (a socket); {_ATTACH_HINT}"
+    if error.errno == errno.ELOOP:
+        return f"{who} is a link that leads nowhere (it loops back on itself)."
+    return f"{who} cannot be read ({error.strerror or error})."
 
 
 def read_head(stream: BinaryIO, count: int = SNIFF_BYTES) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -38,20 +39,27 @@ def load_video(
     fps: float = 1.0,
     max_seconds: float = MAX_VIDEO_SECONDS,
     max_side: int = DEFAULT_VIDEO_MAX_SIDE,
+    name: str = "",
 ) -> VideoFrames:
     """Sample ``fps`` frames a second from the first ``max_seconds`` of a video OpenCV can open (MP4, WebM, AVI, …).
 
     Seeks by frame index when the file states its frame rate and length; otherwise, or when seeking fails,
-    reads the frames in order. Every failure is a MediaError.
+    reads the frames in order. ``name`` is what messages call the file (default: its name). Every failure
+    is a MediaError.
     """
     if fps <= 0 or max_seconds <= 0 or max_side < 1:
         raise ValueError(f"fps, max_seconds and max_side must be positive (got {fps}, {max_seconds}, {max_side})")
-    stream, label = open_source(path, "")
-    with stream:
+    stream, label = open_source(path, name)
+    with stream:  # held open while OpenCV reads, so it reads the very file that was checked
         head = read_head(stream)
-    who = subject(label)
-    _refuse_non_video(who, head)
-    filename = os.fspath(path)
+        who = subject(label)
+        _refuse_non_video(who, head)
+        return _sample(_reopenable_name(stream, os.fspath(path)), who, label, head, fps, max_seconds, max_side)
+
+
+def _sample(
+    filename: str, who: str, label: str, head: bytes, fps: float, max_seconds: float, max_side: int
+) -> VideoFrames:
     capture = _open_capture(filename)
     try:
         if not capture.isOpened():
@@ -82,6 +90,19 @@ def load_video(
     frames = tuple(image_from_array(rgb, name=label, max_side=max_side) for _, rgb in sampled)
     stamps = tuple(round(t, 3) for t, _ in sampled)
     return VideoFrames(frames=frames, timestamps_s=stamps, duration_s=duration, source_name=label, truncated=truncated)
+
+
+def _reopenable_name(stream: BinaryIO, filename: str) -> str:
+    """A name that opens the already-opened (and checked) file: Linux's /proc/self/fd/N, else the path itself.
+
+    Should the path be swapped for a pipe or a device after the check, OpenCV still reads the checked file.
+    """
+    alias = f"/proc/self/fd/{stream.fileno()}"
+    try:
+        same = os.path.samestat(os.stat(alias), os.fstat(stream.fileno()))
+    except OSError:
+        return filename
+    return alias if same else filename
 
 
 def _open_capture(filename: str) -> cv2.VideoCapture:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWi
 from app.engine.attachments import audio_parts, image_part, video_parts
 from app.engine.prompt import Part
 from app.media import MAX_VIDEO_SECONDS, AudioInput, ImageInput, MediaError, load_audio, load_image, load_video
-from app.media.errors import format_duration, read_head, sniff
+from app.media.errors import format_duration, open_source, read_head, sniff
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga"})
@@ -121,11 +121,10 @@ def decode_file(path: Path, kind: str, *, dpr: float = 1.0) -> PendingAttachment
 
 
 def _kind_from_content(path: Path) -> str:
-    try:
-        with path.open("rb") as stream:
-            found = sniff(read_head(stream))
-    except OSError:
-        return "image"  # let the image loader name the problem (missing, folder, unreadable)
+    """The kind a file without an extension holds, from its first bytes (only a regular file is opened)."""
+    stream, _label = open_source(path, "")  # MediaError for a missing file, a folder, a pipe, a device
+    with stream:
+        found = sniff(read_head(stream))
     if found is not None and found.family in ("image", "audio", "video"):
         return found.family
     raise MediaError(unsupported_message(path.name))

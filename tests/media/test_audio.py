@@ -198,10 +198,13 @@ def test_web_page_saved_as_mp3_is_not_audio(tmp_path: Path) -> None:
     assert str(error.value) == "song.mp3 is not an audio file (it looks like a web page)."
 
 
-@pytest.mark.parametrize(("ext", "fmt"), [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG")])
+@pytest.mark.parametrize(
+    ("ext", "fmt"), [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("rf64", "RF64"), ("w64", "W64")]
+)
 def test_truncated_files_are_damaged_or_incomplete(tmp_path: Path, ext: str, fmt: str) -> None:
     whole = tmp_path / f"whole.{ext}"
     sf.write(whole, _tone(3.0, 16_000), 16_000, format=fmt)
+    assert load_audio(whole).duration_s == pytest.approx(3.0)  # the whole file loads
     data = whole.read_bytes()
     cut = tmp_path / f"cut.{ext}"
     cut.write_bytes(data[: len(data) // 2])
@@ -218,3 +221,15 @@ def test_other_files_say_what_they_are(tmp_path: Path) -> None:
         load_audio(b"shopping list: eggs, milk\n" * 10, name="notes.wav")
     with pytest.raises(MediaError, match=r"^blob.ogg is not an audio file Gemma Desk can read; use WAV, MP3"):
         load_audio(b"\x01\x02" + bytes(np.random.default_rng(3).integers(0, 256, 600, dtype=np.uint8)), name="blob.ogg")
+
+
+def test_truncated_rf64_is_refused_like_a_truncated_riff(tmp_path: Path) -> None:
+    """RF64 keeps its real sizes in a ds64 chunk (the RIFF fields say 0xFFFFFFFF): a cut file must still be caught."""
+    tone = _tone(3.0, 48_000)
+    for fmt in ("WAV", "RF64"):
+        whole = tmp_path / f"whole-{fmt}.wav"
+        sf.write(whole, tone, 48_000, format=fmt)
+        cut = tmp_path / f"{fmt.lower()} take.wav"
+        cut.write_bytes(whole.read_bytes()[:-40_000])  # most of it, so only the sizes tell
+        with pytest.raises(MediaError, match=rf"^{fmt.lower()} take.wav is damaged or incomplete\.$"):
+            load_audio(cut)

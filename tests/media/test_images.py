@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 from PIL import Image
 
 from app.media import (
+    DEFAULT_MAX_SIDE,
     ImageInput,
     MediaError,
     image_from_array,
@@ -280,3 +284,64 @@ def test_files_that_are_not_pictures_say_what_they_look_like(tmp_path: Path) -> 
         load_image(
             b"\x01\x02" + bytes(np.random.default_rng(1).integers(0, 256, 500, dtype=np.uint8)), name="noise.bin"
         )
+
+
+# --- memory -------------------------------------------------------------------------------------------------
+
+#: Peak memory (beyond the interpreter and libraries) allowed for preparing the 7070 × 7070 16-bit scan below.
+#: Pillow decodes a PNG whole: 7070² × 2 bytes = 100 MB; everything after that works in strips and needs about
+#: 3 bytes per output pixel (28 MB at 3072²) plus a few MB. It used to be 1.4 GB (the picture as float64).
+SCAN_PEAK_LIMIT_MB = 160
+
+_MEASURE = """
+import json, resource, sys
+from app.media import load_image
+unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+image = load_image(sys.argv[1])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+pixels = image.pixels
+print(json.dumps({
+    "extra_mb": (after - before) / 2**20,
+    "size": [image.width, image.height],
+    "row": pixels[image.height // 2, :, 0].tolist(),
+    "column": pixels[:, image.width // 3, 0].tolist(),
+    "grey": bool((pixels[:, :, 0] == pixels[:, :, 1]).all() and (pixels[:, :, 1] == pixels[:, :, 2]).all()),
+}))
+"""
+
+
+def test_a_big_16_bit_scan_is_prepared_in_bounded_memory_and_scaled_not_clipped(tmp_path: Path) -> None:
+    try:
+        import resource  # noqa: F401  (POSIX only)
+    except ImportError:
+        pytest.skip("peak memory is measured with the resource module (no resource module on this system)")
+    side = 7070
+    ramp = (np.arange(side, dtype=np.uint32) * 65535 // (side - 1)).astype(np.uint16)  # black to white, left to right
+    scan = tmp_path / "scan16.png"
+    Image.fromarray(np.ascontiguousarray(np.broadcast_to(ramp, (side, side)))).save(scan)
+    assert Image.open(scan).mode == "I;16" and scan.stat().st_size < 1_000_000  # small on disk, 100 MB decoded
+
+    # A fresh interpreter, so that what other tests allocated does not count.
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(scan)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],  # the repository: ``app`` is imported from here
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+
+    assert result["extra_mb"] < SCAN_PEAK_LIMIT_MB, f"preparing the scan took {result['extra_mb']:.0f} MB"
+    assert result["size"] == [DEFAULT_MAX_SIDE, DEFAULT_MAX_SIDE]
+    assert result["grey"]
+    row = np.array(result["row"], dtype=float)
+    # Output column j shows source column (j + 0.5) * side / 3072 - 0.5, whose 16-bit level scales to this:
+    source_x = (np.arange(DEFAULT_MAX_SIDE) + 0.5) * side / DEFAULT_MAX_SIDE - 0.5
+    expected = 255 * source_x / (side - 1)
+    assert np.abs(row - expected).max() <= 1.0  # every level scaled, none clipped to white
+    assert row[0] == 0 and row[-1] == 255 and abs(row[DEFAULT_MAX_SIDE // 2] - 127.5) <= 1
+    [level] = set(result["column"])  # the same level all the way down a column
+    assert abs(level - expected[DEFAULT_MAX_SIDE // 3]) <= 1.0
