@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.errors import ModelFileError
+from app.regular_file import NotRegularFile, open_regular
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -220,8 +221,9 @@ def read_gguf_info(path: str | os.PathLike[str]) -> GGUFInfo:
     if p.is_dir():
         raise ModelFileError(f"{p} is a folder, not a model file.")
     try:
-        size = p.stat().st_size
-        with p.open("rb") as fh:
+        opened, info = open_regular(p)
+        size = info.st_size
+        with opened as fh:
             if size < 24:
                 head = fh.read(4)
                 if head == GGUF_MAGIC:
@@ -229,6 +231,8 @@ def read_gguf_info(path: str | os.PathLike[str]) -> GGUFInfo:
                 raise ModelFileError(f"{p.name} is not a GGUF model file.")
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return _parse(buf, p, size)
+    except NotRegularFile as error:
+        raise ModelFileError(f"{p.name} is {error.kind}, not a model file.") from None
     except PermissionError:
         raise ModelFileError(f"No permission to read {p}.") from None
     except IsADirectoryError:

@@ -6,9 +6,10 @@ import errno
 import io
 import math
 import os
-import stat
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
+
+from app.regular_file import NotRegularFile, open_regular
 
 #: How many leading bytes are enough to recognise a file's real kind.
 SNIFF_BYTES = 4096
@@ -55,49 +56,20 @@ def open_source(source: str | os.PathLike[str] | bytes, name: str) -> tuple[Bina
     label = name or Path(path).name or path
     who = subject(label)
     try:
-        _refuse_special(os.stat(path).st_mode, who)
-        # O_NONBLOCK: should the path have become a pipe since the check, open() returns at once.
-        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY | _O_CLOEXEC)
+        stream, info = open_regular(path)
+    except NotRegularFile as error:
+        if error.is_folder:
+            raise MediaError(f"{who} is a folder, not a file; {_ATTACH_HINT}") from None
+        raise MediaError(f"{who} is not a regular file ({error.kind}); {_ATTACH_HINT}") from None
     except OSError as error:
         raise MediaError(_open_error_message(who, error)) from None
-    try:
-        info = os.fstat(fd)
-        _refuse_special(info.st_mode, who)
-        if _O_NONBLOCK:
-            os.set_blocking(fd, True)
-        stream: BinaryIO = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
     if info.st_size == 0:
         stream.close()
         raise MediaError(f"{who} is empty (0 bytes).")
     return stream, label
 
 
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _ATTACH_HINT = "attach a picture, sound or video file."
-
-
-def _refuse_special(mode: int, who: str) -> None:
-    """MediaError unless ``mode`` is a regular file's."""
-    if stat.S_ISREG(mode):
-        return
-    if stat.S_ISDIR(mode):
-        raise MediaError(f"{who} is a folder, not a file; {_ATTACH_HINT}")
-    if stat.S_ISFIFO(mode):
-        what = "a named pipe"
-    elif stat.S_ISCHR(mode):
-        what = "a device"
-    elif stat.S_ISBLK(mode):
-        what = "a disk device"
-    elif stat.S_ISSOCK(mode):
-        what = "a socket"
-    else:
-        what = "a special file"
-    raise MediaError(f"{who} is not a regular file ({what}); {_ATTACH_HINT}")
 
 
 def _open_error_message(who: str, error: OSError) -> str:

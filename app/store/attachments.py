@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from app.regular_file import NotRegularFile, open_regular
 from app.store.models import ATTACHMENT_KINDS, AttachmentKind, AttachmentRef, StoreError
 from app.store.schema import os_error
 
@@ -124,7 +125,7 @@ class AttachmentFolder:
                 size = len(data)
             else:
                 try:
-                    stream = Path(os.fspath(source)).open("rb")  # noqa: SIM115 (closed by the with below)
+                    stream, _ = open_regular(source)  # a pipe swapped in since the intake must not block
                 except OSError as error:
                     raise _unreadable(error, name) from None
                 with stream:
@@ -148,6 +149,8 @@ def extension_for(name: str, mime: str) -> str:
 
 
 def _unreadable(error: OSError, name: str) -> StoreError:
+    if isinstance(error, NotRegularFile):
+        return StoreError(f"{name} is {error.kind}, not a regular file.")
     if isinstance(error, FileNotFoundError):
         return StoreError(f"{name} was not found (it may have been moved or deleted).")
     if isinstance(error, IsADirectoryError):

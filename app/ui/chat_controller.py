@@ -541,7 +541,7 @@ def _decode_attachment(kind: str, path: Path, name: str) -> tuple[Part, ...]:
         return (image_part(load_image(path, name=name)),)
     if kind == "audio":
         return tuple(audio_parts(load_audio(path, name=name)))
-    return tuple(video_parts(load_video(path)))
+    return tuple(video_parts(load_video(path, name=name)))
 
 
 def _stats_line(stats: dict[str, object]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,17 @@ def test_block_sizes_match_the_gguf_package() -> None:
             assert GGML_BLOCK_SIZES[int(qtype)] == (32, 36)
             continue
         assert GGML_BLOCK_SIZES.get(int(qtype)) == (block, size), qtype.name
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_model_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """A named pipe called model.gguf used to block the loader for ever in open()."""
+    if kind == "fifo":
+        path = tmp_path / "model.gguf"
+        os.mkfifo(path)
+        expected = "model.gguf is a named pipe, not a model file"
+    else:
+        path = Path("/dev/zero")
+        expected = "zero is a device, not a model file"
+    with pytest.raises(ModelFileError, match=expected):
+        read_gguf_info(path)

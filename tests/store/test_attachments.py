@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,4 +64,14 @@ def test_a_missing_source_is_a_clear_error(store: Store, tmp_path: Path) -> None
     with pytest.raises(StoreError, match="kind"):
         store.store_attachment_file(b"x", "x", "sticker", "image/png")  # type: ignore[arg-type]
     leftovers = [p for p in (tmp_path / "data" / "attachments").iterdir() if p.is_file()]
+    assert leftovers == []
+
+
+def test_a_pipe_swapped_in_after_the_intake_is_refused_not_waited_on(store: Store, tmp_path: Path) -> None:
+    """The store copies the file again at send time: a named pipe there must not block the store's thread."""
+    pipe = tmp_path / "photo.png"
+    os.mkfifo(pipe)
+    with pytest.raises(StoreError, match=r"^photo.png is a named pipe, not a regular file\."):
+        store.store_attachment_file(pipe, "photo.png", "image", "image/png")
+    leftovers = [p for p in (tmp_path / "data" / "attachments").rglob("*") if p.is_file()]
     assert leftovers == []
