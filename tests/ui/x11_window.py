@@ -5,9 +5,9 @@
 Starts Gemma Desk the way ``gemma-desk`` does (``run_app``: the settings, store and last model of
 ``GEMMA_DESK_HOME``) and prints one line per change on stdout: ``READY`` once the model is loaded, the
 microphone checked and the composer has the keyboard focus of the active window; ``STATE <voice state>``;
-``BAR <recording bar text>``; ``NOTICE <notice text>``; ``TEXT <composer text>``; ``CHAT <messages shown>
-writing|answered``. It closes the window when
-the file named by ``GEMMA_DESK_QUIT`` appears.
+``BAR <recording bar text>``; ``NOTICE <notice text>``; ``TEXT <composer text>``; ``ATTACHED <attachments
+waiting in the composer>``; ``CHAT <messages shown> writing|answered``. It closes the window when the file
+named by ``GEMMA_DESK_QUIT`` appears.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class Watcher:
         self.report("BAR", bar)
         self.report("NOTICE", window.notice_bar.label.text() if window.notice_bar.isVisible() else "-")
         self.report("TEXT", repr(window.composer.text()))
+        self.report("ATTACHED", str(len(window.composer.attachments())))
         self.report("CHAT", f"{len(window.chat.messages)} {'writing' if window.controller.generating else 'answered'}")
 
 
