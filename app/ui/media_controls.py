@@ -4,19 +4,24 @@
 reason as the tooltip) when the loaded model cannot see or hear or there is
 no microphone, opens the camera panel, and sends or attaches what they
 capture. Ctrl+Space held while the window is active records like holding the
-mic button (the focused widget filters that hold's keys); Esc cancels a
-recording. Closing the window cancels a recording and releases the camera.
+mic button (the focused widget filters that hold's keys, and the filter
+follows the focus); letting go of Ctrl or Space ends it, the window losing
+the keyboard too. A held key auto-repeats (on X as release/press pairs that
+Qt does not always mark), so a release only counts once no press follows it
+within ``RELEASE_GRACE_MS``. Esc cancels a recording. Closing the window
+cancels a recording and releases the camera.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QMainWindow, QToolButton
+from PySide6.QtWidgets import QApplication, QMainWindow, QToolButton, QWidget
 
 from app.media import AudioInput
 from app.paths import data_dir
@@ -29,6 +34,10 @@ from app.ui.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, Voi
 log = logging.getLogger(__name__)
 
 HEARING_MODELS = "only Gemma 4 E2B and E4B, loaded with their projector (mmproj), take audio"
+#: X repeats a held key as a release and a press at once; a release with no press of the key this soon after is
+#: real. Long enough for the pair's press to arrive, short enough that nobody notices the wait.
+RELEASE_GRACE_MS = 60
+_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride)
 
 
 class MediaControls(QObject):
@@ -64,13 +73,21 @@ class MediaControls(QObject):
         self.voice.notice.connect(self._notice)
         self.player.failed.connect(self._notice)
         # Ctrl+Space starts a recording (a shortcut fires on the press); the widget with the focus then gets
-        # a filter for that hold only, which sees the release (and Esc). No application-wide filter: it would
-        # run Python for every event of the process, Qt WebEngine's included.
-        self._held: QObject | None = None  # the widget whose keys this recording watches (Esc, Space)
-        self._by_keys = False  # started with Ctrl+Space (its release ends it), not the button
+        # a filter for that hold only, which sees the release (and Esc), and follows the focus. No
+        # application-wide filter: it would run Python for every event of the process, Qt WebEngine's included.
+        self._held: QObject | None = None  # the widget whose keys are watched (Esc, Ctrl, Space)
+        self._by_keys = False  # this recording was started with Ctrl+Space (its release ends it), not the button
+        self._keys_down: set[int] = set()  # the keys of Ctrl+Space held since it fired, not yet let go
+        self._pending: tuple[int, int, float] | None = None  # a release waiting to be sure: key, X time, when
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.timeout.connect(self._on_release_timer_timeout)
         self._shortcut = QShortcut(QKeySequence("Ctrl+Space"), window)
         self._shortcut.setAutoRepeat(False)
         self._shortcut.activated.connect(self._on_shortcut_activated)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus_changed)
         self.voice.check()
         self.update()
 
@@ -126,9 +143,8 @@ class MediaControls(QObject):
 
     def _on_voice_stateChanged(self, state: str) -> None:
         if state not in (STARTING, RECORDING):
-            self._let_go_of_keys()  # ended some other way (the limit, the button, Esc)
-        elif self._held is None:
-            self._watch_keys(by_keys=False)  # the button is held: Esc still cancels
+            self._by_keys = False  # ended (maybe some other way: the limit, the button, Esc)
+        self._sync_watch()  # while it records, Esc cancels (held with the button too)
         self.bar.set_state(state)
         self.mic_button.setDown(state in (STARTING, RECORDING))
         self.update()
@@ -146,47 +162,113 @@ class MediaControls(QObject):
             bar.show_notice(text)
 
     def _on_shortcut_activated(self) -> None:
-        if self.voice.state != IDLE:
-            return
+        if self._keys_down:
+            return  # the same hold: X repeats a held key, and Qt does not always mark the repeat
+        self._keys_down = {Qt.Key.Key_Space, Qt.Key.Key_Control}
+        self._sync_watch()
+        if self.voice.state in (STARTING, RECORDING):
+            return  # the mic button is held
         if not self.mic_button.isEnabled():
             self._notice(self.mic_reason())
             return
-        self._by_keys = True
-        if not self.voice.press():
-            self._by_keys = False
+        self._by_keys = self.voice.press()
 
-    def _watch_keys(self, *, by_keys: bool) -> None:
-        target = QApplication.focusWidget() or self.window
-        target.installEventFilter(self)
-        self._held = target
-        self._by_keys = by_keys or self._by_keys
+    @property
+    def keys_held(self) -> bool:
+        """Ctrl+Space (or the Space of it) is still held down since it last started push-to-talk."""
+        return bool(self._keys_down)
 
-    def _let_go_of_keys(self) -> None:
+    def _sync_watch(self) -> None:
+        """Watch the focused widget's keys while a recording runs (Esc) or the Ctrl+Space hold lasts."""
+        needed = bool(self._keys_down) or self.voice.state in (STARTING, RECORDING)
+        if needed and self._held is None:
+            focus = QApplication.focusWidget()
+            target = focus if focus is not None and focus.window() is self.window else self.window
+            target.installEventFilter(self)
+            self._held = target
+        elif not needed:
+            self._unwatch()
+
+    def _unwatch(self) -> None:
         if self._held is not None:
             with contextlib.suppress(RuntimeError):  # the widget is gone
                 self._held.removeEventFilter(self)
             self._held = None
+
+    def _let_go_of_keys(self) -> None:
+        """Forget the hold (the window closes or loses the keyboard: the keys' release will not be seen)."""
+        self._release_timer.stop()
+        self._pending = None
+        self._keys_down.clear()
         self._by_keys = False
+        self._unwatch()
+
+    def _on_focus_changed(self, _old: QWidget | None, now: QWidget | None) -> None:
+        if self._held is None:
+            return
+        self._unwatch()
+        if self.window.isActiveWindow() and (now is None or now.window() is self.window):
+            self._sync_watch()  # the keys go to the newly focused widget now
+            return
+        # Another window has the keyboard: the keys' release goes there. End as if let go (what was said is kept).
+        if self._by_keys:
+            self.voice.release()
+        self._let_go_of_keys()
+        self._sync_watch()  # a recording held with the mouse button still listens for Esc
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """While recording: Esc cancels; held with Ctrl+Space, its release ends it and its repeats type nothing."""
+        """Esc cancels a recording; while Ctrl+Space is held, its repeats type nothing and its release ends it.
+
+        A held key auto-repeats; X sends each repeat as a release and a press of that key, one right after the
+        other with the same time stamp, and Qt marks the pair as a repeat only when it sees both at once. So a
+        release waits: a press of the same key next is its repeat; a press stamped later, any other key, or
+        nothing within ``RELEASE_GRACE_MS`` shows it was let go.
+        """
         kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
+        if kind not in _KEY_EVENTS or not isinstance(event, QKeyEvent):
             return False
         key = event.key()
-        if kind == QEvent.Type.KeyPress and key == Qt.Key.Key_Escape:
-            self._let_go_of_keys()
-            self.voice.cancel()
+        pending = self._pending
+        if pending is not None:
+            stamp = event.timestamp()
+            if kind != QEvent.Type.KeyRelease and key == pending[0] and not (stamp and pending[1] != stamp):
+                self._release_timer.stop()  # the press of a repeat (ShortcutOverride comes first, then KeyPress)
+                self._pending = None
+            else:
+                self._take_release()
+        if kind == QEvent.Type.KeyPress and key == Qt.Key.Key_Escape and self.voice.state in (STARTING, RECORDING):
+            self.voice.cancel()  # the keys may stay held: their repeats still type nothing
             return True
-        if key != Qt.Key.Key_Space or not self._by_keys:
+        if key not in self._keys_down:
             return False
-        if event.isAutoRepeat():
-            return True
-        if kind == QEvent.Type.KeyRelease:
-            self._let_go_of_keys()
+        if kind == QEvent.Type.KeyRelease and not event.isAutoRepeat():
+            self._pending = (key, event.timestamp(), time.perf_counter())
+            self._release_timer.start(RELEASE_GRACE_MS)
+        return key == Qt.Key.Key_Space and kind != QEvent.Type.ShortcutOverride  # Space types nothing meanwhile
+
+    def _on_release_timer_timeout(self) -> None:
+        pending = self._pending
+        if pending is not None and time.perf_counter() - pending[2] > 3 * RELEASE_GRACE_MS / 1000:
+            # The GUI thread was busy: a repeat's press may be queued behind this timer. Look once more.
+            self._pending = (pending[0], pending[1], time.perf_counter())
+            self._release_timer.start(RELEASE_GRACE_MS)
+            return
+        self._take_release()
+
+    def _take_release(self) -> None:
+        """The pending release was real: letting go of Ctrl or Space ends the recording; Space ends the hold."""
+        self._release_timer.stop()
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        key = pending[0]
+        if self._by_keys:
+            self._by_keys = False
             self.voice.release()
-            return True
-        return False
+        self._keys_down.discard(key)
+        if key == Qt.Key.Key_Space:
+            self._keys_down.clear()
+        self._sync_watch()
 
     # -- closing ----------------------------------------------------------------------------------
 

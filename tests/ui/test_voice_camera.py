@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.media import AUDIO_SAMPLE_RATE
@@ -131,6 +133,94 @@ def test_ctrl_space_held_records_and_esc_cancels(
     wait_answered(qtbot, window)
     user, files, _answer = last_user_message(window)
     assert [a.kind for a in user.attachments] == ["audio"] and sf.info(str(files[0])).duration > 1.5
+
+
+def x_key(widget: QObject, kind: QEvent.Type, key: Qt.Key, stamp: int, ctrl: bool = True) -> None:
+    """A key event as X delivers it, with the server's time stamp (QTest's have none)."""
+    modifiers = Qt.KeyboardModifier.ControlModifier if ctrl else Qt.KeyboardModifier.NoModifier
+    event = QKeyEvent(kind, key, modifiers, " " if key == Qt.Key.Key_Space else "")
+    event.setTimestamp(stamp)
+    QApplication.sendEvent(widget, event)
+
+
+def x_repeat(widget: QObject, stamp: int, *, ctrl: bool = True) -> None:
+    """One auto-repeat of a held Space on X: a release and a press with the same time, not marked as a repeat.
+    With Ctrl down the press goes to the shortcut (the widget sees its ShortcutOverride); without, it types."""
+    x_key(widget, QEvent.Type.KeyRelease, Qt.Key.Key_Space, stamp, ctrl)
+    x_key(widget, QEvent.Type.ShortcutOverride, Qt.Key.Key_Space, stamp, ctrl)
+    if not ctrl:
+        x_key(widget, QEvent.Type.KeyPress, Qt.Key.Key_Space, stamp, ctrl)
+
+
+def test_ctrl_space_held_through_unmarked_repeats_records_and_ctrl_let_go_first_ends_it(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj, voice_send="attach")
+    box = window.composer.input
+    box.setFocus()
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+    speaking = play(speech, wait=False)
+    stamp = 1_000
+    while speaking.poll() is None:  # X repeats the held Space about 25 times a second
+        stamp += 40
+        x_repeat(box, stamp)
+        qtbot.wait(40)
+        assert window.media.voice.state == RECORDING
+    stamp += 40
+    x_key(box, QEvent.Type.KeyRelease, Qt.Key.Key_Space, stamp)
+    time.sleep(0.25)  # the GUI thread is busy (a long repaint): the repeat's press is queued behind the timer
+    QApplication.processEvents()
+    x_key(box, QEvent.Type.ShortcutOverride, Qt.Key.Key_Space, stamp)
+    qtbot.wait(100)
+    assert window.media.voice.state == RECORDING and window.media.keys_held
+    x_key(box, QEvent.Type.KeyRelease, Qt.Key.Key_Control, stamp + 100)  # Ctrl let go first: that ends it
+    qtbot.waitUntil(lambda: len(window.composer.attachments()) == 1, timeout=10_000)
+    assert window.media.keys_held and window.media.voice.state == IDLE
+    for step in range(5):  # Space is still down, repeating on its own: it types nothing and starts nothing
+        x_repeat(box, stamp + 200 + 40 * step, ctrl=False)
+        qtbot.wait(40)
+    x_key(box, QEvent.Type.KeyRelease, Qt.Key.Key_Space, stamp + 500, ctrl=False)
+    qtbot.waitUntil(lambda: not window.media.keys_held, timeout=1_000)
+    assert window.composer.text() == "" and window.media.voice.state == IDLE
+    assert "Hold the microphone button" not in window.notice_bar.label.text()
+    clip = window.composer.attachments()[0]
+    assert clip.kind == "audio" and clip.source_path is not None and sf.info(str(clip.source_path)).duration > 1.5
+    qtbot.keyClicks(box, "a b")  # spaces type again once the keys are up
+    assert window.composer.text() == "a b"
+
+
+def test_ctrl_space_follows_the_focus_and_ends_when_the_window_loses_the_keyboard(
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, speech: Path, tiny_model: Path, tiny_mmproj: Path
+) -> None:
+    window = open_window(tiny_model, tiny_mmproj, voice_send="attach")
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    box, search = window.composer.input, window.sidebar.search
+    box.setFocus()
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+    search.setFocus()  # the focus moves while the keys are held: their release now goes to the search field
+    play(speech)
+    qtbot.keyRelease(search, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(window.composer.attachments()) == 1, timeout=10_000)
+    assert search.text() == "" and not window.media.keys_held
+
+    box.setFocus()
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.media.voice.state == RECORDING, timeout=10_000)
+    play(speech)
+    other = QLineEdit()  # another window takes the keyboard: the keys' release will go there
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: len(window.composer.attachments()) == 2, timeout=10_000)  # kept, as if let go
+    assert window.media.voice.state == IDLE and not window.media.keys_held
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    box.setFocus()
+    qtbot.keyClicks(box, "a b")
+    assert window.composer.text() == "a b"
 
 
 def test_esc_cancels_a_recording_held_with_the_mouse_too(
