@@ -27,6 +27,7 @@ MAX_IMAGE_BYTES = 256 * 1024 * 1024
 
 _WHITE = (255, 255, 255, 255)
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+_REDUCING_GAP = 3.0  # shrink by block averages to within this factor of the target before filtering
 _STRIP_PIXELS = 1 << 20  # pixels converted at a time: a strip stays a few MB whatever its depth
 _LANCZOS_SUPPORT = 3.0  # the Lanczos filter's reach, in output pixels
 _EXIF_ORIENTATION = 0x0112
@@ -146,8 +147,9 @@ def _normalise(picture: Image.Image, max_side: int) -> np.ndarray:
     picture.load()
     orientation = _orientation(picture)
     to_rgb = _strip_converter(picture)
+    out_w, out_h = _fit(picture.width, picture.height, max_side)
+    picture = _pre_reduce(picture, out_w, out_h)
     width, height = picture.size
-    out_w, out_h = _fit(width, height, max_side)
     out = np.empty((out_h, out_w, 3), dtype=np.uint8)
     if (out_w, out_h) == (width, height):
         step = _strip_rows(width)
@@ -168,6 +170,23 @@ def _normalise(picture: Image.Image, max_side: int) -> np.ndarray:
             box = (0.0, first * scale_y - top, float(width), last * scale_y - top)
             out[first:last] = np.asarray(strip.resize((out_w, last - first), Image.Resampling.LANCZOS, box=box))
     return _transpose(out, orientation)
+
+
+def _pre_reduce(picture: Image.Image, out_w: int, out_h: int) -> Image.Image:
+    """Averages blocks of pixels first when shrinking by more than 3× (Pillow's ``reducing_gap``).
+
+    A Lanczos filter from a 49,999,999 × 1 strip down to 3072 columns needs a weight table of gigabytes;
+    after an integer box reduction to within 3× of the target it needs kilobytes. The reduced copy is
+    smaller than the decode, so the memory bound holds.
+    """
+    fx = max(1, int(picture.width / out_w / _REDUCING_GAP))
+    fy = max(1, int(picture.height / out_h / _REDUCING_GAP))
+    if fx == 1 and fy == 1:
+        return picture
+    try:
+        return picture.reduce((fx, fy))
+    except (ValueError, NotImplementedError):  # a mode Pillow cannot reduce: the strips do it all
+        return picture
 
 
 def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:
