@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import soundfile as sf  # type: ignore[import-untyped]
-import soxr  # type: ignore[import-untyped]
+import soundfile as sf
+import soxr
 
 from app.media.errors import MediaError, format_duration, open_source, read_head, sniff, stream_size, subject
 

@@ -217,7 +217,7 @@ def _strip_converter(picture: Image.Image) -> Callable[[Image.Image], np.ndarray
 def _high_bit_scale(picture: Image.Image) -> float:
     """How to bring 16-bit or 32-bit greyscale values to 0…255: 8-bit values kept, 16-bit ones by 255/65535."""
     try:
-        top = float(picture.getextrema()[1])  # type: ignore[index, arg-type]
+        top = float(picture.getextrema()[1])  # type: ignore[arg-type]
     except Exception:  # a mode getextrema does not know: look strip by strip
         step = _strip_rows(picture.width)
         top = 0.0

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf  # type: ignore[import-untyped]
+import soundfile as sf
 
 from app.media.audio import AUDIO_SAMPLE_RATE, MAX_CLIP_SECONDS, AudioInput, audio_from_samples
 from app.media.errors import MediaError

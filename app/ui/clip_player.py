@@ -61,7 +61,7 @@ class ClipPlayer(QObject):
     def _run(self, path: Path, stop: threading.Event, generation: int) -> None:
         try:
             import sounddevice as sd
-            import soundfile as sf  # type: ignore[import-untyped]
+            import soundfile as sf
 
             data, rate = sf.read(str(path), dtype="float32", always_2d=True)
             position = 0
