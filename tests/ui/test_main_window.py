@@ -108,8 +108,9 @@ def test_stop_with_esc_keeps_what_was_written(qtbot: QtBot, open_window: WindowF
     assert window.composer.send_button.text() == "Stop"
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Escape)
     wait_idle(qtbot, window, timeout=5000)
+    # The last save runs on the store's thread: wait for it to land rather than read the store at once.
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "stopped", timeout=5000)
     path = stored_path(window)
-    assert path[1].status == "stopped"
     assert path[1].content == window.chat.messages[1].text() and len(path[1].content) > 20
     assert path[1].stats is not None and path[1].stats["completion_tokens"] < 8000
 
