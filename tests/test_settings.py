@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_defaults() -> None:
     assert fresh.get_str("system_prompt") == ""
     assert fresh.get_str("last_model_path") == ""
     assert fresh.load_notice is None
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no_such_setting"):
         fresh.get("no_such_setting")
 
 
@@ -101,7 +102,7 @@ def test_validate_coerces(key: str, value: object, expected: object) -> None:
     ],
 )
 def test_validate_refuses_with_a_message_naming_the_setting(key: str, value: object, message: str) -> None:
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(SettingsError, match=f"^{re.escape(message)}$") as caught:
         validate(key, value)
     assert str(caught.value) == message
     assert caught.value.key == key
@@ -111,7 +112,7 @@ def test_set_validates() -> None:
     s = Settings()
     s.set("temperature", "0.3")
     assert s["temperature"] == 0.3
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError, match=r"^Temperature must be between 0 and 2 \(got 9\)\.$"):
         s.set("temperature", 9)
     assert s["temperature"] == 0.3
 
@@ -228,7 +229,7 @@ def test_unreadable_file_gives_defaults(tmp_path: Path) -> None:
 def test_setting_lookup() -> None:
     assert setting("vision_budget").choice_label(1120) == "1120 tokens (finest print)"
     assert setting("top_k").choice_label(3) == "3"
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError, match=r"^There is no setting called 'nope'\.$"):
         setting("nope")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,11 +133,23 @@ def test_a_broken_client_callback_does_not_kill_the_engine(tiny_model: Path) -> 
 def test_close_while_generating_returns_promptly(tiny_model: Path) -> None:
     events = EventQueue()
     eng = Engine(events)
+    t0 = time.monotonic()
     list(events.until_done(eng.load(LoadRequest(tiny_model, n_ctx=4096)), timeout=30))
+    load_s = time.monotonic() - t0
+    t0 = time.monotonic()
     gid = eng.generate(ask("Talk", max_tokens=None))
-    next(e for e in events.until_done(gid, timeout=30) if isinstance(e, AnswerDelta))
-    eng.close(timeout=10)
+    answer = events.until_done(gid, timeout=30)
+    deltas = 0
+    while deltas < 20:
+        deltas += isinstance(next(answer), AnswerDelta)
+    token_s = (time.monotonic() - t0) / 20  # one token (prompt included), timed on this machine right now
+    t0 = time.monotonic()
+    eng.close(timeout=30)
+    close_s = time.monotonic() - t0
     assert not eng._thread.is_alive()
+    # it stops within a token or so and then frees the model, which costs less than loading it did
+    assert close_s < 2 * load_s + 50 * token_s + 0.5, (close_s, load_s, token_s)
+    assert list(answer)[-1] == Done(gid, "stopped")  # the answer ends as stopped, not cut off silently
 
 
 def test_measure_attachments_before_sending(

@@ -39,12 +39,18 @@ def test_a_failing_gpu_load_falls_back_to_the_cpu(tiny_model: Path, monkeypatch:
 
 
 def test_cpu_only_requests_and_cpu_builds_do_not_retry(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(_path: Path, **_kw: Any) -> Any:
+    attempts: list[int] = []
+
+    def broken(_path: Path, *, n_gpu_layers: int = -1, **_kw: Any) -> Any:
+        attempts.append(n_gpu_layers)
         raise ModelLoadError("llama.cpp could not load the model")
 
     monkeypatch.setattr(loader, "NativeModel", broken)
-    with pytest.raises(ModelLoadError):  # this build is CPU-only: nothing to fall back to
+    with pytest.raises(ModelLoadError, match=r"^llama\.cpp could not load the model$"):  # CPU-only build: no fallback
         loader.load_model(LoadRequest(model_path=tiny_model, n_ctx=512))
+    assert len(attempts) == 1  # one load, no second try
+    attempts.clear()
     monkeypatch.setattr(loader, "backend_name", lambda: "CUDA")
-    with pytest.raises(ModelLoadError):  # the CPU was asked for: its failure is the answer
+    with pytest.raises(ModelLoadError, match=r"^llama\.cpp could not load the model$"):  # the CPU was asked for
         loader.load_model(LoadRequest(model_path=tiny_model, n_ctx=512, n_gpu_layers=0))
+    assert attempts == [0]  # its failure is the answer: no retry

@@ -63,7 +63,10 @@ def test_template_that_reaches_for_python_internals_is_refused(tmp_path: Path) -
 
 def test_template_cannot_mutate_its_inputs() -> None:
     template = ChatTemplate("{{ messages.append(1) }}", bos_token="", eos_token="")
-    with pytest.raises(TemplateError):
+    with pytest.raises(
+        TemplateError,
+        match=r"^The model's chat template tried to reach Python internals and was stopped; this model file is unsafe",
+    ):
         template.render([Message.text("user", "hi")], PromptOptions())
 
 

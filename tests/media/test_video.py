@@ -113,7 +113,7 @@ def test_missing_and_empty(tmp_path: Path) -> None:
 def test_files_that_are_not_videos_say_what_they_are(tmp_path: Path) -> None:
     text = tmp_path / "movie.mp4"
     text.write_text("This is the script of the movie, not the movie.\n" * 10)
-    with pytest.raises(MediaError) as error:
+    with pytest.raises(MediaError, match=r"^movie\.mp4 is not a video \(it looks like text\)\.$") as error:
         load_video(text)
     assert str(error.value) == "movie.mp4 is not a video (it looks like text)."
 

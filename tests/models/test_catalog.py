@@ -189,14 +189,18 @@ def test_get_resolves_ids_aliases_and_quants(catalog: Catalog, ref: str, model_i
 
 
 def test_get_unknown_model_lists_the_choices(catalog: Catalog) -> None:
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(
+        KeyError, match=r"No model 'gemma-3-4b-it' in the catalog; choose one of: e2b, e4b, 26b-a4b, 31b"
+    ) as info:
         catalog.get("gemma-3-4b-it")
     message = str(info.value)
     assert "No model 'gemma-3-4b-it'" in message and "e2b, e4b, 26b-a4b, 31b" in message
 
 
 def test_unknown_quant_lists_the_choices(catalog: Catalog) -> None:
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(
+        KeyError, match=r"Gemma 4 E4B has no quantization 'Q5_K_M'; choose one of: Q4_0, Q4_K_M, Q8_0"
+    ) as info:
         catalog.get("e4b:Q5_K_M")
     assert str(info.value) == "Gemma 4 E4B has no quantization 'Q5_K_M'; choose one of: Q4_0, Q4_K_M, Q8_0"
     assert catalog.model("e4b").quant("q4_k_m").name == "Q4_K_M"
@@ -386,7 +390,7 @@ INVALID = [
 def test_invalid_catalogs_raise_one_clear_line(change: Any, message: str) -> None:
     data = _minimal()
     change(data)
-    with pytest.raises(CatalogError) as info:
+    with pytest.raises(CatalogError, match=re.escape(message)) as info:
         validate(data)
     text = str(info.value)
     assert message in text

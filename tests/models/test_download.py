@@ -349,7 +349,7 @@ def test_pause_keeps_the_part_and_a_later_call_resumes(server: FileServer, tmp_p
         if p.state == "downloading":
             control.pause()
 
-    with pytest.raises(DownloadPaused):
+    with pytest.raises(DownloadPaused, match=r"^The download was paused\.$"):
         download(s, control=control, progress=pause_at_first_bytes, chunk=CHUNK)
     kept = part_size(s)
     assert 0 < kept <= 2 * CHUNK and events[-1].state == "paused" and events[-1].done == kept
@@ -367,7 +367,7 @@ def test_cancel_deletes_the_part(server: FileServer, tmp_path: Path) -> None:
         if p.state == "downloading":
             control.cancel()
 
-    with pytest.raises(DownloadCancelled):
+    with pytest.raises(DownloadCancelled, match=r"^The download was cancelled\.$"):
         download(s, control=control, progress=cancel_at_first_bytes, chunk=CHUNK)
     assert events[-1].state == "cancelled" and not part_path(s.dest).exists() and not s.dest.exists()
     assert not Path(f"{part_path(s.dest)}.lock").exists()
@@ -378,7 +378,7 @@ def test_cancel_interrupts_a_stalled_server_at_once(server: FileServer, tmp_path
     control = Control()
     threading.Timer(0.2, control.cancel).start()
     start = time.monotonic()
-    with pytest.raises(DownloadCancelled):
+    with pytest.raises(DownloadCancelled, match=r"^The download was cancelled\.$"):
         download(spec(server, tmp_path), control=control, timeout_s=20)
     assert time.monotonic() - start < 2
 

@@ -108,16 +108,16 @@ def test_get_message_reports_its_place(store: Store) -> None:
     store.add_message(chat.id, parent_id=q.id, role="assistant", content="A2")
     found = store.get_message(first.id)
     assert (found.content, found.sibling_index, found.sibling_count) == ("A1", 1, 2)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That message no longer exists\.$"):
         store.get_message(9999)
 
 
 def test_a_parent_from_another_conversation_is_refused(store: Store) -> None:
     one, two = store.create_conversation(), store.create_conversation()
     q = store.add_message(one.id, parent_id=None, role="user", content="Q")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^The message this one answers is not in this conversation\.$"):
         store.add_message(two.id, parent_id=q.id, role="assistant", content="A")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That conversation no longer exists\.$"):
         store.add_message(9999, parent_id=None, role="user", content="nowhere")
     with pytest.raises(StoreError, match="role"):
         store.add_message(one.id, parent_id=None, role="robot", content="?")  # type: ignore[arg-type]

@@ -39,7 +39,7 @@ def test_create_and_change_a_conversation(store: Store) -> None:
         None,
         {"top_k": 64, "名前": "ok"},
     )
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That conversation no longer exists\.$"):
         store.rename(12345, "x")
 
 
@@ -157,7 +157,7 @@ def test_purge_removes_deleted_conversations_and_unused_files(store: Store, tmp_
     store.delete(doomed.id)
     assert store.purge_deleted(older_than_s=3600) == 0  # too recent
     assert store.purge_deleted() == 1
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That conversation no longer exists\.$"):
         store.get_conversation(doomed.id)
     assert store.attachment_path(shared).exists()
     assert not store.attachment_path(only).exists()
@@ -165,7 +165,7 @@ def test_purge_removes_deleted_conversations_and_unused_files(store: Store, tmp_
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 1
     assert store.list_conversations("zebra") == []
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That conversation no longer exists\.$"):
         store.undo_delete(doomed.id)
     store.close()
 

@@ -42,7 +42,7 @@ def test_random_bytes_are_set_aside_and_a_fresh_database_starts(tmp_path: Path) 
     path = tmp_path / "chats.sqlite3"
     garbage = os.urandom(4096)
     path.write_bytes(garbage)
-    with pytest.raises(CorruptDatabase):
+    with pytest.raises(CorruptDatabase, match=r"^The chat database chats\.sqlite3 is damaged or is not a database"):
         Store.open(path)
     store, notice = Store.open_or_recover(path)
     with store:

@@ -58,7 +58,7 @@ def test_a_failing_migration_leaves_the_database_at_its_old_version(tmp_path: Pa
         raise RuntimeError("boom")
 
     db = sqlite3.connect(path, isolation_level=None)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^boom$"):
         schema.migrate(db, [*schema.MIGRATIONS, broken])
     assert schema.user_version(db) == 1
     columns = [row[1] for row in db.execute("PRAGMA table_info(conversations)")]

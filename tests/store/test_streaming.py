@@ -46,7 +46,7 @@ def test_update_message_changes_only_what_it_is_given(store: Store) -> None:
     store.update_message(a.id, status="error", error="The model ran out of memory.")
     failed = store.get_message(a.id)
     assert (failed.status, failed.error, failed.content) == ("error", "The model ran out of memory.", "The answer")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^That message no longer exists\.$"):
         store.update_message(9999, content="x")
     with pytest.raises(StoreError, match="status"):
         store.update_message(a.id, status="finished")  # type: ignore[arg-type]

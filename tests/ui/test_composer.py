@@ -359,7 +359,7 @@ def test_fifty_files_keep_the_first_sixteen_without_freezing(qtbot: QtBot, compo
 def test_a_damaged_file_leaves_a_notice_not_a_tile(qtbot: QtBot, composer: Composer, tmp_path: Path) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    with pytest.raises(MediaError) as expected:
+    with pytest.raises(MediaError, match=r"^broken\.png is damaged or incomplete\.$") as expected:
         load_image(broken)
     with qtbot.waitSignal(composer.noticeRequested) as notice:
         composer.add_files([broken])

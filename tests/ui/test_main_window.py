@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -352,11 +353,20 @@ def test_killed_mid_answer_the_partial_answer_survives(
     assert window.notice_bar.isVisible() and "being written" in window.notice_bar.label.text()
 
 
-def test_app_quits_cleanly(open_window: WindowFactory) -> None:
-    window = open_window()
-    assert QApplication.instance() is not None
+def test_app_quits_cleanly(open_window: WindowFactory, tiny_model: Path) -> None:
+    before = set(threading.enumerate())
+    window = open_window(tiny_model)
+    engine = [t for t in threading.enumerate() if t.name == "gemma-engine" and t not in before]
+    assert engine and engine[0].is_alive()
+    window.resize(870, 610)
+    t0 = time.monotonic()
     window.close()
+    assert time.monotonic() - t0 < 10  # the model is freed and the engine ends; nothing hangs the quit
     assert not window.isVisible()
+    assert not engine[0].is_alive()  # the model's thread has ended: the process can exit
+    assert window.bridge.closed
+    again = open_window()
+    assert (again.width(), again.height()) == (870, 610)  # the window's place was saved on the way out
 
 
 def test_dark_theme_applies_at_once(open_window: WindowFactory) -> None:

@@ -81,7 +81,7 @@ def test_controls_follow_the_declared_kind(dialog: SettingsDialog) -> None:
             assert isinstance(control, expected[s.kind])
     for s in SETTINGS:
         if not s.in_dialog:
-            with pytest.raises(KeyError):
+            with pytest.raises(KeyError, match=f"^'{s.key}'$"):
                 dialog.control(s.key)
 
 
