@@ -5,7 +5,8 @@ No Qt here: the CLI and the window are two clients of the same API.
 
 from __future__ import annotations
 
-from app.engine.engine import Engine, EventQueue
+from typing import TYPE_CHECKING
+
 from app.engine.errors import (
     ContextError,
     EngineError,
@@ -33,6 +34,20 @@ from app.engine.events import (
     ToolCall,
 )
 from app.engine.prompt import Message, Part, TemplateError
+
+if TYPE_CHECKING:
+    from app.engine.engine import Engine, EventQueue
+
+
+def __getattr__(name: str) -> object:
+    """``Engine`` and ``EventQueue`` load llama.cpp: imported on first use, so reading a GGUF header
+    (``app.engine.gguf_file``) or a request type does not load the native library."""
+    if name in ("Engine", "EventQueue"):
+        from app.engine import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnswerDelta",

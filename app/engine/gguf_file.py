@@ -213,6 +213,15 @@ def _read_value(cur: _Cursor, vtype: int, key: str, lengths: dict[str, int]) -> 
     raise ModelFileError(f"{cur.path.name} is corrupt: unknown value type {vtype} in '{key}'.")
 
 
+def projector_width(info: GGUFInfo) -> int | None:
+    """The text width a projector feeds (it must equal the model's embedding width)."""
+    for key in ("clip.vision.projection_dim", "clip.audio.projection_dim"):
+        value = info.get(key)
+        if isinstance(value, int):
+            return value
+    return None
+
+
 def read_gguf_info(path: str | os.PathLike[str]) -> GGUFInfo:
     """Read and check ``path``'s header. Raises :class:`ModelFileError` with a clear message."""
     p = Path(path).expanduser()

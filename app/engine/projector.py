@@ -21,7 +21,7 @@ import numpy as np
 from llama_cpp import mtmd_cpp as M
 
 from app.engine.errors import ModelFileError, ModelLoadError, RequestError
-from app.engine.gguf_file import GGUFInfo, read_gguf_info
+from app.engine.gguf_file import GGUFInfo, projector_width, read_gguf_info
 from app.engine.media_guard import VisionGeometry, check_clip, fit_picture
 from app.engine.native import _LOG_CALLBACK, NativeContext, NativeModel, capture_native_log
 from app.media import AudioClip, ImageInput
@@ -94,15 +94,6 @@ class Chunks:
         if self.ptr is not None:
             M.mtmd_input_chunks_free(self.ptr)
             self.ptr = None
-
-
-def projector_width(info: GGUFInfo) -> int | None:
-    """The text width a projector feeds (it must equal the model's embedding width)."""
-    for key in ("clip.vision.projection_dim", "clip.audio.projection_dim"):
-        value = info.get(key)
-        if isinstance(value, int):
-            return value
-    return None
 
 
 def check_projector_file(path: Path, model_name: str, model_width: int) -> GGUFInfo:

@@ -28,9 +28,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.engine.native import BackendDevice, backend_devices
 from app.paths import models_dir
+
+if TYPE_CHECKING:
+    from app.engine.native import BackendDevice
 
 #: ggml device names → the backend family users know ("MTL0" → "Metal", "CUDA1" → "CUDA").
 _FAMILY_NAMES = {"MTL": "Metal", "VULKAN": "Vulkan", "ROCM": "ROCm", "HIP": "ROCm", "SYCL": "SYCL"}
@@ -368,7 +371,11 @@ def probe_hardware(
     """Look at this machine now. ``devices`` defaults to llama.cpp's backend registry."""
     if models_folder is None:
         models_folder = models_dir()
-    devs = list(devices) if devices is not None else backend_devices()
+    if devices is None:
+        from app.engine.native import backend_devices  # loads llama.cpp: only when the GPUs are asked for
+
+        devices = backend_devices()
+    devs = list(devices)
     gpus = gpus_from_devices(devs)
     apple = _is_apple_silicon()
     if apple:

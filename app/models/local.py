@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 
 from app.engine.errors import EngineError
-from app.engine.gguf_file import read_gguf_info
-from app.engine.projector import projector_width
+from app.engine.gguf_file import projector_width, read_gguf_info
 
 _QUANT = re.compile(r"[-_.](?:i?q\d[\w]*|f16|f32|bf16|fp16|fp32)$", re.IGNORECASE)
 

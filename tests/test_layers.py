@@ -1,0 +1,123 @@
+"""The architecture in writing: which package may import which, read from every import statement with ``ast``.
+
+Imports at any depth count, those inside functions too. The table is DESIGN.md §1's picture: clients on
+top (window, command line, self-check), the core below them, and data flowing down only.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "app"
+
+#: What each top-level part of ``app`` may import (other parts of ``app``, and the native or Qt libraries).
+ALLOWED: dict[str, set[str]] = {
+    # Leaves: plain helpers.
+    "paths": set(),
+    "regular_file": set(),
+    "applog": {"paths"},
+    "settings": {"paths"},
+    # The core (no Qt, no window): data flows down, never back up into a client.
+    "media": {"regular_file"},  # decoding pictures, sound, video
+    "store": {"regular_file"},  # SQLite and the attachments folder; knows nothing of models
+    "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
+    "models": {"engine", "paths"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
+    # Clients.
+    "cli_output": {"engine"},
+    "cli_models": {"engine", "models", "paths", "settings"},
+    "cli": {"applog", "cli_output", "engine", "media", "self_check", "ui"},  # the window: see CLI_TO_WINDOW
+    "self_check": {"applog", "engine", "media", "paths", "settings", "ui", "PySide6", "llama_cpp"},
+    "ui": {"applog", "engine", "media", "models", "paths", "settings", "store", "PySide6", "llama_cpp"},
+    "__main__": {"cli"},  # chooses window or command line, nothing else
+}
+#: The command line reaches the window through this one entry (``gemma-desk`` with no command).
+CLI_TO_WINDOW = {"app.ui.app"}
+EXTERNAL = {"PySide6", "llama_cpp"}
+
+
+def imports_of(path: Path) -> list[tuple[str, int]]:
+    """Every module ``path`` imports (absolute names), with its line."""
+    module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module.removesuffix(".__init__")
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            found.append((name, node.lineno))
+    return found
+
+
+def part_of(path: Path) -> str:
+    rel = path.relative_to(APP)
+    return rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 or rel.stem != "__init__" else "app"
+
+
+def violations() -> list[str]:
+    """Every import that breaks the table, as "file:line imports X (why)"."""
+    wrong: list[str] = []
+    for path in sorted(APP.rglob("*.py")):
+        part = part_of(path)
+        if part == "app":
+            continue
+        assert part in ALLOWED, f"{path.relative_to(REPO)}: a new part of app: add it to the table in {__file__}"
+        for name, line in imports_of(path):
+            top = name.split(".")[0]
+            target = name.split(".")[1] if top == "app" and "." in name else (top if top in EXTERNAL else None)
+            if target is None or target == part:
+                continue
+            if target not in ALLOWED[part]:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {name} ({part} may not use {target})")
+            elif part == "cli" and target == "ui" and name not in CLI_TO_WINDOW:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {name}: the CLI opens the window via app.ui.app")
+    return wrong
+
+
+def test_every_part_imports_only_what_the_table_allows() -> None:
+    assert violations() == []
+
+
+def test_the_table_catches_imports_inside_functions_and_relative_ones() -> None:
+    sample = APP / "store" / "_layer_probe.py"
+    sample.write_text(
+        "def f():\n    from app.ui import app\n    import PySide6.QtWidgets\n    from ..engine import native\n",
+        encoding="utf-8",
+    )
+    try:
+        found = [v for v in violations() if "_layer_probe" in v]
+        assert found == [
+            "app/store/_layer_probe.py:2 imports app.ui (store may not use ui)",
+            "app/store/_layer_probe.py:3 imports PySide6.QtWidgets (store may not use PySide6)",
+            "app/store/_layer_probe.py:4 imports app.engine (store may not use engine)",
+        ]
+    finally:
+        sample.unlink()
+
+
+def test_reading_the_catalog_and_model_headers_does_not_load_llama_cpp() -> None:
+    """``app.models`` and the engine's header reader stay light: llama.cpp loads when a model does."""
+    modules = [
+        "app.models.catalog",
+        "app.models.hardware",
+        "app.models.fit",
+        "app.models.variants",
+        "app.models.download",
+        "app.models.local",
+        "app.models.library",
+        "app.models.load_plan",
+        "app.engine.gguf_file",
+        "app.engine.events",
+    ]
+    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint(sorted(k for k in sys.modules if 'llama' in k))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
