@@ -95,3 +95,26 @@ class ConversationSummary:
     title: str
     created_at: float
     updated_at: float
+
+
+#: Longest automatic conversation title, in characters.
+TITLE_CHARS = 60
+
+
+def auto_title(text: str) -> str:
+    """A conversation title from a first message: its first line of text, cut to ~60 characters at a word."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("```"):
+            continue
+        line = " ".join(line.lstrip("#>").split())
+        if not line:
+            continue
+        if len(line) <= TITLE_CHARS:
+            return line
+        head = line[: TITLE_CHARS + 1]
+        cut = head.rsplit(" ", 1)[0].rstrip(" ,.;:-") if " " in head else ""
+        if len(cut) < TITLE_CHARS // 2:
+            cut = line[:TITLE_CHARS]
+        return cut + "…"
+    return ""

@@ -20,7 +20,15 @@ from typing import Any
 
 from app.store import schema
 from app.store.attachments import AttachmentFolder
-from app.store.models import ATTACHMENT_KINDS, DEFAULT_TITLE, ROLES, STATUSES, AttachmentRef, StoreError
+from app.store.models import (
+    ATTACHMENT_KINDS,
+    DEFAULT_TITLE,
+    ROLES,
+    STATUSES,
+    AttachmentRef,
+    StoreError,
+    auto_title,
+)
 
 #: The columns of the tables worth saving, as ``SCHEMA_VERSION`` has them (the first is the rowid).
 CONVERSATION_COLUMNS = (
@@ -271,7 +279,6 @@ def _stand_in(cid: int, messages: Iterable[list[Any]], deleted_at: float | None,
     own = sorted((m for m in messages if m[1] == cid), key=lambda m: m[0])
     times = [t for m in own for t in (m[11], m[12]) if t is not None]
     first = next((m[4] for m in own if m[3] == "user" and m[4]), "")
-    from app.store.store import auto_title  # the store module imports this one
 
     title = auto_title(first) or "Recovered chat"
     return [cid, title, min(times, default=now), max(times, default=now), None, 0, "{}", None, deleted_at]

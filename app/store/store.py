@@ -39,7 +39,10 @@ from app.store.models import (
     SchemaTooNew,
     Status,
     StoreError,
+    auto_title,
 )
+
+__all__ = ["Store", "auto_title", "set_aside"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 DB_NAME = "chats.sqlite3"
-TITLE_CHARS = 60
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, thinking, thinking_seconds, status, error, stats_json, model, "
@@ -575,25 +577,6 @@ class Store:
                 refs.setdefault(message_id, []).append(AttachmentRef(sha, kind, name, mime, size, ext))
         rows.sort(key=lambda row: cast(int, row[0]))
         return [_message(row, tuple(refs.get(row[0], ()))) for row in rows]
-
-
-def auto_title(text: str) -> str:
-    """A conversation title from a first message: its first line of text, cut to ~60 characters at a word."""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("```"):
-            continue
-        line = " ".join(line.lstrip("#>").split())
-        if not line:
-            continue
-        if len(line) <= TITLE_CHARS:
-            return line
-        head = line[: TITLE_CHARS + 1]
-        cut = head.rsplit(" ", 1)[0].rstrip(" ,.;:-") if " " in head else ""
-        if len(cut) < TITLE_CHARS // 2:
-            cut = line[:TITLE_CHARS]
-        return cut + "…"
-    return ""
 
 
 def set_aside(path: Path, label: str) -> Path:

@@ -8,7 +8,7 @@ import sys
 import time
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from app.applog import setup_logging
@@ -17,49 +17,7 @@ from app.settings import Settings
 from app.store import Store
 from app.ui.main_window import MainWindow
 from app.ui.tasks import run_on_db
-
-_SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system": Qt.ColorScheme.Unknown}
-
-
-def _dark_palette() -> QPalette:
-    p = QPalette()
-    colors = {
-        QPalette.ColorRole.Window: "#202124",
-        QPalette.ColorRole.WindowText: "#e8eaed",
-        QPalette.ColorRole.Base: "#17181a",
-        QPalette.ColorRole.AlternateBase: "#2a2b2e",
-        QPalette.ColorRole.ToolTipBase: "#2a2b2e",
-        QPalette.ColorRole.ToolTipText: "#e8eaed",
-        QPalette.ColorRole.PlaceholderText: "#9aa0a6",
-        QPalette.ColorRole.Text: "#e8eaed",
-        QPalette.ColorRole.Button: "#2d2e31",
-        QPalette.ColorRole.ButtonText: "#e8eaed",
-        QPalette.ColorRole.BrightText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#8ab4f8",
-        QPalette.ColorRole.HighlightedText: "#202124",
-        QPalette.ColorRole.Link: "#8ab4f8",
-        QPalette.ColorRole.Mid: "#3c4043",
-    }
-    for role, color in colors.items():
-        p.setColor(role, QColor(color))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#80868b"))
-    return p
-
-
-def apply_theme(theme: str) -> None:
-    """ "system" follows the OS; "light" and "dark" force the colours (also where the OS has no say)."""
-    QGuiApplication.styleHints().setColorScheme(_SCHEMES.get(theme, Qt.ColorScheme.Unknown))
-    app = QApplication.instance()
-    if not isinstance(app, QApplication):
-        return
-    if theme == "dark":
-        app.setPalette(_dark_palette())
-    elif theme == "light":
-        app.setPalette(app.style().standardPalette())
-    else:
-        app.setPalette(QPalette())
-
+from app.ui.theme import apply_theme
 
 #: The engine thread needs the GIL only briefly per token; hand it over quickly
 #: while the GUI thread renders markdown (Python's default waits 5 ms).

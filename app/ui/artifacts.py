@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # markdown.py imports this module for its Preview links
-    from app.ui.markdown import CodeBlock
+
+class CodeBlock(Protocol):
+    """What these functions read of a code block (``app.ui.markdown.CodeBlock`` has it): no import of
+    markdown here, which imports this module for its Preview links."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+
 
 PREVIEW_LANGUAGES = frozenset({"html", "htm", "xhtml", "svg"})
 _DOCUMENT = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)

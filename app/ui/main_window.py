@@ -54,6 +54,7 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import ConversationRow, Sidebar
 from app.ui.status_bar import StatusBar
 from app.ui.tasks import run_in_background, run_on_db, wait_for_db
+from app.ui.theme import apply_theme
 from app.ui.welcome_page import WelcomePage
 
 log = logging.getLogger(__name__)
@@ -640,8 +641,6 @@ class MainWindow(QMainWindow):
 
     def apply_theme(self) -> None:
         """Light, dark or the system's: colours, markdown theme and message styles follow."""
-        from app.ui.app import apply_theme
-
         apply_theme(self.settings.get_str("theme"))
         QApplication.processEvents()  # let the palette change arrive
         self.setStyleSheet(window_stylesheet(self.palette()))
