@@ -322,7 +322,8 @@ def test_a_big_16_bit_scan_is_prepared_in_bounded_memory_and_scaled_not_clipped(
     ramp = (np.arange(side, dtype=np.uint32) * 65535 // (side - 1)).astype(np.uint16)  # black to white, left to right
     scan = tmp_path / "scan16.png"
     Image.fromarray(np.ascontiguousarray(np.broadcast_to(ramp, (side, side)))).save(scan)
-    assert Image.open(scan).mode == "I;16" and scan.stat().st_size < 1_000_000  # small on disk, 100 MB decoded
+    with Image.open(scan) as written:
+        assert written.mode == "I;16" and scan.stat().st_size < 1_000_000  # small on disk, 100 MB decoded
 
     # A fresh interpreter, so that what other tests allocated does not count.
     proc = subprocess.run(

@@ -89,6 +89,14 @@ def part_size(s: DownloadSpec) -> int:
     return part.stat().st_size if part.exists() else 0
 
 
+def kill(child: subprocess.Popen[str]) -> None:
+    """SIGKILL the child (no cleanup runs in it), reap it and close our end of its output."""
+    child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
 def start_child(s: DownloadSpec, limit: int = 0) -> subprocess.Popen[str]:
     args = [s.url, str(s.dest), str(s.size), s.sha256 or "", str(limit)]
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -312,8 +320,7 @@ def test_same_file_twice_from_two_processes(server: FileServer, tmp_path: Path) 
         with pytest.raises(DownloadError, match=rf"already being downloaded \(by process {child.pid}\)"):
             download(s)
     finally:
-        child.kill()
-        child.wait()
+        kill(child)
 
 
 def test_killed_mid_download_resumes_from_the_part(server: FileServer, tmp_path: Path) -> None:
@@ -321,8 +328,7 @@ def test_killed_mid_download_resumes_from_the_part(server: FileServer, tmp_path:
     s = spec(server, tmp_path)
     child = start_child(s)
     wait_for(lambda: part_size(s) >= 100_000)
-    child.kill()  # SIGKILL: no cleanup runs
-    child.wait()
+    kill(child)  # SIGKILL: no cleanup runs
     kept = part_size(s)
     assert 0 < kept < len(DATA) and Path(f"{part_path(s.dest)}.lock").exists()  # left behind, and harmless
     server.slow_s = 0

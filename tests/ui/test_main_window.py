@@ -345,6 +345,7 @@ def test_killed_mid_answer_the_partial_answer_survives(
     time.sleep(1.2)  # let it write for a while, then pull the plug
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    proc.stdout.close()
     window = open_window()
     qtbot.waitUntil(lambda: len(window.chat.messages) == 2, timeout=5000)
     assert window.chat.messages[0].text() == "Tell me everything"

@@ -114,6 +114,9 @@ class RunningApp:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._reader.join(10)  # it reads to the end of the output, then we close our end
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 StartApp = Callable[..., RunningApp]
