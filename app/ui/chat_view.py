@@ -110,7 +110,7 @@ class ChatView(QScrollArea):
 
     def _on_content_grew(self) -> None:
         if self._following:
-            QTimer.singleShot(0, self._stick)
+            QTimer.singleShot(0, self, self._stick)  # with a receiver: dropped if the view is deleted first
 
     def _stick(self) -> None:
         if self._following:

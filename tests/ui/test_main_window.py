@@ -95,6 +95,8 @@ def test_send_streams_the_answer_and_saves_it(qtbot: QtBot, open_window: WindowF
     assert answer.text().strip()
     assert "tok/s" in answer.footer.text()
     assert "tok/s" in window.status.speed_label.text()
+    # The last save runs on the store thread: wait for it to land.
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "complete", timeout=5000)
     path = stored_path(window)
     assert [m.role for m in path] == ["user", "assistant"]
     assert path[1].status == "complete" and path[1].content == answer.text()
