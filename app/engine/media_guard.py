@@ -24,9 +24,10 @@ import numpy as np
 from app.engine.errors import RequestError
 from app.engine.gguf_file import GGUFInfo
 from app.media import AUDIO_SAMPLE_RATE, MAX_CLIP_SECONDS, AudioClip, ImageInput
+from app.media.audio import MIN_CLIP_SECONDS
 
-#: The shortest clip sent to the audio encoder: 0.1 s holds no word, and under two samples libmtmd aborts.
-MIN_CLIP_SAMPLES = AUDIO_SAMPLE_RATE // 10
+#: The shortest clip sent to the audio encoder (the media layer never cuts a part shorter).
+MIN_CLIP_SAMPLES = int(MIN_CLIP_SECONDS * AUDIO_SAMPLE_RATE)
 #: A part is at most 30 s (the media layer cuts longer recordings); a little slack for rounding.
 MAX_CLIP_SAMPLES = int(MAX_CLIP_SECONDS * AUDIO_SAMPLE_RATE) + AUDIO_SAMPLE_RATE // 10
 #: Projector types whose pictures libmtmd resizes to the budget and looks up in 2-D position tables.

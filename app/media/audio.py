@@ -18,6 +18,8 @@ from app.media.errors import MediaError, format_duration, open_source, read_head
 AUDIO_SAMPLE_RATE = 16_000
 #: Gemma 4 takes at most 30 s per audio part; longer recordings are split into consecutive parts.
 MAX_CLIP_SECONDS = 30.0
+#: The shortest part the audio encoder is given: 0.1 s holds no word (and under two samples llama.cpp aborts).
+MIN_CLIP_SECONDS = 0.1
 #: Longer recordings are refused (with a message saying so) rather than silently cut.
 MAX_RECORDING_SECONDS = 300.0
 #: A recording whose loudest sample is below this level is reported as silent.
@@ -175,7 +177,10 @@ def _cut_points(audio: np.ndarray) -> list[int]:
         energy = np.square(window[: count * _CUT_FRAME]).reshape(count, _CUT_FRAME).mean(axis=1)
         quietest = count - 1 - int(np.argmin(energy[::-1]))
         cuts.append(end - search + quietest * _CUT_FRAME + _CUT_FRAME // 2)
-    cuts.append(len(audio))
+    if len(cuts) == 1 or len(audio) - cuts[-1] >= int(MIN_CLIP_SECONDS * AUDIO_SAMPLE_RATE):
+        cuts.append(len(audio))
+    # else: a tail under 0.1 s after the last cut (a quiet place) is left out rather than sent as a part
+    # the encoder would refuse.
     return cuts
 
 

@@ -17,6 +17,7 @@ from app.media import (
     audio_from_samples,
     load_audio,
 )
+from app.media.audio import MIN_CLIP_SECONDS
 
 
 def _tone(seconds: float, rate: int, hz: float = 440.0, level: float = 0.5) -> np.ndarray:
@@ -237,3 +238,14 @@ def test_truncated_rf64_is_refused_like_a_truncated_riff(tmp_path: Path) -> None
         cut.write_bytes(whole.read_bytes()[:-40_000])  # most of it, so only the sizes tell
         with pytest.raises(MediaError, match=rf"^{fmt.lower()} take.wav is damaged or incomplete\.$"):
             load_audio(cut)
+
+
+def test_a_recording_just_over_30_s_leaves_no_part_too_short_to_hear() -> None:
+    """A cut near the end of a 30.02 s recording would leave a sliver the engine refuses as too short."""
+    rate = AUDIO_SAMPLE_RATE
+    t = np.arange(int(30.02 * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    tone[int(29.99 * rate) :] = 0.0  # the quietest place is at the very end
+    clips = audio_from_samples(tone, rate).clips
+    assert all(len(c.samples) >= int(MIN_CLIP_SECONDS * rate) for c in clips)
+    assert sum(len(c.samples) for c in clips) >= len(tone) - int(MIN_CLIP_SECONDS * rate)
