@@ -398,6 +398,8 @@ class MainWindow(QMainWindow):
         self.models.prepare_load(Path(path), mmproj)
 
     def _start_load(self, path: Path, mmproj: Path | None, n_ctx: int) -> None:
+        if self.bridge.closed:  # the load plan finished after the window closed: nothing to load into
+            return
         s = self.settings
         threads = s.get_int("threads")
         self._loading_path = (path, mmproj)
