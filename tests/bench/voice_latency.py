@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.settings import Settings
-    from app.ui.app import create_window
-    from app.ui.voice import IDLE, RECORDING
+    from app.ui.capture.voice import IDLE, RECORDING
+    from app.ui.shell.app import create_window
     from tests.fixtures.tiny_gemma4 import write_tiny_gemma4
     from tests.fixtures.tiny_mmproj import write_tiny_mmproj
     from tests.media.virtual_mic import ensure_virtual_mic, play, speech_wav

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.engine import AnswerDelta, Done, GenerateRequest, GenerationStats, Stats, ThinkingDelta
 from app.settings import Settings
-from app.ui.app import create_window
 from app.ui.engine_bridge import EngineBridge
-from app.ui.main_window import MainWindow
+from app.ui.shell.app import create_window
+from app.ui.shell.main_window import MainWindow
 
 PROMPT = "Write a long story about a lighthouse keeper."
 

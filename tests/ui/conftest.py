@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
-from app.ui.app import create_window
-from app.ui.main_window import MainWindow
+from app.ui.shell.app import create_window
+from app.ui.shell.main_window import MainWindow
 
 Launch = Callable[..., MainWindow]
 

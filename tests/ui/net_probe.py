@@ -253,14 +253,14 @@ def run_pages(rec: Recorder, facts: dict[str, Any], wait_s: float, hardened: boo
     from PySide6.QtWebEngineCore import QWebEngineSettings
     from PySide6.QtWidgets import QApplication
 
-    import app.ui.sandbox as sandbox
-    from app.ui.sandbox_network import NetworkGate
+    import app.ui.preview.sandbox as sandbox
+    from app.ui.preview.sandbox_network import NetworkGate
 
     if not hardened:  # the control: a gate nobody is sent to, and Chromium as it comes
         sandbox.harden_webengine = NetworkGate
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     qapp = QApplication(sys.argv[:1])
-    from app.ui.preview_pane import PreviewPane
+    from app.ui.preview.pane import PreviewPane
 
     def wait(seconds: float) -> None:
         loop = QEventLoop()

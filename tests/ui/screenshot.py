@@ -51,7 +51,7 @@ def main(out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.store import Store
-    from app.ui.app import create_window
+    from app.ui.shell.app import create_window
 
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")

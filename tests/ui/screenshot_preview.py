@@ -67,8 +67,8 @@ def main(out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.store import Store
-    from app.ui.app import allow_webengine_as_root, create_window
-    from app.ui.preview_pane import PreviewPane
+    from app.ui.preview.pane import PreviewPane
+    from app.ui.shell.app import allow_webengine_as_root, create_window
 
     allow_webengine_as_root()
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

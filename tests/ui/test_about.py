@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 import app
 from app.paths import resource_path
-from app.ui.main_window import MainWindow
+from app.ui.shell.main_window import MainWindow
 from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.media import MediaError, load_image
-from app.ui.attachment_tray import TILE_SIZE
-from app.ui.composer import MAX_ATTACHMENTS, Composer, PendingAttachment
+from app.ui.composer.attachment_tray import TILE_SIZE
+from app.ui.composer.composer import MAX_ATTACHMENTS, Composer, PendingAttachment
 
 pytestmark = pytest.mark.gui
 

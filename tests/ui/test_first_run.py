@@ -22,8 +22,8 @@ from app.models.hardware import Hardware
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
-from app.ui.downloads import FAILED, PAUSED
-from app.ui.main_window import MainWindow
+from app.ui.model_setup.downloads import FAILED, PAUSED
+from app.ui.shell.main_window import MainWindow
 from tests.models.http_fixture import FileServer
 from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve_catalog
 from tests.ui.conftest import Launch

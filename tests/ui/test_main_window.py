@@ -21,8 +21,8 @@ from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
 from app.store import Store
-from app.ui.app import create_window
-from app.ui.main_window import MainWindow
+from app.ui.shell.app import create_window
+from app.ui.shell.main_window import MainWindow
 from tests.fixtures.tiny_gemma4 import GEMMA4_CHAT_TEMPLATE, write_tiny_gemma4
 
 pytestmark = pytest.mark.gui
@@ -310,7 +310,7 @@ import sys
 from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from app.ui.app import create_window
+from app.ui.shell.app import create_window
 app = QApplication([])
 window = create_window(app)
 window.show()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.ui.markdown import (
+from app.render.markdown import (
     DARK,
     LIGHT,
     CodeBlock,

@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtGui import QTextDocument
 
-from app.ui.markdown import DARK, LIGHT, StreamingMarkdown, render_markdown, suggested_filename
+from app.render.markdown import DARK, LIGHT, StreamingMarkdown, render_markdown, suggested_filename
 
 ANSWER = """# Plan
 

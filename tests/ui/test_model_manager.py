@@ -20,8 +20,8 @@ from app.models.catalog import Catalog, load_catalog, validate
 from app.models.disk import part_path
 from app.models.hardware import Hardware, probe_hardware
 from app.settings import Settings
-from app.ui.downloads import Downloads
-from app.ui.model_manager import CHECKING, ERROR_COLOUR, CatalogRow, ModelManager
+from app.ui.model_setup.downloads import Downloads
+from app.ui.model_setup.manager import CHECKING, ERROR_COLOUR, CatalogRow, ModelManager
 from tests.models.http_fixture import FileServer
 
 pytestmark = pytest.mark.gui

@@ -19,15 +19,15 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWebEngineCore import QWebEngineScript
 from pytestqt.qtbot import QtBot
 
+from app.render.artifacts import find_page, is_previewable
+from app.render.markdown import render_markdown
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
-from app.ui.artifacts import find_page, is_previewable
-from app.ui.main_window import MainWindow
-from app.ui.markdown import render_markdown
-from app.ui.preview_pane import UPDATE_INTERVAL_MS, PreviewPane, _FitImage
-from app.ui.sandbox_network import harden_webengine
-from app.ui.screenshot_action import PROMPT
+from app.ui.composer.screenshot_action import PROMPT
+from app.ui.preview.pane import UPDATE_INTERVAL_MS, PreviewPane, _FitImage
+from app.ui.preview.sandbox_network import harden_webengine
+from app.ui.shell.main_window import MainWindow
 from tests.models.http_fixture import FileServer
 from tests.ui.conftest import Launch
 
@@ -248,12 +248,12 @@ def test_preview_opens_beside_the_screenshot_and_code_can_be_copied_and_saved(
     assert QGuiApplication.clipboard().text() == PAGE + "\n"
     target = tmp_path / "out" / "index.html"
     target.parent.mkdir()
-    monkeypatch.setattr("app.ui.message_widget.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr("app.ui.chat.message_widget.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), ""))
     answer.body.stable.codeAction.emit("save", 0)
     assert target.read_text() == PAGE + "\n"
 
     opened: list[QUrl] = []
-    monkeypatch.setattr("app.ui.preview_pane.QDesktopServices.openUrl", lambda url: opened.append(url) or True)
+    monkeypatch.setattr("app.ui.preview.pane.QDesktopServices.openUrl", lambda url: opened.append(url) or True)
     path = pane.open_in_browser()
     assert path is not None and path.read_text() == pane.html and opened == [QUrl.fromLocalFile(str(path))]
 

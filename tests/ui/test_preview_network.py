@@ -7,7 +7,7 @@ against real listeners on 127.0.0.1 and a DNS stub the process's resolver points
 preview as it was before (no Chromium switches, WebRTC on every interface) are the control: there the
 listeners must see the leaks.
 
-The gate itself (``app.ui.sandbox_network``) is tested here too, with plain sockets.
+The gate itself (``app.ui.preview.sandbox_network``) is tested here too, with plain sockets.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from app.ui.sandbox_network import NetworkGate, chromium_switches, merged_flags, split_flags
+from app.ui.preview.sandbox_network import NetworkGate, chromium_switches, merged_flags, split_flags
 from tests.conftest import REPO
 
 WAIT_S = 3.0  # per page: WebRTC gathers and preconnects within about a second

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 from pytestqt.qtbot import QtBot
 
 from app.store import Store
-from app.ui import app as app_module
+from app.ui.shell import app as app_module
 from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui

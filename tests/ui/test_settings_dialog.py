@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from app.settings import SETTINGS, Setting, Settings
-from app.ui.settings_dialog import SettingsDialog, _make_control, _read_control, _write_control, with_mnemonic
+from app.ui.shell.settings_dialog import SettingsDialog, _make_control, _read_control, _write_control, with_mnemonic
 
 pytestmark = pytest.mark.gui
 

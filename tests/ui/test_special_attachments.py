@@ -18,7 +18,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
-from app.ui.composer import Composer
+from app.ui.composer.composer import Composer
 
 pytestmark = pytest.mark.gui
 

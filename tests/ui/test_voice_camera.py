@@ -23,9 +23,9 @@ from pytestqt.qtbot import QtBot
 from app.media import AUDIO_SAMPLE_RATE
 from app.settings import Settings
 from app.store import Store
-from app.ui.main_window import MainWindow
+from app.ui.capture.voice import IDLE, RECORDING
+from app.ui.shell.main_window import MainWindow
 from app.ui.tasks import wait_for_db
-from app.ui.voice import IDLE, RECORDING
 from tests.media.clips import write_clip
 from tests.media.virtual_mic import play
 from tests.ui.conftest import Launch
@@ -306,12 +306,12 @@ if sys.argv[1] == "no-portaudio":
     real = ctypes.util.find_library
     ctypes.util.find_library = lambda name: None if "portaudio" in name else real(name)
 """
-SELF_CHECK = HIDE_PORTAUDIO + "from app.cli import run\nsys.exit(run(['--self-check']))\n"
+SELF_CHECK = HIDE_PORTAUDIO + "from app.cli.main import run\nsys.exit(run(['--self-check']))\n"
 APP_PROBE = (
     HIDE_PORTAUDIO
     + """
 from PySide6.QtWidgets import QApplication
-from app.ui.app import create_window
+from app.ui.shell.app import create_window
 app = QApplication([])
 window = create_window(app)
 window.show()

@@ -19,8 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.ui.app import run_app
-from app.ui.main_window import MainWindow
+from app.ui.shell.app import run_app
+from app.ui.shell.main_window import MainWindow
 
 
 def _say(*words: object) -> None:

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.artifacts import find_page, page_for
-from app.ui.markdown import LIGHT, Theme
-from app.ui.markdown_view import StreamingBody
-from app.ui.thinking_block import ThinkingBlock
+from app.render.artifacts import find_page, page_for
+from app.render.markdown import LIGHT, Theme
+from app.ui.chat.markdown_view import StreamingBody
+from app.ui.chat.thinking_block import ThinkingBlock
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from app.models.local import find_mmproj
 from app.models.variants import Variant, VariantFit, all_variants, assess, recommend_variant, variant_state
 from app.paths import models_dir
 from app.settings import Settings
-from app.ui.downloads import DownloadJob, Downloads
+from app.ui.model_setup.downloads import DownloadJob, Downloads
 from app.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,9 @@ from app.engine import (
     ToolCall,
 )
 
+#: Exit statuses of ``ask`` and ``chat`` (see ``app.cli.main``).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 THINKING_PREFIX = "│ "
 
@@ -189,3 +192,6 @@ class PlainOutput:
             self.err.flush()
         self._stats = None
         self._mode = ""
+
+
+Output = JsonOutput | PlainOutput

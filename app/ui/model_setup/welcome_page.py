@@ -27,8 +27,8 @@ from app.models.fit import format_gb
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
-from app.ui.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
-from app.ui.model_text import hardware_summary
+from app.ui.model_setup.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
+from app.ui.model_setup.model_text import hardware_summary
 
 
 class WelcomePage(QWidget):
@@ -252,7 +252,7 @@ class WelcomePage(QWidget):
             self.primary.setEnabled(False)
 
 
-if __name__ == "__main__":  # a preview: uv run python -m app.ui.welcome_page
+if __name__ == "__main__":  # a preview: uv run python -m app.ui.model_setup.welcome_page
     import sys
 
     from PySide6.QtWidgets import QApplication

@@ -37,25 +37,25 @@ from app import __version__
 from app.engine import GenerationStats, LoadRequest, ModelInfo
 from app.models.catalog import Catalog
 from app.paths import config_dir
+from app.render.markdown import DARK, LIGHT
 from app.settings import Settings
 from app.store import Conversation, Store
-from app.ui.chat_controller import ChatController
-from app.ui.chat_view import ChatView
-from app.ui.composer import Composer
+from app.ui.capture.media_controls import MediaControls
+from app.ui.chat.controller import ChatController
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.view import ChatView
+from app.ui.composer.composer import Composer
+from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
-from app.ui.markdown import DARK, LIGHT
-from app.ui.media_controls import MediaControls
-from app.ui.message_widget import MessageWidget
-from app.ui.model_setup import MachineReport, ModelSetup
-from app.ui.notice_bar import NoticeBar
-from app.ui.preview_controller import PreviewController
-from app.ui.screenshot_action import ScreenshotToHtml
-from app.ui.settings_dialog import SettingsDialog
-from app.ui.sidebar import ConversationRow, Sidebar
-from app.ui.status_bar import StatusBar
+from app.ui.model_setup.setup import MachineReport, ModelSetup
+from app.ui.model_setup.welcome_page import WelcomePage
+from app.ui.preview.controller import PreviewController
+from app.ui.shell.notice_bar import NoticeBar
+from app.ui.shell.settings_dialog import SettingsDialog
+from app.ui.shell.sidebar import ConversationRow, Sidebar
+from app.ui.shell.status_bar import StatusBar
+from app.ui.shell.theme import apply_theme
 from app.ui.tasks import run_in_background, run_on_db, wait_for_db
-from app.ui.theme import apply_theme
-from app.ui.welcome_page import WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_notice(f"{label} is downloaded.", "Load it", lambda: self.load_model(model, mmproj))
 
     def open_model_manager(self) -> None:
-        from app.ui.model_manager import ModelManager
+        from app.ui.model_setup.manager import ModelManager
 
         if self._manager is not None:
             self._manager.show()

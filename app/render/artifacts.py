@@ -12,7 +12,7 @@ from typing import Protocol
 
 
 class CodeBlock(Protocol):
-    """What these functions read of a code block (``app.ui.markdown.CodeBlock`` has it): no import of
+    """What these functions read of a code block (``app.render.markdown.CodeBlock`` has it): no import of
     markdown here, which imports this module for its Preview links."""
 
     @property

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.sandbox import SandboxedPage
+from app.ui.preview.sandbox import SandboxedPage
 from app.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QSplitter
 
-from app.ui.composer import Composer
-from app.ui.message_widget import MessageWidget
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.composer.composer import Composer
 
 if TYPE_CHECKING:
-    from app.ui.preview_pane import PreviewPane
+    from app.ui.preview.pane import PreviewPane
 
 FIX_PROMPT = (
     "The first picture is the page I want; the second is how your HTML renders now. List the differences "
@@ -65,7 +65,7 @@ class PreviewController(QObject):
 
     def _ensure_pane(self) -> PreviewPane:
         if self.pane is None:
-            from app.ui.preview_pane import PreviewPane
+            from app.ui.preview.pane import PreviewPane
 
             self.pane = PreviewPane()
             self.pane.dock_into(self.splitter)

@@ -15,9 +15,9 @@ from app.applog import setup_logging
 from app.paths import resource_path
 from app.settings import Settings
 from app.store import Store
-from app.ui.main_window import MainWindow
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.theme import apply_theme
 from app.ui.tasks import run_on_db
-from app.ui.theme import apply_theme
 
 #: The engine thread needs the GIL only briefly per token; hand it over quickly
 #: while the GUI thread renders markdown (Python's default waits 5 ms).

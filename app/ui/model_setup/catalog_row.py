@@ -27,8 +27,8 @@ from app.models.disk import format_size
 from app.models.download import Progress, describe_progress
 from app.models.fit import format_gb
 from app.models.variants import Variant, VariantFit
-from app.ui.downloads import DONE, FAILED, PAUSED, RUNNING, DownloadJob, Downloads
-from app.ui.model_text import model_facts
+from app.ui.model_setup.downloads import DONE, FAILED, PAUSED, RUNNING, DownloadJob, Downloads
+from app.ui.model_setup.model_text import model_facts
 
 CHECKING = "Checking this machine…"
 BADGE_COLOURS = {"fits": "#2e7d32", "tight": "#b26a00", "too_big": "#c62828"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from app.ui.markdown import LIGHT, Theme
-from app.ui.message_widget import MessageWidget
+from app.render.markdown import LIGHT, Theme
+from app.ui.chat.message_widget import MessageWidget
 
 _BOTTOM_SLACK = 48  # px: "at the bottom" even if a few pixels short
 

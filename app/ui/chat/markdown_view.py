@@ -14,7 +14,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from app.ui.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_markdown
+from app.render.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_markdown
 
 
 class MarkdownView(QTextBrowser):

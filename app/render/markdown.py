@@ -33,7 +33,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from app.ui.artifacts import is_previewable as previewable
+from app.render.artifacts import is_previewable as previewable
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QToolButton, QWidget
 from app.media import AudioInput
 from app.paths import data_dir
 from app.settings import Settings
-from app.ui.camera_panel import CameraPanel
-from app.ui.clip_player import ClipPlayer
-from app.ui.composer import Composer
-from app.ui.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
+from app.ui.capture.camera_panel import CameraPanel
+from app.ui.capture.clip_player import ClipPlayer
+from app.ui.capture.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
+from app.ui.composer.composer import Composer
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ dialog, its control takes the focus, and the dialog stays open.
     if dialog.exec() == QDialog.DialogCode.Accepted:
         settings.update(dialog.values())
 
-``python -m app.ui.settings_dialog`` shows it with the defaults and prints what OK returns.
+``python -m app.ui.shell.settings_dialog`` shows it with the defaults and prints what OK returns.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Load, Delete and Show in folder, and imports a GGUF from elsewhere. Every
 disk, header and hardware read runs through ``run_in_background``; Load
 buttons emit ``loadRequested(model, mmproj)`` for the main window.
 
-``python -m app.ui.model_manager`` shows it with the real catalog.
+``python -m app.ui.model_setup.manager`` shows it with the real catalog.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ from app.models.variants import Variant, VariantFit, all_variants, assess, mmpro
 from app.models.variants import variant_state as disk_state
 from app.paths import models_dir
 from app.settings import Settings
-from app.ui.catalog_row import CHECKING, ERROR_COLOUR, CatalogRow, _button, _colour, _fill, _label
-from app.ui.downloads import FAILED, PAUSED, DownloadJob, Downloads
-from app.ui.model_text import hardware_summary
+from app.ui.model_setup.catalog_row import CHECKING, ERROR_COLOUR, CatalogRow, _button, _colour, _fill, _label
+from app.ui.model_setup.downloads import FAILED, PAUSED, DownloadJob, Downloads
+from app.ui.model_setup.model_text import hardware_summary
 from app.ui.tasks import run_in_background
 
 

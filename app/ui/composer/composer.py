@@ -1,7 +1,7 @@
 """The message box at the bottom of the chat window: text, attachments (dropped, pasted or picked), Think and Send/Stop.
 
 Files are classified here on the GUI thread by name only; reading and decoding them runs through
-``run_in_background`` (``app.ui.attachment_tray``), with a spinner tile until each one is ready.
+``run_in_background`` (``app.ui.composer.attachment_tray``), with a spinner tile until each one is ready.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from app.media import AudioInput, MediaError
-from app.ui.attachment_tray import (
+from app.ui.composer.attachment_tray import (
     AttachmentTray,
     PendingAttachment,
     decode_file,
@@ -594,7 +594,7 @@ def _file_decoder(path: Path, kind: str) -> Callable[[float], PendingAttachment]
 
 
 def _preview() -> None:
-    """``python -m app.ui.composer``: the composer in a window, printing what it emits."""
+    """``python -m app.ui.composer.composer``: the composer in a window, printing what it emits."""
     import sys
 
     from PySide6.QtWidgets import QApplication

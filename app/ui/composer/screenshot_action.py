@@ -16,7 +16,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QToolButton, QWidget
 
 from app.settings import Settings
-from app.ui.composer import Composer
+from app.ui.composer.composer import Composer
 
 FINEST_BUDGET = 1120
 SHORTCUT = "Ctrl+Shift+H"

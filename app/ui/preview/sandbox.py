@@ -38,7 +38,7 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor,
 )
 
-from app.ui.sandbox_network import NetworkGate, harden_webengine
+from app.ui.preview.sandbox_network import NetworkGate, harden_webengine
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from app.settings import Settings
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
 from app.store.models import Status
-from app.ui.chat_view import ChatView
+from app.ui.chat.message_widget import AttachmentView, MessageWidget
+from app.ui.chat.view import ChatView
 from app.ui.engine_bridge import EngineBridge
-from app.ui.message_widget import AttachmentView, MessageWidget
 from app.ui.tasks import run_in_background, run_on_db
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,160 @@
+"""The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation.
+
+``--json`` prints one JSON object per line (``thinking``, ``answer``,
+``tool_call``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
+public interface: change it only by adding fields.
+
+Exit codes: 0 every turn was answered; 1 the model could not be loaded, or a
+request failed, or (``chat``) a turn was skipped for a bad attachment (the
+conversation goes on; each failure printed its one-line reason); 2 bad
+arguments; 130 interrupted with Ctrl-C (one line, at any moment: loading,
+reading an attachment, answering, or waiting for the next line).
+
+Input that is not valid UTF-8 (a prompt, a ``chat`` line) is not refused: the
+bytes that do not decode become U+FFFD (shown as �) in the text, a notice on
+stderr says so, and file paths on the line keep their exact bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from app import __version__
+from app.cli.chat import session
+from app.cli.input import REPLACED, ChatInput, attachment_parts, readable_text, stdin_bytes
+from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, JsonOutput, Output, PlainOutput
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
+        words = self.prog.split()[1:]  # "gemma-desk models download" -> the command after the program name
+        sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {' '.join([*words, '--help'])}')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be greater than zero")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", required=True, type=Path, help="a Gemma GGUF file")
+    p.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
+    p.add_argument("--system", help="a system prompt")
+    p.add_argument("--think", action="store_true", help="let the model think before answering")
+    p.add_argument("--max-tokens", type=_positive_int, help="stop each answer after this many tokens")
+    p.add_argument("--ctx", type=_positive_int, help="context size in tokens (default: 8192 or less)")
+    p.add_argument("--vision-budget", type=_positive_int, default=280, help="tokens per image, 70 … 1120")
+    p.add_argument("--json", action="store_true", help="print one JSON event per line")
+    p.add_argument("--threads", type=_positive_int, help="CPU threads (default: all cores)")
+    p.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
+    p.add_argument("--verbose", action="store_true", help="also print the engine's log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="gemma-desk",
+        description="Gemma Desk: chat with Google's Gemma 4 models on your own machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"gemma-desk {__version__}")
+    parser.add_argument(
+        "--self-check",
+        action="store_true",
+        help="print what this machine and build offer (backend, Qt, sound, microphones, cameras, folders)",
+    )
+    parser.add_argument(
+        "--check-model",
+        type=Path,
+        metavar="GGUF",
+        help="with --self-check: also open the window, load this model, ask it one question and render a preview",
+    )
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser(
+        "ask",
+        help="answer one prompt from the command line",
+        description="Answer one prompt, streaming the model's thinking and answer.",
+    )
+    ask.add_argument("prompt", nargs="*", help="the prompt ('-' reads it from standard input)")
+    _add_model_options(ask)
+    ask.add_argument("--image", action="append", type=Path, default=[], help="attach a picture (repeatable)")
+    ask.add_argument("--audio", action="append", type=Path, default=[], help="attach a recording (repeatable)")
+    ask.add_argument("--video", action="append", type=Path, default=[], help="attach a short video (repeatable)")
+    chat = sub.add_parser(
+        "chat",
+        help="a conversation: one user turn per line of standard input",
+        description=(
+            "Read one user turn per line from standard input and answer each in turn, keeping the "
+            "conversation. A line may attach files: '/image PATH', '/audio PATH', '/video PATH'. "
+            "A turn whose attachment cannot be read is skipped (with its reason) and the conversation goes on."
+        ),
+        epilog=(
+            "Exit status: 0 every turn answered; 1 the model failed to load, a turn failed or a turn was skipped; "
+            "2 bad arguments; 130 Ctrl-C."
+        ),
+    )
+    _add_model_options(chat)
+    from app.cli import models
+
+    models.add_parser(sub)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_check:
+        from app.cli.self_check import run as self_check
+
+        return self_check(model=args.check_model)
+    if args.command is None:  # options but no command: the window is ``gemma-desk`` alone (app.__main__)
+        parser.error("say what to do: ask, chat, models or --self-check (no arguments opens the window)")
+    from app.applog import setup_logging
+
+    setup_logging(verbose=getattr(args, "verbose", False))
+    if args.command == "models":
+        from app.cli import models
+
+        return models.run(args)
+    out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
+    try:
+        if args.command == "ask":
+            return _ask(args, out)
+        chat_input = ChatInput(out, stdin_bytes())
+        code = session(args, out, chat_input)
+        return EXIT_FAILED if code == EXIT_OK and chat_input.skipped else code
+    except KeyboardInterrupt:  # Ctrl-C while no request was running: reading input or an attachment
+        return out.interrupted(EXIT_INTERRUPTED)
+
+
+def _ask(args: argparse.Namespace, out: Output) -> int:
+    if args.prompt == ["-"]:
+        prompt, mangled = readable_text(stdin_bytes().read().decode("utf-8", "surrogateescape"))
+    else:
+        prompt, mangled = readable_text(" ".join(args.prompt))
+    if mangled:
+        out.notice(f"the prompt is not valid UTF-8 text; {REPLACED}")
+    files = [("image", p) for p in args.image] + [("audio", p) for p in args.audio]
+    files += [("video", p) for p in args.video]
+    if not prompt.strip() and not files:
+        return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
+    try:
+        parts = attachment_parts(files)
+    except Exception as exc:  # MediaError: a clear message about the file
+        return out.fail(str(exc), EXIT_FAILED)
+    return session(args, out, [(parts, prompt)])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Where a message is written: the text box, attachment chips and the screenshot quick action."""
