@@ -28,3 +28,12 @@ def video_parts(video: VideoFrames) -> list[Part]:
         parts.append(image_part(frame))
         parts.append(Part("text", "\n"))
     return parts
+
+
+def parts_for(payload: ImageInput | AudioInput | VideoFrames) -> list[Part]:
+    """The message parts of any decoded media."""
+    if isinstance(payload, ImageInput):
+        return [image_part(payload)]
+    if isinstance(payload, AudioInput):
+        return audio_parts(payload)
+    return video_parts(payload)
