@@ -10,10 +10,18 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
+from app.ui import confirm
 from app.ui.shell.app import create_window
 from app.ui.shell.main_window import MainWindow
 
 Launch = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def answer() -> Iterator[Callable[[confirm.Answer], None]]:
+    """Answer the window's yes/no questions (``app.ui.confirm``) with a function instead of a dialog."""
+    yield confirm.set_answer
+    confirm.set_answer(None)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from app.models.hardware import Hardware
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
+from app.ui import confirm
 from app.ui.model_setup.downloads import FAILED, PAUSED
 from app.ui.shell.main_window import MainWindow
 from tests.models.http_fixture import FileServer
@@ -170,7 +171,12 @@ def test_a_damaged_catalog_is_a_notice_not_a_crash(
 
 
 def test_loading_a_model_that_will_not_fit_asks_first(
-    qtbot: QtBot, first_window: Factory, server: FileServer, tmp_path: Path, tiny_model: Path
+    qtbot: QtBot,
+    first_window: Factory,
+    server: FileServer,
+    tmp_path: Path,
+    tiny_model: Path,
+    answer: Callable[[confirm.Answer], None],
 ) -> None:
     window = first_window(serve_catalog(server, tmp_path, tiny_model.read_bytes()))
     real = window.models.probe
@@ -185,13 +191,13 @@ def test_loading_a_model_that_will_not_fit_asks_first(
         return False
 
     window.models.probe = small_machine
-    window.models.confirm_hook = decline
+    answer(decline)
     window.load_model(tiny_model)
     qtbot.waitUntil(lambda: "was not loaded" in window.notice_bar.label.text(), timeout=10_000)
     assert asked and asked[0].startswith("This model will not fit: Too big: needs")
     assert window.bridge.model_info is None and not window.bridge.is_loading
 
-    window.models.confirm_hook = lambda title, text: True  # "Load anyway"
+    answer(lambda title, text: True)  # "Load anyway"
     window.load_model(tiny_model)
     qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
 

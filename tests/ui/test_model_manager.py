@@ -20,6 +20,7 @@ from app.models.catalog import Catalog, load_catalog, validate
 from app.models.disk import part_path
 from app.models.hardware import Hardware, probe_hardware
 from app.settings import Settings
+from app.ui import confirm
 from app.ui.model_setup.downloads import Downloads
 from app.ui.model_setup.manager import CHECKING, ERROR_COLOUR, CatalogRow, ModelManager
 from tests.models.http_fixture import FileServer
@@ -153,7 +154,12 @@ def test_lists_every_catalog_model_and_shows_fit_badges_after_the_probe(
 
 
 def test_recommended_mark_and_too_big_confirmation(
-    qtbot: QtBot, open_manager: Factory, server: FileServer, folder: Path, tiny_model: Path
+    qtbot: QtBot,
+    open_manager: Factory,
+    server: FileServer,
+    folder: Path,
+    tiny_model: Path,
+    answer: Callable[[confirm.Answer], None],
 ) -> None:
     big = open_manager(probe=lambda _folder: hardware(64 * 10**9))
     recommended = [row for row in big.rows if row.recommended_label.isVisible()]
@@ -173,7 +179,7 @@ def test_recommended_mark_and_too_big_confirmation(
     assert row.badge_label.text().endswith("Too big") and ERROR_COLOUR in row.badge_label.styleSheet()
     assert row.badge_label.toolTip().startswith("Too big: needs")
     assert not row.recommended_label.isVisible()
-    manager._confirm = confirm  # type: ignore[method-assign]
+    answer(confirm)
     qtbot.waitUntil(row.buttons["download"].isVisible)
     row.buttons["download"].click()
     assert len(asked) == 1 and "Download it anyway?" in asked[0]
@@ -243,7 +249,7 @@ def test_unverifiable_file_is_marked(open_manager: Factory, tiny_model: Path) ->
 
 
 def test_installed_model_load_show_and_delete(
-    qtbot: QtBot, open_manager: Factory, folder: Path, tiny_model: Path
+    qtbot: QtBot, open_manager: Factory, folder: Path, tiny_model: Path, answer: Callable[[confirm.Answer], None]
 ) -> None:
     path = folder / "my-model.gguf"
     shutil.copyfile(tiny_model, path)
@@ -269,7 +275,7 @@ def test_installed_model_load_show_and_delete(
     manager.in_use = lambda: None
 
     answers = [False, True]
-    manager._confirm = lambda _title, _text: answers.pop(0)  # type: ignore[method-assign]
+    answer(lambda _title, _text: answers.pop(0))
     button(manager, "Delete my-model.gguf").click()
     assert path.exists()  # said no
     button(manager, "Delete my-model.gguf").click()

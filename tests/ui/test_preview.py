@@ -24,6 +24,7 @@ from app.render.markdown import render_markdown
 from app.settings import Settings
 from app.store import Store
 from app.store.store import default_path
+from app.ui import confirm
 from app.ui.composer.screenshot_action import PROMPT
 from app.ui.preview.pane import UPDATE_INTERVAL_MS, PreviewPane, _FitImage
 from app.ui.preview.sandbox_network import harden_webengine
@@ -119,7 +120,7 @@ def test_a_page_cannot_read_local_files(qtbot: QtBot, pane: PreviewPane, tmp_pat
 
 
 def test_a_page_cannot_reach_the_network_not_even_127_0_0_1(
-    qtbot: QtBot, pane: PreviewPane, server: FileServer
+    qtbot: QtBot, pane: PreviewPane, server: FileServer, answer: Callable[[confirm.Answer], None]
 ) -> None:
     server.files = {"logo.png": _png_bytes(), "app.js": b"document.title = 'ran'", "style.css": b"body{color:red}"}
     calls = (
@@ -139,7 +140,7 @@ def test_a_page_cannot_reach_the_network_not_even_127_0_0_1(
     assert len(pane.page.guard.blocked) >= 5 and "blocked" in pane.status.text()
     assert pane.page.title() != "ran"
 
-    pane._confirm = lambda _title, _text: True  # type: ignore[method-assign]
+    answer(lambda _title, _text: True)
     pane.remote.setChecked(True)  # the user agreed: remote images, fonts and styles only
     qtbot.waitUntil(lambda: any("logo.png" in s.target for s in server.seen), timeout=10_000)
     qtbot.wait(300)
@@ -148,10 +149,12 @@ def test_a_page_cannot_reach_the_network_not_even_127_0_0_1(
     assert f"127.0.0.1:{server.port}" in gate.passed  # through the gate, which the guard opened for this host
 
 
-def test_a_declined_warning_keeps_the_network_off(qtbot: QtBot, pane: PreviewPane, server: FileServer) -> None:
+def test_a_declined_warning_keeps_the_network_off(
+    qtbot: QtBot, pane: PreviewPane, server: FileServer, answer: Callable[[confirm.Answer], None]
+) -> None:
     server.files = {"logo.png": _png_bytes()}
     render(qtbot, pane, f'<img src="{server.url("logo.png")}">')
-    pane._confirm = lambda _title, _text: False  # type: ignore[method-assign]
+    answer(lambda _title, _text: False)
     pane.remote.setChecked(True)
     assert not pane.remote.isChecked() and not pane.page.guard.allow_remote
     qtbot.wait(300)

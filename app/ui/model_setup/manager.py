@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QMessageBox,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -47,6 +46,7 @@ from app.models.variants import Variant, VariantFit, all_variants, assess, mmpro
 from app.models.variants import variant_state as disk_state
 from app.paths import models_dir
 from app.settings import Settings
+from app.ui import confirm
 from app.ui.model_setup.catalog_row import CHECKING, ERROR_COLOUR, CatalogRow, _button, _colour, _fill, _label
 from app.ui.model_setup.downloads import FAILED, PAUSED, DownloadJob, Downloads
 from app.ui.model_setup.model_text import hardware_summary
@@ -180,10 +180,6 @@ class ModelManager(QDialog):
 
     # -- patchable interaction -----------------------------------------------------------------
 
-    def _confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes
-
     def _open_url(self, url: QUrl) -> bool:
         return QDesktopServices.openUrl(url)
 
@@ -259,7 +255,7 @@ class ModelManager(QDialog):
         resuming = job is not None and job.state in (PAUSED, FAILED)  # asked when it started
         if vf is not None and vf.fit.verdict == "too_big" and not resuming:
             question = f"{vf.fit.message}. {variant.label} will probably not load on this machine. Download it anyway?"
-            if not self._confirm("Download a model that is too big?", question):
+            if not confirm.ask(self, "Download a model that is too big?", question):
                 return
         endpoint, token = self._settings.get_str("hf_endpoint"), self._settings.get_str("hf_token")
         self._downloads.start(variant, self.folder, endpoint=endpoint, token=token or None)
@@ -287,7 +283,7 @@ class ModelManager(QDialog):
             question = f"Remove {name} from the list? The file stays in {model.path.parent}."
         else:
             question = f"Delete {name} ({format_size(model.size_bytes)}) from {model.path.parent}?"
-        if not self._confirm("Delete model", question):
+        if not confirm.ask(self, "Delete model", question):
             return
         folder = self.folder
 

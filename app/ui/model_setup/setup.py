@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.models.catalog import Catalog, CatalogError, load_catalog
 from app.models.fit import format_gb
@@ -27,6 +27,7 @@ from app.models.local import find_mmproj
 from app.models.variants import Variant, VariantFit, all_variants, assess, recommend_variant, variant_state
 from app.paths import models_dir
 from app.settings import Settings
+from app.ui import confirm
 from app.ui.model_setup.downloads import DownloadJob, Downloads
 from app.ui.tasks import run_in_background
 
@@ -117,7 +118,8 @@ class ModelSetup(QObject):
         """Start (or resume) a download, asking first when the variant will not fit here."""
         if self.hardware is not None:
             vf = assess(variant, self.hardware)
-            if vf.fit.verdict == "too_big" and not self._confirm(
+            if vf.fit.verdict == "too_big" and not confirm.ask(
+                self.window,
                 "This model may not fit",
                 f"{vf.fit.message}.\n\nDownload {variant.label} anyway?",
             ):
@@ -152,7 +154,8 @@ class ModelSetup(QObject):
             n_ctx = requested
             if load_plan is not None:
                 n_ctx = load_plan.n_ctx
-                if load_plan.too_big and not self._confirm(
+                if load_plan.too_big and not confirm.ask(
+                    self.window,
                     "This model will not fit",
                     f"{load_plan.fit.message}.\n\nLoading {model.name} may make this computer very slow or fail. "
                     "Load it anyway?",
@@ -168,11 +171,3 @@ class ModelSetup(QObject):
         run_in_background(plan, decide)
 
     # -- dialogs (tests replace this) -------------------------------------------------------------------
-
-    confirm_hook: Callable[[str, str], bool] | None = None
-
-    def _confirm(self, title: str, text: str) -> bool:
-        if self.confirm_hook is not None:
-            return self.confirm_hook(title, text)
-        answer = QMessageBox.question(self.window, title, text)
-        return answer == QMessageBox.StandardButton.Yes

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QScrollArea,
     QSplitter,
     QToolButton,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui import confirm
 from app.ui.preview.sandbox import SandboxedPage
 from app.ui.tasks import run_in_background
 
@@ -239,7 +239,8 @@ class PreviewPane(QWidget):
         self._update_status()
 
     def _on_remote_toggled(self, on: bool) -> None:
-        if on and not self._confirm(
+        if on and not confirm.ask(
+            self,
             "Load remote images and fonts?",
             "The page will be able to fetch images, fonts and styles from the internet, which tells those "
             "servers you opened it. Scripts, frames and other requests stay blocked.",
@@ -251,9 +252,6 @@ class PreviewPane(QWidget):
         self.page.set_remote(on)
         self.reload()
         self._update_status()
-
-    def _confirm(self, title: str, text: str) -> bool:  # tests replace this
-        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
 
     # -- actions --------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The window's colours: follow the OS, or force light or dark with explicit palettes (Fusion)."""
+"""The window's colours: follow the OS, or force light or dark with explicit palettes (Fusion); the window's
+stylesheet derived from the palette."""
 
 from __future__ import annotations
 
@@ -47,3 +48,23 @@ def apply_theme(theme: str) -> None:
         app.setPalette(app.style().standardPalette())
     else:
         app.setPalette(QPalette())
+
+
+def window_stylesheet(palette: QPalette) -> str:
+    """Colours derived from the palette, so light, dark and high-contrast themes all work."""
+    window = palette.window().color()
+    dark = window.lightness() < 128
+    user_bg = window.lighter(135) if dark else window.darker(104)
+    frame = palette.mid().color().name()
+    highlight = palette.highlight().color()
+    notice = f"rgba({highlight.red()}, {highlight.green()}, {highlight.blue()}, 40)"
+    return (
+        f"#UserMessage {{ background: {user_bg.name()}; border-radius: 10px; }}"
+        f"#ThinkingBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
+        f"#NoticeBar {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 6px; }}"
+        "#ChatColumn { background: transparent; }"
+    )
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.window().color().lightness() < 128

@@ -1,0 +1,56 @@
+"""The Help menu's two boxes: the keyboard shortcuts, and About (the app, the engine, Qt, the model loaded)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app import __version__
+from app.engine import ModelInfo
+
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Ctrl+N", "New chat"),
+    ("Ctrl+F", "Search chats"),
+    ("Ctrl+PgUp / Ctrl+PgDown", "Previous / next chat"),
+    ("Ctrl+L", "Open a model (GGUF)"),
+    ("Ctrl+M", "Models: download, import, delete"),
+    ("Ctrl+,", "Settings"),
+    ("Enter / Shift+Enter", "Send / new line"),
+    ("Esc", "Stop the answer"),
+    ("Ctrl+O", "Attach files"),
+    ("Ctrl+Shift+H", "Screenshot → HTML: attach a screenshot and ask for the page"),
+    ("Ctrl+T", "Thinking on/off for this chat"),
+    ("Ctrl+Shift+T", "Expand or collapse the last answer's thinking"),
+    ("Ctrl+R", "Regenerate the last answer"),
+    ("Ctrl+Shift+C", "Copy the last answer"),
+    ("Ctrl+E", "Export this chat as Markdown"),
+    ("F2 / Delete", "Rename / delete the selected chat"),
+    ("F1", "This list"),
+)
+
+
+def show_shortcuts(parent: QWidget) -> None:
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+    QMessageBox.information(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+
+def about_text(info: ModelInfo | None, backend_summary: str) -> str:
+    """The About box: the app, the engine (llama.cpp and its backend), Qt, and the model loaded."""
+    import llama_cpp
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    if info is None:
+        model = "none loaded"
+    else:
+        gpu = f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else ""
+        model = f"{info.name} ({info.architecture}, {info.n_params / 1e9:.2f}B parameters) on {info.backend}{gpu}"
+        model += f"<br>{info.path.name}" + (f" + {info.mmproj_path.name}" if info.mmproj_path else "")
+    return (
+        f"<h3>Gemma Desk {__version__}</h3>"
+        "<p>Chat with Google's Gemma 4 on your own computer. Nothing you type, show or say leaves it.</p>"
+        f"<p><b>Engine:</b> llama.cpp through llama-cpp-python {llama_cpp.__version__}"
+        f" ({backend_summary or 'backend shown once a model loads'})<br>"
+        f"<b>Qt:</b> {qVersion()} (PySide6 {pyside_version})<br>"
+        f"<b>Model:</b> {model}</p>"
+        "<p>Gemma is a family of open models by Google. Gemma Desk is released under the Apache License 2.0.</p>"
+    )
