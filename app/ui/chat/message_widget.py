@@ -96,6 +96,57 @@ class MessageWidget(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
+        header = self._build_header(title)
+
+        self.attachments_row = QHBoxLayout()
+        self.attachments_row.setContentsMargins(0, 0, 0, 0)
+        self.attachments_row.setSpacing(6)
+        self.attachments_box = QWidget(self)
+        self.attachments_box.setLayout(self.attachments_row)
+        self.attachments_box.hide()
+
+        self.thinking = ThinkingBlock(self)
+        self.thinking.hide()
+        self.thinking.toggled.connect(lambda _on: self.heightChanged.emit())
+
+        self.body = StreamingBody(theme, self)
+        self.body.setAccessibleName("Your message" if role == "user" else "Answer")
+        self.body.codeAction.connect(self._on_code_action)
+        self.body.stable.heightChanged.connect(self.heightChanged)
+        self.body.tail.heightChanged.connect(self.heightChanged)
+
+        self._build_editor()
+
+        self.error = QLabel(self)
+        self.error.setObjectName("MessageError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+        self.footer = QLabel(self)
+        self.footer.setObjectName("MessageStats")
+        self.footer.setEnabled(False)  # muted text
+        self.footer.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.attachments_box)
+        layout.addWidget(self.thinking)
+        layout.addWidget(self.body)
+        layout.addWidget(self.editor)
+        layout.addWidget(self.edit_box)
+        layout.addWidget(self.error)
+        layout.addWidget(self.footer)
+
+        self.set_branch(1, 1)
+        self.set_can_regenerate(False)
+        self.edit_button.setVisible(role == "user")
+        self._attachments: list[AttachmentView] = []
+        self._streaming = False
+
+    def _build_header(self, title: str) -> QHBoxLayout:
+        """The title, the ‹ n/m › branch switcher and the message's buttons."""
         self.title = QLabel(f"<b>{title}</b>", self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self)
@@ -125,24 +176,10 @@ class MessageWidget(QFrame):
         header.addWidget(self.regenerate_button)
         header.addWidget(self.page_button)
         header.addWidget(self.copy_button)
+        return header
 
-        self.attachments_row = QHBoxLayout()
-        self.attachments_row.setContentsMargins(0, 0, 0, 0)
-        self.attachments_row.setSpacing(6)
-        self.attachments_box = QWidget(self)
-        self.attachments_box.setLayout(self.attachments_row)
-        self.attachments_box.hide()
-
-        self.thinking = ThinkingBlock(self)
-        self.thinking.hide()
-        self.thinking.toggled.connect(lambda _on: self.heightChanged.emit())
-
-        self.body = StreamingBody(theme, self)
-        self.body.setAccessibleName("Your message" if role == "user" else "Answer")
-        self.body.codeAction.connect(self._on_code_action)
-        self.body.stable.heightChanged.connect(self.heightChanged)
-        self.body.tail.heightChanged.connect(self.heightChanged)
-
+    def _build_editor(self) -> None:
+        """The editor that replaces the text while the user edits it, with Send and Cancel."""
         self.editor = QPlainTextEdit(self)
         self.editor.setAccessibleName("Edit message")
         self.editor.hide()
@@ -167,34 +204,6 @@ class MessageWidget(QFrame):
         self.edit_box = QWidget(self)
         self.edit_box.setLayout(edit_buttons)
         self.edit_box.hide()
-
-        self.error = QLabel(self)
-        self.error.setObjectName("MessageError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
-        self.error.hide()
-        self.footer = QLabel(self)
-        self.footer.setObjectName("MessageStats")
-        self.footer.setEnabled(False)  # muted text
-        self.footer.hide()
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(4)
-        layout.addLayout(header)
-        layout.addWidget(self.attachments_box)
-        layout.addWidget(self.thinking)
-        layout.addWidget(self.body)
-        layout.addWidget(self.editor)
-        layout.addWidget(self.edit_box)
-        layout.addWidget(self.error)
-        layout.addWidget(self.footer)
-
-        self.set_branch(1, 1)
-        self.set_can_regenerate(False)
-        self.edit_button.setVisible(role == "user")
-        self._attachments: list[AttachmentView] = []
-        self._streaming = False
 
     # -- content ----------------------------------------------------------------------
 

@@ -91,38 +91,7 @@ class PreviewPane(QWidget):
         self.page.loadFinished.connect(self._on_page_loadFinished)
         self.page.refused.connect(self._on_page_refused)
 
-        self.title = QLabel("Preview", self)
-        self.width_choice = QComboBox(self)
-        self.width_choice.setAccessibleName("Preview width")
-        self.width_choice.setToolTip("See the page as on a desktop, a tablet or a phone")
-        for label, px in WIDTHS:
-            self.width_choice.addItem(label, px)
-        self.width_choice.currentIndexChanged.connect(self._apply_width)
-        self.scripts = QCheckBox("Scripts", self)
-        self.scripts.setAccessibleName("Run the page's scripts")
-        self.scripts.setToolTip("Off: the page's JavaScript does not run. Turn on only for a page you trust.")
-        self.scripts.toggled.connect(self._on_scripts_toggled)
-        self.remote = QCheckBox("Remote images and fonts", self)
-        self.remote.setAccessibleName("Load remote images and fonts")
-        self.remote.setToolTip("Off: the page cannot reach the network. On: images, fonts and styles may load.")
-        self.remote.toggled.connect(self._on_remote_toggled)
-        self.buttons: dict[str, QToolButton] = {}
-        actions = (
-            ("reload", "Reload", "Render the page again", self.reload),
-            ("browser", "Open in browser", "Open the page in your web browser (outside the sandbox)",
-             self.open_in_browser),
-            ("fix", "Fix this", "Send this rendering and the original picture back so Gemma fixes the differences",
-             self.request_fix),
-            ("detach", "Detach", "Show the preview in its own window", self.toggle_detached),
-            ("close", "Close", "Close the preview", self.close_pane),
-        )  # fmt: skip
-        for key, text, tip, slot in actions:
-            button = QToolButton(self)
-            button.setText(text)
-            button.setToolTip(tip)
-            button.setAccessibleName(text)
-            button.clicked.connect(slot)
-            self.buttons[key] = button
+        self._build_controls()
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Preview status")
@@ -158,6 +127,41 @@ class PreviewPane(QWidget):
         layout.addWidget(self.inner, 1)
         layout.addWidget(self.status)
         self._update_status()
+
+    def _build_controls(self) -> None:
+        """The bar above the page: title, width, the Scripts and Remote switches, and the buttons."""
+        self.title = QLabel("Preview", self)
+        self.width_choice = QComboBox(self)
+        self.width_choice.setAccessibleName("Preview width")
+        self.width_choice.setToolTip("See the page as on a desktop, a tablet or a phone")
+        for label, px in WIDTHS:
+            self.width_choice.addItem(label, px)
+        self.width_choice.currentIndexChanged.connect(self._apply_width)
+        self.scripts = QCheckBox("Scripts", self)
+        self.scripts.setAccessibleName("Run the page's scripts")
+        self.scripts.setToolTip("Off: the page's JavaScript does not run. Turn on only for a page you trust.")
+        self.scripts.toggled.connect(self._on_scripts_toggled)
+        self.remote = QCheckBox("Remote images and fonts", self)
+        self.remote.setAccessibleName("Load remote images and fonts")
+        self.remote.setToolTip("Off: the page cannot reach the network. On: images, fonts and styles may load.")
+        self.remote.toggled.connect(self._on_remote_toggled)
+        self.buttons: dict[str, QToolButton] = {}
+        actions = (
+            ("reload", "Reload", "Render the page again", self.reload),
+            ("browser", "Open in browser", "Open the page in your web browser (outside the sandbox)",
+             self.open_in_browser),
+            ("fix", "Fix this", "Send this rendering and the original picture back so Gemma fixes the differences",
+             self.request_fix),
+            ("detach", "Detach", "Show the preview in its own window", self.toggle_detached),
+            ("close", "Close", "Close the preview", self.close_pane),
+        )  # fmt: skip
+        for key, text, tip, slot in actions:
+            button = QToolButton(self)
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setAccessibleName(text)
+            button.clicked.connect(slot)
+            self.buttons[key] = button
 
     # -- content -------------------------------------------------------------------------------
 
