@@ -76,6 +76,11 @@ class WelcomePage(QWidget):
         self.note = QLabel("You can read and search your chats and change settings while it downloads.")
         self.note.setWordWrap(True)
 
+        self._lay_out()
+        self._update()
+
+    def _lay_out(self) -> None:
+        """One centred column, at most 640 px wide."""
         buttons = QHBoxLayout()
         buttons.addWidget(self.primary)
         buttons.addWidget(self.pause)
@@ -105,7 +110,6 @@ class WelcomePage(QWidget):
         outer.addWidget(box, 4)
         outer.addStretch(1)
         outer.setContentsMargins(24, 32, 24, 24)
-        self._update()
 
     def _build_download_controls(self) -> None:
         """Download / Pause / Cancel, the progress bar, its status line and the problem line."""
