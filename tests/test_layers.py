@@ -18,20 +18,21 @@ APP = REPO / "app"
 ALLOWED: dict[str, set[str]] = {
     # Leaves: plain helpers.
     "paths": set(),
+    "units": set(),  # how sizes, memory, parameter counts and durations are printed
     "regular_file": set(),
     "applog": {"paths"},
     "settings": {"paths"},
     # The core (no Qt, no window): data flows down, never back up into a client.
-    "media": {"regular_file"},  # decoding pictures, sound, video
+    "media": {"regular_file", "units"},  # decoding pictures, sound, video
     "store": {"regular_file"},  # SQLite and the attachments folder; knows nothing of models
     "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
-    "models": {"engine", "paths"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
+    "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     # Clients.
     "cli_output": {"engine"},
-    "cli_models": {"engine", "models", "paths", "settings"},
+    "cli_models": {"engine", "models", "paths", "settings", "units"},
     "cli": {"applog", "cli_output", "engine", "media", "self_check", "ui"},  # the window: see CLI_TO_WINDOW
     "self_check": {"applog", "engine", "media", "paths", "settings", "ui", "PySide6", "llama_cpp"},
-    "ui": {"applog", "engine", "media", "models", "paths", "settings", "store", "PySide6", "llama_cpp"},
+    "ui": {"applog", "engine", "media", "models", "paths", "settings", "store", "units", "PySide6", "llama_cpp"},
     "__main__": {"cli"},  # chooses window or command line, nothing else
 }
 #: The command line reaches the window through this one entry (``gemma-desk`` with no command).

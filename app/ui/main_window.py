@@ -56,6 +56,7 @@ from app.ui.status_bar import StatusBar
 from app.ui.tasks import run_in_background, run_on_db, wait_for_db
 from app.ui.theme import apply_theme
 from app.ui.welcome_page import WelcomePage
+from app.units import format_params
 
 log = logging.getLogger(__name__)
 
@@ -584,7 +585,9 @@ class MainWindow(QMainWindow):
             model = "none loaded"
         else:
             gpu = f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else ""
-            model = f"{info.name} ({info.architecture}, {info.n_params / 1e9:.2f}B parameters) on {info.backend}{gpu}"
+            model = (
+                f"{info.name} ({info.architecture}, {format_params(info.n_params)} parameters) on {info.backend}{gpu}"
+            )
             model += f"<br>{info.path.name}" + (f" + {info.mmproj_path.name}" if info.mmproj_path else "")
         return (
             f"<h3>Gemma Desk {__version__}</h3>"

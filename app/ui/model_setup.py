@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.models.catalog import Catalog, CatalogError, load_catalog
-from app.models.fit import format_gb
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.load_plan import LoadPlan, plan_load
@@ -29,6 +28,7 @@ from app.paths import models_dir
 from app.settings import Settings
 from app.ui.downloads import DownloadJob, Downloads
 from app.ui.tasks import run_in_background
+from app.units import format_gb
 
 log = logging.getLogger(__name__)
 
