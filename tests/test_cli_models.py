@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.models.disk import part_path
+from app.models.download import part_path
 from tests.models.http_fixture import FileServer
 from tests.models.served_catalog import MMPROJ_FILE, MODEL_FILE, endpoint, serve_catalog
 from tests.test_cli import run_cli

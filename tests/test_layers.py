@@ -18,18 +18,42 @@ APP = REPO / "app"
 ALLOWED: dict[str, set[str]] = {
     # Leaves: plain helpers.
     "paths": set(),
+    "units": set(),  # how sizes, memory, parameter counts and durations are printed
     "regular_file": set(),
     "applog": {"paths"},
     "settings": {"paths"},
     # The core (no Qt, no window): data flows down, never back up into a client.
-    "media": {"regular_file"},  # decoding pictures, sound, video
+    "media": {"regular_file", "units"},  # decoding pictures, sound, video
     "store": {"regular_file"},  # SQLite and the attachments folder; knows nothing of models
     "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
-    "models": {"engine", "paths"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
+    "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
     # Clients.
-    "cli": {"applog", "engine", "media", "models", "paths", "settings", "ui", "PySide6", "llama_cpp"},  # ui: see below
-    "ui": {"applog", "engine", "media", "models", "paths", "render", "settings", "store", "PySide6", "llama_cpp"},
+    "cli": {
+        "applog",
+        "engine",
+        "media",
+        "models",
+        "paths",
+        "settings",
+        "ui",
+        "units",
+        "PySide6",
+        "llama_cpp",
+    },  # ui: below
+    "ui": {
+        "applog",
+        "engine",
+        "media",
+        "models",
+        "paths",
+        "render",
+        "settings",
+        "store",
+        "units",
+        "PySide6",
+        "llama_cpp",
+    },
     "__main__": {"cli", "ui"},  # chooses window or command line, nothing else
 }
 #: Outside ``app.ui``, the window is reached only through its package's own functions (``app.ui.run_app``,

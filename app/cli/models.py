@@ -18,9 +18,17 @@ from typing import Any, TextIO
 
 from app.engine.errors import EngineError
 from app.models.catalog import Catalog, CatalogError, CatalogKeyError, load_catalog
-from app.models.disk import DownloadError, format_size
-from app.models.download import Control, DownloadPaused, Progress, describe_progress, download_many, verify_file
-from app.models.fit import GB, MIB, Estimate, check_fit, estimate_from_gguf, format_gb
+from app.models.download import (
+    Control,
+    DownloadError,
+    DownloadOptions,
+    DownloadPaused,
+    Progress,
+    describe_progress,
+    download_many,
+    verify_file,
+)
+from app.models.fit import Estimate, EstimateOptions, check_fit, estimate_from_gguf
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.variants import (
@@ -36,6 +44,7 @@ from app.models.variants import (
 )
 from app.paths import models_dir
 from app.settings import Settings
+from app.units import format_gb, format_memory, format_params, format_size
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -201,15 +210,12 @@ def _hardware_lines(hw: Hardware, folder: Path) -> list[str]:
 
 
 def _estimate_lines(est: Estimate) -> list[str]:
-    def mib(n: int) -> str:
-        return f"{n / MIB:,.0f} MiB" if n < GB else format_gb(n)
-
     parts = [("weights", est.weights), ("projector", est.mmproj), ("KV cache", est.kv_cache)]
     parts += [("compute buffers", est.compute), ("overhead", est.overhead)]
-    shown = ", ".join(f"{name} {mib(n)}" for name, n in parts if n)
-    lines = [f"  Estimate at {est.n_ctx:,} tokens: {mib(est.total)} ({shown})"]
+    shown = ", ".join(f"{name} {format_memory(n)}" for name, n in parts if n)
+    lines = [f"  Estimate at {est.n_ctx:,} tokens: {format_memory(est.total)} ({shown})"]
     if est.where != "cpu":
-        lines.append(f"    on the GPU: {mib(est.gpu)}; in RAM: {mib(est.ram)}")
+        lines.append(f"    on the GPU: {format_memory(est.gpu)}; in RAM: {format_memory(est.ram)}")
     lines += [f"    note: {n}" for n in est.notes]
     return lines
 
@@ -266,9 +272,9 @@ def _fit_file(path: Path, hw: Hardware, folder: Path, ctx: int | None, as_json: 
 
     mmproj = find_mmproj(path)
     facts = ModelFacts.from_gguf(path, mmproj)
-    gpu_layers = gpu_layers_for(hw)
-    n_ctx = ctx or max_context_that_fits(facts, hw, gpu_layers=gpu_layers)
-    est = estimate_from_gguf(path, mmproj, n_ctx, gpu_layers=gpu_layers)
+    options = EstimateOptions(gpu_layers=gpu_layers_for(hw))
+    n_ctx = ctx or max_context_that_fits(facts, hw, options=options)
+    est = estimate_from_gguf(path, mmproj, n_ctx, options)
     fit = check_fit(est, hw)
     if as_json:
         row = {"type": "fit", "path": str(path), "mmproj": str(mmproj) if mmproj else None, "n_ctx": est.n_ctx}
@@ -320,7 +326,7 @@ def _download(catalog: Catalog, folder: Path, name: str, endpoint: str, token: s
     except ValueError:  # not the main thread
         previous = None
     try:
-        download_many(specs, control=control, progress=_ProgressLine(err), token=token)
+        download_many(specs, options=DownloadOptions(token=token), control=control, progress=_ProgressLine(err))
     except DownloadPaused:
         err.write(f"Paused. Run 'gemma-desk models download {variant.ref}' again to resume.\n")
         return EXIT_INTERRUPTED
@@ -369,7 +375,7 @@ def _verify(catalog: Catalog, folder: Path, name: str | None, as_json: bool, out
 
 def _import(folder: Path, path: Path, out: TextIO, err: TextIO) -> int:
     model = Library(folder).import_model(path)
-    params = f"{_count(model.params)} parameters" if model.params else "parameters unknown"
+    params = f"{format_params(model.params)} parameters" if model.params else "parameters unknown"
     ctx = f"{model.context_length:,} tokens of context" if model.context_length else "context unknown"
     out.write(
         f"Imported {model.path.name}: {model.kind} ({model.architecture}), {params}, {model.quantization}, {ctx}\n"
@@ -378,10 +384,3 @@ def _import(folder: Path, path: Path, out: TextIO, err: TextIO) -> int:
         out.write("  No chat template: it is a base model and answers in the plain Gemma turn format.\n")
     out.write(f"  Projector: {model.mmproj.name if model.mmproj else 'none found (text only)'}\n")
     return EXIT_OK
-
-
-def _count(n: int) -> str:
-    """ "4.02B", "268M", "91,136" """
-    if n >= 1e9:
-        return f"{n / 1e9:.2f}B"
-    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n:,}"

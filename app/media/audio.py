@@ -13,7 +13,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from app.media.errors import MediaError, format_duration, open_source, read_head, sniff, stream_size, subject
+from app.media.errors import MediaError, open_source, read_head, sniff, stream_size, subject
+from app.units import format_duration
 
 AUDIO_SAMPLE_RATE = 16_000
 #: Gemma 4 takes at most 30 s per audio part; longer recordings are split into consecutive parts.

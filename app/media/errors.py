@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import io
-import math
 import os
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -29,14 +28,6 @@ class Sniffed(NamedTuple):
 def subject(name: str) -> str:
     """How a message names the input: the file name as the user gave it, or "The file" when there is none."""
     return name or "The file"
-
-
-def format_duration(seconds: float) -> str:
-    """``630.2`` → ``"10:31"`` (whole seconds, rounded up so "too long" never reads as the limit itself)."""
-    total = max(0, math.ceil(seconds - 1e-6))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def open_source(source: str | os.PathLike[str] | bytes, name: str) -> tuple[BinaryIO, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.models.fit import Fit, ModelFacts, check_fit, estimate, max_context_that_fits
+from app.models.fit import EstimateOptions, Fit, ModelFacts, check_fit, estimate, max_context_that_fits
 from app.models.hardware import Hardware
 
 MIN_CTX = 2048
@@ -40,19 +40,17 @@ def plan_load(
 ) -> LoadPlan:
     """The context to load ``model`` with on ``hw`` and whether it fits (raises ``ModelFileError`` for bad files)."""
     facts = ModelFacts.from_gguf(model, mmproj)
-    layers = gpu_layers if hw.has_gpu else 0
+    options = EstimateOptions(gpu_layers=gpu_layers if hw.has_gpu else 0, vision_budget=vision_budget)
     n_train = facts.arch.get("context_length")
     wanted = min(requested_ctx, n_train) if isinstance(n_train, int) and n_train > 0 else requested_ctx
 
     def fit_at(n_ctx: int) -> Fit:
-        return check_fit(estimate(facts, n_ctx, gpu_layers=layers, vision_budget=vision_budget), hw)
+        return check_fit(estimate(facts, n_ctx, options), hw)
 
     fit = fit_at(wanted)
     if fit.verdict != "too_big" or wanted <= MIN_CTX:
         return LoadPlan(wanted, fit, "")
-    smaller = max_context_that_fits(
-        facts, hw, cap=wanted, floor=MIN_CTX, gpu_layers=layers, vision_budget=vision_budget
-    )
+    smaller = max_context_that_fits(facts, hw, cap=wanted, floor=MIN_CTX, options=options)
     smaller_fit = fit_at(smaller)
     if smaller_fit.verdict == "too_big":
         return LoadPlan(smaller, smaller_fit, "")

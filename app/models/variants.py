@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.models.catalog import DEFAULT_ENDPOINT, Catalog, CatalogModel, FileRef, Quant
-from app.models.disk import DownloadError, part_path
-from app.models.download import DownloadSpec
-from app.models.fit import Candidate, Fit, ModelFacts, check_fit, estimate, max_context_that_fits, recommend
+from app.models.download import DownloadError, DownloadSpec, part_path
+from app.models.fit import (
+    Candidate,
+    EstimateOptions,
+    Fit,
+    ModelFacts,
+    check_fit,
+    estimate,
+    max_context_that_fits,
+    recommend,
+)
 from app.models.hardware import Hardware
 
 #: The context every variant is compared at in lists and the recommendation.
@@ -173,11 +181,11 @@ class VariantFit:
 
 def assess(variant: Variant, hw: Hardware, *, n_ctx: int = COMPARE_CTX, vision_budget: int = 280) -> VariantFit:
     facts = variant.facts()
-    gpu_layers = gpu_layers_for(hw)
+    options = EstimateOptions(gpu_layers=gpu_layers_for(hw), vision_budget=vision_budget)
     ctx = min(n_ctx, variant.model.context_length)
-    est = estimate(facts, ctx, gpu_layers=gpu_layers, vision_budget=vision_budget)
+    est = estimate(facts, ctx, options)
     default_ctx = max_context_that_fits(
-        facts, hw, cap=min(DEFAULT_CTX_CAP, variant.model.context_length), gpu_layers=gpu_layers
+        facts, hw, cap=min(DEFAULT_CTX_CAP, variant.model.context_length), options=options
     )
     return VariantFit(variant, check_fit(est, hw), default_ctx, too_slow_here(variant, hw))
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from app.models import download as dl
-from app.models.disk import SPACE_MARGIN
 from app.models.download import (
+    SPACE_MARGIN,
     Control,
     DownloadCancelled,
     DownloadError,
+    DownloadOptions,
     DownloadPaused,
     DownloadSpec,
     Progress,
@@ -32,6 +32,7 @@ from app.models.download import (
     free_space_needed,
     hf_url,
     part_path,
+    retry,
     verify_file,
 )
 from tests.models.http_fixture import FileServer
@@ -46,13 +47,13 @@ Usage = namedtuple("Usage", "total used free")
 CHILD = """
 import sys
 from pathlib import Path
-from app.models.download import DownloadError, DownloadSpec, download
+from app.models.download import DownloadError, DownloadOptions, DownloadSpec, download
 url, dest, size, sha, limit = sys.argv[1:]
 if int(limit):
     import resource
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), int(limit)))
 try:
-    download(DownloadSpec(url, Path(dest), int(size), sha), chunk=16384, retries=0)
+    download(DownloadSpec(url, Path(dest), int(size), sha), options=DownloadOptions(chunk=16384, retries=0))
 except DownloadError as exc:
     print(exc)
     sys.exit(3)
@@ -69,7 +70,7 @@ def server() -> Iterator[FileServer]:
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dl, "RETRY_BASE_S", 0.01)
+    monkeypatch.setattr(retry, "RETRY_BASE_S", 0.01)
 
 
 def spec(server: FileServer, tmp_path: Path, name: str = "model.gguf", **kw: object) -> DownloadSpec:
@@ -110,7 +111,7 @@ def test_downloads_verifies_and_reports_throttled_monotone_progress(server: File
     server.slow_s = 0.01  # ~0.65 s for the file
     events: list[Progress] = []
     start = time.monotonic()
-    path = download(spec(server, tmp_path), progress=events.append, chunk=CHUNK)
+    path = download(spec(server, tmp_path), progress=events.append, options=DownloadOptions(chunk=CHUNK))
     elapsed = time.monotonic() - start
     assert path.read_bytes() == DATA and not part_path(path).exists() and not Path(f"{part_path(path)}.lock").exists()
     assert events[0].state == "connecting" and events[-1].state == "done" and events[-1].verified is True
@@ -139,14 +140,14 @@ def test_an_existing_file_is_not_downloaded_again(server: FileServer, tmp_path: 
 
 def test_connection_dropping_half_way_resumes_with_range(server: FileServer, tmp_path: Path) -> None:
     server.drop_after = len(DATA) // 2
-    path = download(spec(server, tmp_path), chunk=CHUNK)
+    path = download(spec(server, tmp_path), options=DownloadOptions(chunk=CHUNK))
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
     assert server.ranges() == [None, f"bytes={len(DATA) // 2}-"]
 
 
 def test_connection_dropping_every_time_still_finishes(server: FileServer, tmp_path: Path) -> None:
     server.drop_after, server.drops = 300_000, None
-    assert download(spec(server, tmp_path), retries=1, chunk=CHUNK).read_bytes() == DATA
+    assert download(spec(server, tmp_path), options=DownloadOptions(retries=1, chunk=CHUNK)).read_bytes() == DATA
     assert server.ranges() == [None, "bytes=300000-", "bytes=600000-", "bytes=900000-"]
 
 
@@ -155,19 +156,19 @@ def test_gives_up_after_retries_without_progress(server: FileServer, tmp_path: P
     with pytest.raises(
         DownloadError, match=r"Could not download model\.gguf: the server is busy or failing \(HTTP 503"
     ):
-        download(spec(server, tmp_path), retries=2)
+        download(spec(server, tmp_path), options=DownloadOptions(retries=2))
     assert len(server.seen) == 3
 
 
 def test_server_ignoring_range_restarts_from_zero(server: FileServer, tmp_path: Path) -> None:
     server.drop_after, server.ignore_range = len(DATA) // 2, True
-    assert download(spec(server, tmp_path), chunk=CHUNK).read_bytes() == DATA
+    assert download(spec(server, tmp_path), options=DownloadOptions(chunk=CHUNK)).read_bytes() == DATA
     assert server.ranges() == [None, f"bytes={len(DATA) // 2}-"]
 
 
 def test_server_resuming_at_the_wrong_place_restarts_from_zero(server: FileServer, tmp_path: Path) -> None:
     server.drop_after, server.range_from_zero = len(DATA) // 2, True
-    assert download(spec(server, tmp_path), chunk=CHUNK).read_bytes() == DATA
+    assert download(spec(server, tmp_path), options=DownloadOptions(chunk=CHUNK)).read_bytes() == DATA
     assert server.ranges() == [None, f"bytes={len(DATA) // 2}-", None]
 
 
@@ -206,7 +207,7 @@ def test_gated_model_says_a_token_may_be_needed(
 ) -> None:
     server.status = status
     with pytest.raises(DownloadError, match=rf"HTTP {status}\): the model may be gated") as err:
-        download(spec(server, tmp_path), token=token)
+        download(spec(server, tmp_path), options=DownloadOptions(token=token))
     assert "Settings → Hugging Face token" in str(err.value) and "hf_secret" not in str(err.value)
     assert len(server.seen) == 1  # not retried
 
@@ -293,7 +294,7 @@ def test_same_file_twice_from_two_threads(server: FileServer, tmp_path: Path) ->
 
     def first() -> None:
         try:
-            download(s, control=control, progress=lambda p: started.set(), chunk=CHUNK)
+            download(s, control=control, progress=lambda p: started.set(), options=DownloadOptions(chunk=CHUNK))
         except BaseException as exc:
             errors.append(exc)
 
@@ -356,11 +357,11 @@ def test_pause_keeps_the_part_and_a_later_call_resumes(server: FileServer, tmp_p
             control.pause()
 
     with pytest.raises(DownloadPaused, match=r"^The download was paused\.$"):
-        download(s, control=control, progress=pause_at_first_bytes, chunk=CHUNK)
+        download(s, control=control, progress=pause_at_first_bytes, options=DownloadOptions(chunk=CHUNK))
     kept = part_size(s)
     assert 0 < kept <= 2 * CHUNK and events[-1].state == "paused" and events[-1].done == kept
     control.resume()
-    assert download(s, control=control, chunk=CHUNK).read_bytes() == DATA
+    assert download(s, control=control, options=DownloadOptions(chunk=CHUNK)).read_bytes() == DATA
     assert server.ranges()[-1] == f"bytes={kept}-"
 
 
@@ -374,7 +375,7 @@ def test_cancel_deletes_the_part(server: FileServer, tmp_path: Path) -> None:
             control.cancel()
 
     with pytest.raises(DownloadCancelled, match=r"^The download was cancelled\.$"):
-        download(s, control=control, progress=cancel_at_first_bytes, chunk=CHUNK)
+        download(s, control=control, progress=cancel_at_first_bytes, options=DownloadOptions(chunk=CHUNK))
     assert events[-1].state == "cancelled" and not part_path(s.dest).exists() and not s.dest.exists()
     assert not Path(f"{part_path(s.dest)}.lock").exists()
 
@@ -385,7 +386,7 @@ def test_cancel_interrupts_a_stalled_server_at_once(server: FileServer, tmp_path
     threading.Timer(0.2, control.cancel).start()
     start = time.monotonic()
     with pytest.raises(DownloadCancelled, match=r"^The download was cancelled\.$"):
-        download(spec(server, tmp_path), control=control, timeout_s=20)
+        download(spec(server, tmp_path), control=control, options=DownloadOptions(timeout_s=20))
     assert time.monotonic() - start < 2
 
 
@@ -409,7 +410,7 @@ def test_redirect_to_another_host_does_not_forward_the_token(
     server.redirect_to = f"http://127.0.0.1:{cdn.port}" if other_port else f"http://localhost:{server.port}"
     try:
         s = DownloadSpec(server.url("model.gguf", route="redirect"), tmp_path / "m.gguf", len(DATA), SHA)
-        assert download(s, token="hf_secret").read_bytes() == DATA
+        assert download(s, options=DownloadOptions(token="hf_secret")).read_bytes() == DATA
         assert server.seen[0].authorization == "Bearer hf_secret"
         assert cdn.seen[-1].target == "/files/model.gguf" and cdn.seen[-1].authorization is None
     finally:
@@ -419,7 +420,7 @@ def test_redirect_to_another_host_does_not_forward_the_token(
 
 def test_redirect_on_the_same_origin_keeps_the_token(server: FileServer, tmp_path: Path) -> None:
     s = DownloadSpec(server.url("model.gguf", route="relative"), tmp_path / "m.gguf", len(DATA), SHA)
-    download(s, token=" hf_secret\n")  # as pasted
+    download(s, options=DownloadOptions(token=" hf_secret\n"))  # as pasted
     assert [x.authorization for x in server.seen] == ["Bearer hf_secret"] * 2
 
 

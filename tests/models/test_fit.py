@@ -17,6 +17,7 @@ from app.engine.session import ModelSession
 from app.models.fit import (
     Candidate,
     Estimate,
+    EstimateOptions,
     ModelFacts,
     arch_facts,
     check_fit,
@@ -100,7 +101,7 @@ def tiny_kv_by_hand(model: Path, n_ctx: int, swa_full: bool, n_ubatch: int = 512
 @pytest.mark.parametrize("n_ctx", [512, 4096])
 def test_tiny_kv_cache_by_hand_and_by_llama_cpp(tiny_model: Path, n_ctx: int, swa_full: bool) -> None:
     full, swa = tiny_kv_by_hand(tiny_model, n_ctx, swa_full)
-    est = estimate_from_gguf(tiny_model, None, n_ctx, swa_full=swa_full)
+    est = estimate_from_gguf(tiny_model, None, n_ctx, EstimateOptions(swa_full=swa_full))
     assert est.kv_cache == full + swa
     assert est.n_ctx == n_ctx
 
@@ -190,7 +191,9 @@ E4B_ARCH: dict[str, Any] = {
 def test_kv_follows_context_and_swa_setting() -> None:
     small = estimate_from_facts(weights_bytes=5 * GB, mmproj_bytes=0, arch=E4B_ARCH, n_ctx=8192)
     big = estimate_from_facts(weights_bytes=5 * GB, mmproj_bytes=0, arch=E4B_ARCH, n_ctx=32768)
-    lean = estimate_from_facts(weights_bytes=5 * GB, mmproj_bytes=0, arch=E4B_ARCH, n_ctx=32768, swa_full=False)
+    lean = estimate_from_facts(
+        weights_bytes=5 * GB, mmproj_bytes=0, arch=E4B_ARCH, n_ctx=32768, options=EstimateOptions(swa_full=False)
+    )
     assert big.kv_cache == 4 * small.kv_cache
     # 24 layers own KV: 4 full (2 heads × 1024 × 2 B) and 20 sliding (2 heads × 512 × 2 B).
     assert big.kv_cache == 32768 * (4 * 4096 + 20 * 2048)
@@ -210,9 +213,11 @@ def test_catalog_entry_with_only_kv_bytes_per_token() -> None:
 
 def test_gpu_offload_shares(tiny_model: Path) -> None:
     cpu = estimate_from_gguf(tiny_model, None, 4096)
-    full = estimate_from_gguf(tiny_model, None, 4096, gpu_layers=-1)
-    output_only = estimate_from_gguf(tiny_model, None, 4096, gpu_layers=1)
-    half = estimate_from_gguf(tiny_model, None, 4096, gpu_layers=3)  # output + layers 2, 3 (no KV of their own)
+    full = estimate_from_gguf(tiny_model, None, 4096, EstimateOptions(gpu_layers=-1))
+    output_only = estimate_from_gguf(tiny_model, None, 4096, EstimateOptions(gpu_layers=1))
+    half = estimate_from_gguf(
+        tiny_model, None, 4096, EstimateOptions(gpu_layers=3)
+    )  # output + layers 2, 3 (no KV of their own)
     assert (cpu.where, full.where, output_only.where, half.where) == ("cpu", "gpu", "split", "split")
     assert cpu.gpu == 0
     assert 0 < output_only.gpu < half.gpu < full.gpu < full.total
@@ -224,7 +229,7 @@ def test_gpu_offload_shares(tiny_model: Path) -> None:
     facts = ModelFacts.from_gguf(tiny_model)
     assert facts.input_bytes > 0 and facts.tied_output_bytes > 0
     assert full.ram >= facts.input_bytes
-    assert estimate_from_gguf(tiny_model, None, 4096, gpu_layers=5).where == "gpu"  # 4 layers + output
+    assert estimate_from_gguf(tiny_model, None, 4096, EstimateOptions(gpu_layers=5)).where == "gpu"  # 4 layers + output
 
 
 # -- fit verdicts ----------------------------------------------------------------------------
@@ -377,7 +382,12 @@ def test_prefers_a_model_that_fits_on_the_gpu() -> None:
 def test_partial_offload_of_a_catalog_entry_without_layer_facts() -> None:
     arch = {"block_count": 10}
     half = estimate_from_facts(
-        weights_bytes=10 * GB, mmproj_bytes=0, arch=arch, n_ctx=4096, kv_bytes_per_token=1000, gpu_layers=6
+        weights_bytes=10 * GB,
+        mmproj_bytes=0,
+        arch=arch,
+        n_ctx=4096,
+        kv_bytes_per_token=1000,
+        options=EstimateOptions(gpu_layers=6),
     )
     assert half.where == "split"
     kv_share = 4096 * 1000 * 5 // 10  # output layer + the last 5 of 10 layers

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.models.catalog import CatalogKeyError, load_catalog
-from app.models.disk import part_path
-from app.models.fit import GB, estimate_from_gguf
+from app.models.download import part_path
+from app.models.fit import estimate_from_gguf
 from app.models.hardware import GpuInfo, Hardware
 from app.models.load_plan import plan_load
 from app.models.variants import (
@@ -19,6 +19,7 @@ from app.models.variants import (
     recommend_variant,
     variant_state,
 )
+from app.units import GB
 
 CATALOG = load_catalog()
 

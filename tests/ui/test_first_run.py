@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from app.models.disk import part_path
+from app.models.download import part_path
 from app.models.hardware import Hardware
 from app.settings import Settings
 from app.store import Store

@@ -15,9 +15,8 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
-from app.models import download as dl
 from app.models.catalog import Catalog, load_catalog, validate
-from app.models.disk import part_path
+from app.models.download import part_path, retry
 from app.models.hardware import Hardware, probe_hardware
 from app.settings import Settings
 from app.ui import confirm
@@ -104,7 +103,7 @@ def server(settings: Settings, tiny_model: Path) -> Iterator[FileServer]:
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dl, "RETRY_BASE_S", 0.01)
+    monkeypatch.setattr(retry, "RETRY_BASE_S", 0.01)
 
 
 def button(manager: ModelManager, name: str) -> QPushButton:

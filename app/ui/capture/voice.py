@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 
 from app.media import AudioInput
 from app.media.errors import MediaError
-from app.media.errors import format_duration as clock
 from app.media.recorder import MicError, MicStatus, Recorder, finish, mic_status
 from app.ui.tasks import run_in_background
+from app.units import format_duration as clock
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWi
 from app.engine.attachments import audio_parts, image_part, video_parts
 from app.engine.prompt import Part
 from app.media import MAX_VIDEO_SECONDS, AudioInput, ImageInput, MediaError, load_audio, load_image, load_video
-from app.media.errors import format_duration, open_source, read_head, sniff
+from app.media.errors import open_source, read_head, sniff
+from app.units import format_duration, format_size
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga"})
@@ -159,13 +160,6 @@ def thumbnail(image: ImageInput, dpr: float = 1.0) -> QImage:
     result = scaled.copy((scaled.width() - side) // 2, (scaled.height() - side) // 2, side, side)
     result.setDevicePixelRatio(dpr)
     return result
-
-
-def format_size(size: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 # --- the tray -------------------------------------------------------------------------------------------------

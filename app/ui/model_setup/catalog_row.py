@@ -23,12 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.catalog import CatalogModel
-from app.models.disk import format_size
 from app.models.download import Progress, describe_progress
-from app.models.fit import format_gb
 from app.models.variants import Variant, VariantFit
 from app.ui.model_setup.downloads import DONE, FAILED, PAUSED, RUNNING, DownloadJob, Downloads
 from app.ui.model_setup.model_text import model_facts
+from app.units import format_gb, format_size
 
 CHECKING = "Checking this machine…"
 BADGE_COLOURS = {"fits": "#2e7d32", "tight": "#b26a00", "too_big": "#c62828"}

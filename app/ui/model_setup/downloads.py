@@ -15,8 +15,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.models.disk import DownloadError
-from app.models.download import Control, DownloadCancelled, DownloadPaused, Progress, discard_partial, download_many
+from app.models.download import (
+    Control,
+    DownloadCancelled,
+    DownloadError,
+    DownloadOptions,
+    DownloadPaused,
+    Progress,
+    discard_partial,
+    download_many,
+)
 from app.models.variants import Variant, download_specs
 
 log = logging.getLogger(__name__)
@@ -105,7 +113,8 @@ class DownloadJob(QObject):
 
     def _run(self) -> None:
         try:
-            paths = download_many(self.specs, control=self._control, progress=self.progressed.emit, token=self.token)
+            options = DownloadOptions(token=self.token)
+            paths = download_many(self.specs, options=options, control=self._control, progress=self.progressed.emit)
         except DownloadPaused:
             self._ended.emit(PAUSED, None)
         except DownloadCancelled:

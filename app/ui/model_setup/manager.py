@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 
 from app.engine.errors import EngineError
 from app.models.catalog import Catalog, load_catalog
-from app.models.disk import format_size
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.variants import Variant, VariantFit, all_variants, assess, mmproj_path, model_path, recommend_variant
@@ -51,6 +50,7 @@ from app.ui.model_setup.catalog_row import CHECKING, ERROR_COLOUR, CatalogRow, _
 from app.ui.model_setup.downloads import FAILED, PAUSED, DownloadJob, Downloads
 from app.ui.model_setup.model_text import hardware_summary
 from app.ui.tasks import run_in_background
+from app.units import format_size
 
 
 class ModelManager(QDialog):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.models.catalog import CatalogModel
-from app.models.fit import format_gb
 from app.models.hardware import Hardware
+from app.units import format_gb
 
 MODALITY_ORDER = ("text", "image", "audio", "video")
 

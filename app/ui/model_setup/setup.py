@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.models.catalog import Catalog, CatalogError, load_catalog
-from app.models.fit import format_gb
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.load_plan import LoadPlan, plan_load
@@ -30,6 +29,7 @@ from app.settings import Settings
 from app.ui import confirm
 from app.ui.model_setup.downloads import DownloadJob, Downloads
 from app.ui.tasks import run_in_background
+from app.units import format_gb
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.disk import format_size
 from app.models.download import Progress, describe_progress
-from app.models.fit import format_gb
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
 from app.ui.model_setup.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
 from app.ui.model_setup.model_text import hardware_summary
+from app.units import format_gb, format_size
 
 
 class WelcomePage(QWidget):

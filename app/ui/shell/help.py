@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import __version__
 from app.engine import ModelInfo
+from app.units import format_params
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+N", "New chat"),
@@ -43,7 +44,7 @@ def about_text(info: ModelInfo | None, backend_summary: str) -> str:
         model = "none loaded"
     else:
         gpu = f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else ""
-        model = f"{info.name} ({info.architecture}, {info.n_params / 1e9:.2f}B parameters) on {info.backend}{gpu}"
+        model = f"{info.name} ({info.architecture}, {format_params(info.n_params)} parameters) on {info.backend}{gpu}"
         model += f"<br>{info.path.name}" + (f" + {info.mmproj_path.name}" if info.mmproj_path else "")
     return (
         f"<h3>Gemma Desk {__version__}</h3>"

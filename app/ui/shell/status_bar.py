@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from app.engine import GenerationStats, ModelInfo
+from app.units import format_params
 
 #: Above this share of the context, the meter warns that old turns will soon be left out.
 WARN_AT = 0.8
@@ -68,7 +69,7 @@ class StatusBar(QStatusBar):
         senses = ", ".join(s for s, on in (("vision", info.has_vision), ("audio", info.has_audio)) if on)
         self.model_label.setText(f"{info.name} · {info.backend}{gpu}" + (f" · {senses}" if senses else ""))
         self.model_label.setToolTip(
-            f"{info.path}\n{info.n_params / 1e9:.2f} B parameters, context {info.n_ctx:,} tokens"
+            f"{info.path}\n{format_params(info.n_params)} parameters, context {info.n_ctx:,} tokens"
             + (f"\nprojector: {info.mmproj_path}" if info.mmproj_path else "")
         )
         self.n_ctx = info.n_ctx
