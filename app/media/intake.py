@@ -1,9 +1,13 @@
 """Intake: what a dropped, picked or pasted file, or a finished recording, becomes before it is sent.
 
 A ``PendingAttachment`` is typed and Qt-free: its kind, name, where its bytes come from, its size, the
-decoded media (``payload``), a one-line summary for its chip and the notes the user should hear. The
-window shows chips and refusals from it; the conversation core (``app.chat``) stores it and turns its
-payload into the engine's message parts (``app.engine.attachments.parts_for``).
+decoded media (``payload``), a one-line summary for its chip and the notes the user should hear. A file
+that cannot be attached raises ``MediaError``, whose text is the one-line reason, naming the file.
+
+``kind_for_suffix`` judges a path by its name alone (cheap enough for the GUI thread); ``decode_file``,
+``decode_image_bytes`` and ``recording_attachment`` read and decode, so a window runs them off its GUI
+thread. The window shows chips and refusals from them; the conversation core turns a payload into the
+engine's message parts (``app.engine.attachments.parts_for``).
 """
 
 from __future__ import annotations
@@ -12,12 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.media.audio import AudioInput
-from app.media.images import ImageInput
-from app.media.video import VideoFrames
+from app.media.audio import AudioInput, load_audio
+from app.media.errors import MediaError, open_source, read_head, sniff
+from app.media.images import ImageInput, load_image
+from app.media.video import MAX_VIDEO_SECONDS, VideoFrames, load_video
+from app.units import format_duration, format_size
 
 AttachmentKind = Literal["image", "audio", "video"]
+#: What a name says: an attachment kind, "model" for a .gguf, "" when there is no suffix (the content decides).
+NamedKind = Literal["image", "audio", "video", "model", ""]
 Payload = ImageInput | AudioInput | VideoFrames
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv"})
+MODEL_SUFFIX = ".gguf"
+_BY_SUFFIX: tuple[tuple[AttachmentKind, frozenset[str]], ...] = (
+    ("image", IMAGE_SUFFIXES),
+    ("audio", AUDIO_SUFFIXES),
+    ("video", VIDEO_SUFFIXES),
+)
 
 
 @dataclass(frozen=True)
@@ -42,3 +60,87 @@ class PendingAttachment:
         if isinstance(payload, AudioInput):
             return "+".join(clip.media_id for clip in payload.clips)
         return "+".join(frame.media_id for frame in payload.frames)
+
+
+def kind_for_suffix(path: Path) -> NamedKind | None:
+    """The kind a path's extension names; "" when it has none; None when Gemma cannot take it."""
+    suffix = path.suffix.lower()
+    if not suffix:
+        return ""
+    for kind, suffixes in _BY_SUFFIX:
+        if suffix in suffixes:
+            return kind
+    return "model" if suffix == MODEL_SUFFIX else None
+
+
+def unsupported_message(name: str) -> str:
+    """The one-line refusal of a file that is no picture, sound or video."""
+    return f"{name}: Gemma reads pictures, audio and short videos; paste text into the message instead."
+
+
+def decode_file(path: Path, kind: AttachmentKind | Literal[""]) -> PendingAttachment:
+    """Read and decode a picture, sound file or video; ``kind`` "" means: judge by the content.
+
+    Raises MediaError with the one-line reason (missing, a folder, empty, damaged, too large, not media).
+    """
+    found = kind or _kind_from_content(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # the loader below names the problem
+    if found == "image":
+        image = load_image(path)
+        return PendingAttachment("image", path.name, path, None, size, image, _image_summary(size, image))
+    if found == "audio":
+        return _audio_attachment(path, size, load_audio(path))
+    return _video_attachment(path, size, load_video(path))
+
+
+def decode_image_bytes(data: bytes, name: str) -> PendingAttachment:
+    """A pasted picture's bytes (PNG, JPEG, …), kept as the attachment's ``data``. Raises MediaError."""
+    image = load_image(data, name=name)
+    return PendingAttachment("image", name, None, data, len(data), image, _image_summary(len(data), image))
+
+
+def recording_attachment(path: Path, audio: AudioInput) -> PendingAttachment:
+    """A microphone recording, decoded already, saved at ``path`` (the WAV the conversation keeps)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return PendingAttachment("audio", path.name, path, None, size, audio, format_duration(audio.duration_s))
+
+
+def _kind_from_content(path: Path) -> AttachmentKind:
+    """The kind a file without an extension holds, from its first bytes (only a regular file is opened)."""
+    stream, _label = open_source(path, "")  # MediaError for a missing file, a folder, a pipe, a device
+    with stream:
+        found = sniff(read_head(stream))
+    if found is not None:
+        for kind, _suffixes in _BY_SUFFIX:
+            if found.family == kind:
+                return kind
+    raise MediaError(unsupported_message(path.name))
+
+
+def _image_summary(size: int, image: ImageInput) -> str:
+    return f"{format_size(size)} · {image.width}×{image.height}"
+
+
+def _audio_attachment(path: Path, size: int, audio: AudioInput) -> PendingAttachment:
+    summary = format_duration(audio.duration_s)
+    if len(audio.clips) > 1:
+        summary += f" · {len(audio.clips)} parts"
+    silent = (f"{path.name} sounds silent: Gemma will hear nothing in it.",) if audio.silent else ()
+    return PendingAttachment("audio", path.name, path, None, size, audio, summary, silent)
+
+
+def _video_attachment(path: Path, size: int, video: VideoFrames) -> PendingAttachment:
+    count = len(video.frames)
+    summary = f"{count} frame{'s' * (count != 1)}"
+    notes: tuple[str, ...] = ()
+    if video.truncated:
+        first, whole = format_duration(MAX_VIDEO_SECONDS), format_duration(video.duration_s)
+        summary += f" · first {first} of {whole}"
+        notes = (f"{path.name} is {whole} long: Gemma will see only its first {first}.",)
+    return PendingAttachment("video", path.name, path, None, size, video, summary, notes)

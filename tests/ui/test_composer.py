@@ -16,9 +16,11 @@ from PySide6.QtGui import QColor, QDropEvent, QImage, QTextOption
 from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
+from app.engine.attachments import parts_for
 from app.media import MediaError, load_image
+from app.media.intake import PendingAttachment
 from app.ui.composer.attachment_tray import TILE_SIZE
-from app.ui.composer.composer import MAX_ATTACHMENTS, Composer, PendingAttachment
+from app.ui.composer.composer import MAX_ATTACHMENTS, Composer
 
 pytestmark = pytest.mark.gui
 
@@ -238,12 +240,14 @@ def test_pasting_a_screenshot_attaches_it(qtbot: QtBot, composer: Composer) -> N
     assert composer.text() == ""
     assert (attachment.kind, attachment.name, attachment.source_path) == ("image", "pasted image.png", None)
     assert attachment.data is not None and attachment.data.startswith(b"\x89PNG")
-    [part] = attachment.parts
+    [part] = parts_for(attachment.payload)
     assert part.type == "image" and part.media_id == load_image(attachment.data).media_id
     assert (part.payload.width, part.payload.height) == (320, 200)
     assert tuple(part.payload.pixels[100, 160]) == (200, 30, 60)
     assert attachment.summary.endswith("320×200")
-    assert attachment.thumbnail is not None
+    assert attachment.size == len(attachment.data)
+    [tile] = composer.tray.tiles()
+    assert tile.thumbnail is not None and tile.thumbnail.pixelColor(10, 10) == QColor(200, 30, 60)
 
     with qtbot.waitSignal(composer.sendRequested) as sent:
         qtbot.keyClick(composer.input, Qt.Key.Key_Return)  # a picture alone may be sent
@@ -285,16 +289,18 @@ def test_dropping_a_picture_a_recording_and_a_video(qtbot: QtBot, composer: Comp
     image, audio, video = _decoded(qtbot, composer, 3)
     assert [a.kind for a in (image, audio, video)] == ["image", "audio", "video"]
     assert [a.name for a in (image, audio, video)] == ["photo.png", "voice.wav", "clip.mp4"]
-    assert image.summary.endswith("· 96×64") and image.thumbnail is not None
-    assert audio.summary == "0:02" and audio.thumbnail is None
-    assert [p.type for p in audio.parts] == ["audio"]
-    assert video.summary == "3 frames" and video.thumbnail is not None
-    assert [p.type for p in video.parts if p.type != "text"] == ["image"] * 3
+    tiles = composer.tray.tiles()
+    thumbs = [t.thumbnail for t in tiles]
+    assert image.summary.endswith("· 96×64") and thumbs[0] is not None
+    assert audio.summary == "0:02" and thumbs[1] is None
+    assert [p.type for p in parts_for(audio.payload)] == ["audio"]
+    assert video.summary == "3 frames" and thumbs[2] is not None
+    assert [p.type for p in parts_for(video.payload) if p.type != "text"] == ["image"] * 3
     assert composer.send_button.isEnabled()
 
-    tiles = composer.tray.tiles()
     assert [t.toolTip() for t in tiles] == [f"{a.name}\n{a.summary}" for a in (image, audio, video)]
-    thumb = image.thumbnail
+    thumb = thumbs[0]
+    assert thumb is not None
     assert thumb.devicePixelRatio() == composer.devicePixelRatioF()
     assert thumb.width() == round(TILE_SIZE * composer.devicePixelRatioF())
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.engine import GenerateRequest, GenerationStats, SamplingParams
-from app.engine.attachments import audio_parts, image_part, video_parts
+from app.engine.attachments import audio_parts, image_part, parts_for, video_parts
 from app.engine.prompt import Message, Part
 from app.media import load_audio, load_image, load_video
 from app.settings import Settings
@@ -242,7 +242,7 @@ class ChatController(QObject):
                 source = att.source_path if att.source_path is not None else att.data  # type: ignore[attr-defined]
                 mime = mimetypes.guess_type(att.name)[0] or "application/octet-stream"  # type: ignore[attr-defined]
                 ref = self.store.store_attachment_file(source, att.name, att.kind, mime)  # type: ignore[attr-defined]
-                self._payloads[ref.sha256] = tuple(att.parts)  # type: ignore[attr-defined]
+                self._payloads[ref.sha256] = tuple(parts_for(att.payload))  # type: ignore[attr-defined]
                 refs.append(ref)
             user = self.store.add_message(
                 conversation.id, parent_id=parent, role="user", content=text, attachments=tuple(refs)

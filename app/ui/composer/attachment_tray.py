@@ -1,150 +1,40 @@
-"""Pending attachments: what a dropped or pasted file becomes before it is sent, and the tray of thumbnails.
+"""The tray of attachment chips above the message box: a tile per attachment, with its thumbnail or kind icon.
 
-``decode_file`` / ``decode_image_bytes`` / ``decode_qimage`` do file I/O and decoding: call them through
-``run_in_background``, never on the GUI thread. ``AttachmentTray`` shows a tile per attachment, with a spinner
-while it is still being decoded and a remove (×) button.
+A tile shows a spinner while its attachment is still being read, then the ``Chip`` the intake made: the
+Qt-free ``PendingAttachment`` (``app.media.intake``) paired with its thumbnail. ``chip_for`` makes that
+thumbnail from the decoded pixels; it runs on a worker thread with the decoding.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWidget
 
-from app.engine.attachments import audio_parts, image_part, video_parts
-from app.engine.prompt import Part
-from app.media import MAX_VIDEO_SECONDS, AudioInput, ImageInput, MediaError, load_audio, load_image, load_video
-from app.media.errors import open_source, read_head, sniff
-from app.units import format_duration, format_size
+from app.media import AudioInput, ImageInput
+from app.media.intake import PendingAttachment
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv"})
-MODEL_SUFFIX = ".gguf"
 #: Tile size in logical pixels; thumbnails are made at this size times the screen's device pixel ratio.
 TILE_SIZE = 64
 
 
 @dataclass(frozen=True)
-class PendingAttachment:
-    """A decoded attachment waiting in the composer, ready to become message parts."""
+class Chip:
+    """A pending attachment as the tray shows it: the attachment and its thumbnail (None for audio)."""
 
-    kind: str  # "image" | "audio" | "video"
-    name: str  # file name shown
-    source_path: Path | None  # None for pasted images
-    data: bytes | None  # the original bytes for pasted images (PNG), else None
-    parts: tuple[Part, ...]  # decoded message parts for the engine
-    thumbnail: QImage | None = field(compare=False, repr=False)  # images/video first frame; None for audio
-    summary: str  # e.g. "1.2 MB · 1920×1080", "0:42", "12 frames"
-    notes: tuple[str, ...] = ()  # things the user should hear about (a silent recording, a video cut short)
-
-    @property
-    def media_id(self) -> str:
-        """The content ids of its media parts: two attachments with the same id hold the same media."""
-        return "+".join(p.media_id for p in self.parts if p.media_id)
+    attachment: PendingAttachment
+    thumbnail: QImage | None = field(compare=False, repr=False)
 
 
-def kind_for_suffix(path: Path) -> str | None:
-    """ "image", "audio", "video" or "model" from the extension; "" when there is none; None when unsupported."""
-    suffix = path.suffix.lower()
-    if not suffix:
-        return ""
-    for kind, suffixes in (("image", IMAGE_SUFFIXES), ("audio", AUDIO_SUFFIXES), ("video", VIDEO_SUFFIXES)):
-        if suffix in suffixes:
-            return kind
-    return "model" if suffix == MODEL_SUFFIX else None
-
-
-def unsupported_message(name: str) -> str:
-    return f"{name}: Gemma reads pictures, audio and short videos; paste text into the message instead."
-
-
-def file_filter() -> str:
-    """The file picker's filter: the media Gemma reads, and models."""
-
-    def globs(suffixes: frozenset[str]) -> str:
-        return " ".join(f"*{s}" for s in sorted(suffixes))
-
-    media = IMAGE_SUFFIXES | AUDIO_SUFFIXES | VIDEO_SUFFIXES
-    return ";;".join(
-        [
-            f"Pictures, audio and video ({globs(media)})",
-            f"Pictures ({globs(IMAGE_SUFFIXES)})",
-            f"Audio ({globs(AUDIO_SUFFIXES)})",
-            f"Video ({globs(VIDEO_SUFFIXES)})",
-            f"Gemma models (*{MODEL_SUFFIX})",
-        ]
-    )
-
-
-# --- decoding (worker threads) ------------------------------------------------------------------------------
-
-
-def recording_attachment(path: Path, audio: AudioInput) -> PendingAttachment:
-    """A microphone recording, decoded already, saved at ``path`` (the WAV the conversation keeps)."""
-    summary = format_duration(audio.duration_s)
-    return PendingAttachment("audio", path.name, path, None, tuple(audio_parts(audio)), None, summary)
-
-
-def decode_file(path: Path, kind: str, *, dpr: float = 1.0) -> PendingAttachment:
-    """Decode a picture, sound file or video; ``kind`` "" means: judge by the content. Raises MediaError."""
-    if not kind:
-        kind = _kind_from_content(path)
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0  # the loader below names the problem
-    if kind == "image":
-        image = load_image(path)
-        summary = f"{format_size(size)} · {image.width}×{image.height}"
-        return PendingAttachment("image", path.name, path, None, (image_part(image),), thumbnail(image, dpr), summary)
-    if kind == "audio":
-        audio = load_audio(path)
-        summary = format_duration(audio.duration_s)
-        if len(audio.clips) > 1:
-            summary += f" · {len(audio.clips)} parts"
-        silent = (f"{path.name} sounds silent: Gemma will hear nothing in it.",) if audio.silent else ()
-        return PendingAttachment("audio", path.name, path, None, tuple(audio_parts(audio)), None, summary, silent)
-    video = load_video(path)
-    count = len(video.frames)
-    summary = f"{count} frame{'s' * (count != 1)}"
-    notes: tuple[str, ...] = ()
-    if video.truncated:
-        first, whole = format_duration(MAX_VIDEO_SECONDS), format_duration(video.duration_s)
-        summary += f" · first {first} of {whole}"
-        notes = (f"{path.name} is {whole} long: Gemma will see only its first {first}.",)
-    poster = thumbnail(video.frames[0], dpr)
-    return PendingAttachment("video", path.name, path, None, tuple(video_parts(video)), poster, summary, notes)
-
-
-def _kind_from_content(path: Path) -> str:
-    """The kind a file without an extension holds, from its first bytes (only a regular file is opened)."""
-    stream, _label = open_source(path, "")  # MediaError for a missing file, a folder, a pipe, a device
-    with stream:
-        found = sniff(read_head(stream))
-    if found is not None and found.family in ("image", "audio", "video"):
-        return found.family
-    raise MediaError(unsupported_message(path.name))
-
-
-def decode_image_bytes(data: bytes, name: str, *, dpr: float = 1.0) -> PendingAttachment:
-    """Decode a pasted picture's bytes. Raises MediaError."""
-    image = load_image(data, name=name)
-    summary = f"{format_size(len(data))} · {image.width}×{image.height}"
-    return PendingAttachment("image", name, None, data, (image_part(image),), thumbnail(image, dpr), summary)
-
-
-def decode_qimage(image: QImage, name: str, *, dpr: float = 1.0) -> PendingAttachment:
-    """A clipboard picture: encoded as PNG (kept as the attachment's bytes), then decoded like any picture."""
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):  # type: ignore[call-overload]  # the stub says bytes; only str works
-        raise MediaError(f"{name} could not be read from the clipboard.")
-    return decode_image_bytes(bytes(buffer.data().data()), name, dpr=dpr)
+def chip_for(attachment: PendingAttachment, dpr: float = 1.0) -> Chip:
+    """The attachment with a thumbnail of its picture, or of a video's first frame (any thread)."""
+    payload = attachment.payload
+    if isinstance(payload, AudioInput):
+        return Chip(attachment, None)
+    return Chip(attachment, thumbnail(payload if isinstance(payload, ImageInput) else payload.frames[0], dpr))
 
 
 def thumbnail(image: ImageInput, dpr: float = 1.0) -> QImage:
@@ -175,7 +65,8 @@ class AttachmentTile(QWidget):
         super().__init__(parent)
         self.kind = kind
         self.name = name
-        self.attachment: PendingAttachment | None = None
+        self.attachment: PendingAttachment | None = None  # None while it is being read
+        self.thumbnail: QImage | None = None
         self.phase = 0
         self.setFixedSize(TILE_SIZE, TILE_SIZE)
         self.remove_button = QToolButton(self)
@@ -189,9 +80,9 @@ class AttachmentTile(QWidget):
         self.remove_button.clicked.connect(self.removeClicked)
         self._describe()
 
-    def set_attachment(self, attachment: PendingAttachment) -> None:
-        self.attachment = attachment
-        self.kind = attachment.kind
+    def set_chip(self, chip: Chip) -> None:
+        self.attachment, self.thumbnail = chip.attachment, chip.thumbnail
+        self.kind = chip.attachment.kind
         self._describe()
         self.update()
 
@@ -212,7 +103,7 @@ class AttachmentTile(QWidget):
         painter.setPen(QPen(_subtle(palette.color(QPalette.ColorRole.Text)), 1))
         painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
         painter.drawRoundedRect(box, 6, 6)
-        thumb = self.attachment.thumbnail if self.attachment is not None else None
+        thumb = self.thumbnail
         if thumb is not None:
             painter.save()
             painter.setClipRect(box.adjusted(1, 1, -1, -1))
@@ -279,8 +170,8 @@ class AttachmentTray(QScrollArea):
         self._layout.insertWidget(self._layout.count() - 1, tile)
         self._sync()
 
-    def set_attachment(self, token: int, attachment: PendingAttachment) -> None:
-        self._tiles[token].set_attachment(attachment)
+    def set_chip(self, token: int, chip: Chip) -> None:
+        self._tiles[token].set_chip(chip)
         self._sync()
 
     def remove(self, token: int) -> None:

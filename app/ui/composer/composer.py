@@ -1,208 +1,40 @@
-"""The message box at the bottom of the chat window: text, attachments (dropped, pasted or picked), Think and Send/Stop.
+"""The message box at the bottom of the chat window: the text box, the attachment tray, Attach, Think and Send/Stop.
 
-Files are classified here on the GUI thread by name only; reading and decoding them runs through
-``run_in_background`` (``app.ui.composer.attachment_tray``), with a spinner tile until each one is ready.
+Attachments (dropped, pasted, picked or recorded) go to ``AttachmentIntake`` (``app.ui.composer.intake``),
+which reads them off the GUI thread; the composer shows its tiles and notices and sends what it holds.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
-import math
-import os
 import re
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 
-import shiboken6
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
-    QFocusEvent,
-    QFontMetricsF,
     QImage,
-    QKeyEvent,
     QKeySequence,
     QPainter,
     QPaintEvent,
     QPalette,
     QPen,
-    QResizeEvent,
     QShortcut,
-    QTextLayout,
-    QTextOption,
 )
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from app.media import AudioInput, MediaError
-from app.ui.composer.attachment_tray import (
-    AttachmentTray,
-    PendingAttachment,
-    decode_file,
-    decode_image_bytes,
-    decode_qimage,
-    file_filter,
-    kind_for_suffix,
-    recording_attachment,
-    unsupported_message,
-)
-from app.ui.tasks import run_in_background
+from app.media import AudioInput
+from app.media.intake import PendingAttachment
+from app.ui.composer.attachment_tray import AttachmentTray
+from app.ui.composer.intake import MAX_ATTACHMENTS, Abilities, AttachmentIntake, file_filter
+from app.ui.composer.message_input import MessageInput, local_files
 
 __all__ = ["MAX_ATTACHMENTS", "Composer", "MessageInput", "PendingAttachment"]
-
-log = logging.getLogger(__name__)
-
-#: Attachments one message may carry; more are left out with a notice.
-MAX_ATTACHMENTS = 16
-PLACEHOLDER = "Ask Gemma…, drop a picture, or paste a screenshot"
-_WORD_WRAP = QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
 
 
 def _keys(sequence: str) -> str:
     """A shortcut as this platform writes it (Ctrl+O, ⌘O)."""
     return QKeySequence(sequence).toString(QKeySequence.SequenceFormat.NativeText)
-
-
-def local_files(mime: QMimeData) -> list[Path]:
-    """The local files a drop or paste carries (none when any URL is remote: that pastes as text)."""
-    if not mime.hasUrls():
-        return []
-    urls = mime.urls()
-    if not urls or not all(url.isLocalFile() for url in urls):
-        return []
-    return [Path(url.toLocalFile()) for url in urls]
-
-
-class MessageInput(QPlainTextEdit):
-    """Multi-line input that grows with its text up to MAX_LINES; Enter submits, Shift+Enter starts a new line."""
-
-    MAX_LINES = 10
-    #: Characters past which the height is simply the maximum (no layout work), and the longest unbroken run that
-    #: still wraps at word boundaries: Qt's word wrapping is quadratic in a run's length (a 1 MB line of base64
-    #: takes it 40 s), so text with a longer run wraps anywhere instead (0.3 s).
-    LONG = 5000
-
-    # Signals
-    submitRequested = Signal()
-    filesDropped = Signal(list)  # list[Path]
-    imagePasted = Signal(QImage)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTabChangesFocus(True)
-        self.setFrameShape(QPlainTextEdit.Shape.NoFrame)
-        self.setPlaceholderText(PLACEHOLDER)
-        self.setAccessibleName("Message")
-        self.setToolTip(
-            "Your message. Enter sends, Shift+Enter starts a new line.\n"
-            "Paste a screenshot or drop pictures, audio or a short video to attach them."
-        )
-        self.textChanged.connect(self._on_self_textChanged)
-        self._fit_height()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            if modifiers == Qt.KeyboardModifier.ShiftModifier:
-                self.insertPlainText("\n")
-                self.ensureCursorVisible()
-                event.accept()
-                return
-            if modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier):
-                event.accept()
-                self.submitRequested.emit()
-                return
-        super().keyPressEvent(event)
-
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:
-        return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
-
-    def insertFromMimeData(self, source: QMimeData) -> None:
-        """Files and pictures become attachments; text (also text that comes with a picture) pastes as text."""
-        files = local_files(source)
-        if files:
-            self.filesDropped.emit(files)
-        elif source.hasImage() and not source.hasText():
-            self.imagePasted.emit(QImage(source.imageData()))
-        else:
-            self.choose_wrap(source.text())
-            super().insertFromMimeData(source)
-
-    def choose_wrap(self, incoming: str) -> None:
-        """Before ``incoming`` is inserted: wrap anywhere if it holds an unbroken run Qt would take ages to wrap."""
-        if len(incoming) > self.LONG and max(map(len, incoming.split()), default=0) > self.LONG:
-            self.setWordWrapMode(QTextOption.WrapMode.WrapAnywhere)
-
-    def focusInEvent(self, event: QFocusEvent) -> None:
-        super().focusInEvent(event)
-        self._repaint_parent()
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        super().focusOutEvent(event)
-        self._repaint_parent()
-
-    def _repaint_parent(self) -> None:
-        """The composer draws the field's border, stronger while the input has focus."""
-        if (parent := self.parentWidget()) is not None:
-            parent.update()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self._fit_height()
-
-    def visual_lines(self) -> int:
-        """Wrapped lines the text takes at the current width, capped at MAX_LINES (bounded work, whatever the size)."""
-        document = self.document()
-        if document.blockCount() > self.MAX_LINES or document.characterCount() > self.LONG:
-            return self.MAX_LINES
-        width = max(1.0, self.viewport().width() - 2 * document.documentMargin())
-        option = QTextOption()
-        option.setWrapMode(self.wordWrapMode())
-        if document.isEmpty():  # make room for the placeholder text
-            texts = self.placeholderText().split("\n")
-        else:
-            texts = []
-            block = document.firstBlock()
-            while block.isValid():
-                texts.append(block.text())
-                block = block.next()
-        lines = 0
-        for text in texts:
-            layout = QTextLayout(text, self.font())
-            layout.setTextOption(option)
-            layout.beginLayout()
-            while lines < self.MAX_LINES and (line := layout.createLine()).isValid():
-                line.setLineWidth(width)
-                lines += 1
-            layout.endLayout()
-        return max(1, min(lines, self.MAX_LINES))
-
-    def _fit_height(self) -> None:
-        line = math.ceil(QFontMetricsF(self.font()).lineSpacing())  # laid-out lines are whole pixels high
-        margins = self.contentsMargins()
-        # The document margin above and below, and the pixel QPlainTextEdit keeps free before it shows a scroll bar.
-        chrome = 2 * self.document().documentMargin() + 1 + margins.top() + margins.bottom()
-        self.setFixedHeight(math.ceil(self.visual_lines() * line + chrome))
-
-    @Slot()
-    def _on_self_textChanged(self) -> None:
-        if self.wordWrapMode() != _WORD_WRAP and self.document().characterCount() <= self.LONG:
-            self.setWordWrapMode(_WORD_WRAP)  # the long text is gone
-        self._fit_height()
-
-
-@dataclass(frozen=True)
-class _Job:
-    """An attachment to read: what it is believed to be, and the work (given the device pixel ratio)."""
-
-    kind: str  # "" when only the content can tell
-    name: str
-    key: str  # the file's absolute path, to catch the same file twice ("" for pasted pictures)
-    run: Callable[[float], PendingAttachment]
 
 
 class Composer(QWidget):
@@ -217,17 +49,9 @@ class Composer(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._items: dict[int, PendingAttachment | None] = {}  # by token, in tray order; None while decoding
-        self._keys: dict[int, str] = {}
-        self._futures: dict[int, Future[PendingAttachment]] = {}
-        self._tokens = itertools.count(1)
         self._busy = False
-        self._model_loaded = False
-        self._vision = False
-        self._audio = False
-        self._model_name = ""
         self._last_dir = str(Path.home())
-        self._send_when_ready = False  # a push-to-talk clip: send as soon as it is read
+        self.intake = AttachmentIntake(self.devicePixelRatioF, self)
         self.setAcceptDrops(True)
         self._build()
         self._update_send()
@@ -269,6 +93,13 @@ class Composer(QWidget):
         self._row = row
         self.setFocusProxy(self.input)
 
+        self.intake.started.connect(self.tray.add_placeholder)
+        self.intake.ready.connect(self.tray.set_chip)
+        self.intake.dropped.connect(self.tray.remove)
+        self.intake.changed.connect(self._update_send)
+        self.intake.noticeRequested.connect(self.noticeRequested)
+        self.intake.modelFileDropped.connect(self.modelFileDropped)
+        self.intake.recordingReady.connect(self._on_intake_recordingReady)
         self.input.submitRequested.connect(self._on_input_submitRequested)
         self.input.filesDropped.connect(self._on_input_filesDropped)
         self.input.imagePasted.connect(self._on_input_imagePasted)
@@ -294,7 +125,7 @@ class Composer(QWidget):
         self._update_send()
 
     def set_capabilities(self, *, model_loaded: bool, vision: bool, audio: bool, model_name: str = "") -> None:
-        self._model_loaded, self._vision, self._audio, self._model_name = model_loaded, vision, audio, model_name
+        self.intake.abilities = Abilities(model_loaded, vision, audio, model_name)
         self._update_send()
 
     def set_thinking(self, on: bool) -> None:
@@ -305,27 +136,7 @@ class Composer(QWidget):
 
     def add_files(self, paths: list[Path]) -> None:
         """Attach pictures, audio and videos (decoded in the background); a .gguf is offered as a model."""
-        jobs: list[_Job] = []
-        model_offered = False
-        for path in map(Path, paths):
-            kind = kind_for_suffix(path)
-            if kind is None:
-                self.noticeRequested.emit(unsupported_message(path.name))
-            elif kind == "model":
-                if model_offered:
-                    self.noticeRequested.emit(f"{path.name}: load one model at a time.")
-                else:
-                    model_offered = True
-                    self.modelFileDropped.emit(path)
-            elif refusal := self._refusal(kind, path.name):
-                self.noticeRequested.emit(refusal)
-            else:
-                key = os.path.normcase(os.path.abspath(path))
-                if key in self._keys.values() or any(job.key == key for job in jobs):
-                    self.noticeRequested.emit(f"{path.name} is already attached.")
-                else:
-                    jobs.append(_Job(kind, path.name, key, _file_decoder(path, kind)))
-        self._start(jobs)
+        self.intake.add_files(paths)
 
     def add_tool(self, widget: QWidget) -> None:
         """Put a button (camera, microphone) in the row after Think."""
@@ -340,18 +151,15 @@ class Composer(QWidget):
 
     def add_recording(self, path: Path, audio: AudioInput, *, send: bool) -> None:
         """Attach a push-to-talk clip already decoded (``audio``, saved at ``path``); ``send``: send it at once."""
-        self._send_when_ready = send
-        attachment = recording_attachment(path, audio)
-        key = os.path.normcase(os.path.abspath(path))
-        self._start([_Job("audio", path.name, key, lambda _dpr: attachment)])
+        self.intake.add_recording(path, audio, send=send)
 
     def add_qimage(self, image: QImage, name: str = "pasted image.png") -> None:
         """Attach a picture held as a QImage (the clipboard's, a rendered page); encoded off the GUI thread."""
-        self._add_image(_Job("image", name, "", lambda dpr: decode_qimage(image, name, dpr=dpr)))
+        self.intake.add_qimage(image, name)
 
     def add_image_bytes(self, data: bytes, name: str = "pasted image.png") -> None:
         """Attach a picture held in memory (PNG, JPEG, …), e.g. a pasted screenshot."""
-        self._add_image(_Job("image", name, "", lambda dpr: decode_image_bytes(data, name, dpr=dpr)))
+        self.intake.add_image_bytes(data, name)
 
     def text(self) -> str:
         return self.input.toPlainText()
@@ -364,14 +172,13 @@ class Composer(QWidget):
     def clear(self) -> None:
         """Empty the input and drop every attachment (decodes still running are abandoned)."""
         self.input.clear()
-        for token in list(self._items):
-            self._drop(token)
+        self.intake.clear()
 
     def attachments(self) -> list[PendingAttachment]:
-        return [item for item in self._items.values() if item is not None]
+        return self.intake.attachments()
 
     def pending_decodes(self) -> int:
-        return sum(item is None for item in self._items.values())
+        return self.intake.pending()
 
     def focus_input(self) -> None:
         self.input.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -392,104 +199,6 @@ class Composer(QWidget):
             return
         event.acceptProposedAction()
 
-    # --- attachments --------------------------------------------------------------------------------------
-
-    def _refusal(self, kind: str, name: str) -> str | None:
-        """Why the loaded model cannot take this kind of media, or None (also None before a model is loaded)."""
-        if not self._model_loaded:
-            return None
-        model = self._model_name or "This model"
-        if kind in ("image", "video") and not self._vision:
-            what = "see pictures" if kind == "image" else "watch videos"
-            return f"{name}: {model} was loaded without its vision projector (mmproj), so it cannot {what}."
-        if kind == "audio" and not self._audio:
-            return f"{name}: {model} cannot hear audio: only Gemma 4 E2B and E4B (with their mmproj) take audio."
-        return None
-
-    def _add_image(self, job: _Job) -> None:
-        if refusal := self._refusal("image", job.name):
-            self.noticeRequested.emit(refusal)
-        else:
-            self._start([job])
-
-    def _start(self, jobs: list[_Job]) -> None:
-        room = max(0, MAX_ATTACHMENTS - len(self._items))
-        if len(jobs) > room:
-            left = len(jobs) - room
-            were = "was" if left == 1 else "were"
-            self.noticeRequested.emit(f"Only {MAX_ATTACHMENTS} attachments fit in one message; {left} {were} left out.")
-            jobs = jobs[:room]
-        dpr = self.devicePixelRatioF()
-        for job in jobs:
-            token = next(self._tokens)
-            self._items[token] = None
-            self._keys[token] = job.key
-            self.tray.add_placeholder(token, job.kind, job.name)
-            self._submit(token, job, dpr)
-        self._update_send()
-
-    def _submit(self, token: int, job: _Job, dpr: float) -> None:
-        self._futures[token] = run_in_background(
-            lambda: job.run(dpr),
-            lambda result: self._later(lambda: self._on_decoded(token, result)),
-            lambda error: self._later(lambda: self._on_decode_failed(token, job.name, error)),
-        )
-
-    def _later(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` from the event loop: never inside add_files (run_in_background calls back at once when
-        the work is already done) and not at all once this widget is gone."""
-        if shiboken6.isValid(self):
-            QTimer.singleShot(0, self, fn)
-
-    def _on_decoded(self, token: int, attachment: PendingAttachment) -> None:
-        if token not in self._items or self._items[token] is not None:
-            return  # removed or cleared meanwhile
-        if refusal := self._refusal(attachment.kind, attachment.name):
-            self._drop(token)
-            self.noticeRequested.emit(refusal)
-            return
-        twins = [(t, a) for t, a in self._items.items() if a is not None and a.media_id == attachment.media_id]
-        if twins:  # the same media twice: keep the one added first, whichever finished first
-            twin, other = twins[0]
-            if twin < token:
-                self._drop(token)
-                self.noticeRequested.emit(_same_media_message(attachment.name, other.name))
-                return
-            self._drop(twin)
-            self.noticeRequested.emit(_same_media_message(other.name, attachment.name))
-        self._futures.pop(token, None)
-        self._items[token] = attachment
-        self.tray.set_attachment(token, attachment)
-        self._update_send()
-        for note in attachment.notes:
-            self.noticeRequested.emit(note)
-        if self._send_when_ready and not self.pending_decodes():
-            self._send_when_ready = False
-            if self._busy:
-                self.noticeRequested.emit("The recording is attached: send it (Enter) once this answer is done.")
-            else:
-                self._send()
-
-    def _on_decode_failed(self, token: int, name: str, error: BaseException) -> None:
-        if token not in self._items:
-            return
-        self._send_when_ready = False
-        self._drop(token)
-        if isinstance(error, MediaError):
-            self.noticeRequested.emit(str(error))
-        else:
-            log.error("reading %s failed", name, exc_info=error)
-            self.noticeRequested.emit(f"{name} could not be read ({type(error).__name__}: {error}).")
-
-    def _drop(self, token: int) -> None:
-        self._items.pop(token, None)
-        self._keys.pop(token, None)
-        future = self._futures.pop(token, None)
-        if future is not None:
-            future.cancel()  # only stops one that has not started; a running one's result is ignored
-        self.tray.remove(token)
-        self._update_send()
-
     # --- sending ------------------------------------------------------------------------------------------
 
     def _has_text(self) -> bool:
@@ -499,14 +208,11 @@ class Composer(QWidget):
 
     def _send_blocker(self) -> str | None:
         """Why Send cannot run now (shown as its tooltip), or None."""
-        if not self._model_loaded:
+        if not self.intake.abilities.model_loaded:
             return "Load a model first"
-        if pending := self.pending_decodes():
-            return f"Wait: {pending} attachment{'s are' if pending > 1 else ' is'} still being read"
-        for attachment in self.attachments():
-            if refusal := self._refusal(attachment.kind, attachment.name):
-                return f"{refusal} Remove it to send."
-        if not self._items and not self._has_text():
+        if blocker := self.intake.blocker():
+            return blocker
+        if not self.intake.count() and not self._has_text():
             return "Type a message or attach a file"
         return None
 
@@ -528,11 +234,11 @@ class Composer(QWidget):
     def _send(self) -> None:
         blocker = self._send_blocker()
         if blocker is not None:
-            if self._items or self._has_text():
+            if self.intake.count() or self._has_text():
                 self.noticeRequested.emit(blocker + ".")
             return
         text = re.sub(r"\A(?:[ \t]*\n)+", "", self.text().rstrip())
-        if not text and not self._items:
+        if not text and not self.intake.count():
             return
         self.sendRequested.emit(text, self.attachments())
         self.clear()
@@ -561,8 +267,15 @@ class Composer(QWidget):
 
     @Slot(int)
     def _on_tray_removeRequested(self, token: int) -> None:
-        self._drop(token)
+        self.intake.remove(token)
         self.focus_input()
+
+    @Slot()
+    def _on_intake_recordingReady(self) -> None:
+        if self._busy:
+            self.noticeRequested.emit("The recording is attached: send it (Enter) once this answer is done.")
+        else:
+            self._send()
 
     @Slot()
     def _on_attach_button_clicked(self) -> None:
@@ -581,16 +294,6 @@ class Composer(QWidget):
         painter.setBrush(self.palette().color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(self.rect().toRectF().adjusted(0.5, 0.5, -0.5, -0.5), 10, 10)
         painter.end()
-
-
-def _same_media_message(dropped: str, kept: str) -> str:
-    if dropped == kept:
-        return f"{dropped} is already attached."
-    return f"{dropped} is the same as {kept}, which is already attached."
-
-
-def _file_decoder(path: Path, kind: str) -> Callable[[float], PendingAttachment]:
-    return lambda dpr: decode_file(path, kind, dpr=dpr)
 
 
 def _preview() -> None:
