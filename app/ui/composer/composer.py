@@ -92,7 +92,9 @@ class Composer(QWidget):
         layout.addLayout(row)
         self._row = row
         self.setFocusProxy(self.input)
+        self._connect()
 
+    def _connect(self) -> None:
         self.intake.started.connect(self.tray.add_placeholder)
         self.intake.ready.connect(self.tray.set_chip)
         self.intake.dropped.connect(self.tray.remove)
