@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app import settings as settings_module
-from app.settings import SETTINGS, Settings, SettingsError, defaults, reference_markdown, setting, validate
+from app.settings import SETTINGS, Settings, SettingsError, defaults, persistence, reference_markdown, setting, validate
 
 
 def test_every_declaration_is_complete_and_its_default_valid() -> None:
@@ -162,7 +161,7 @@ def test_save_replaces_the_old_file_atomically(tmp_path: Path, monkeypatch: pyte
     def broken_dump(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(settings_module.json, "dump", broken_dump)
+    monkeypatch.setattr(persistence.json, "dump", broken_dump)
     s.set("temperature", 1.5)
     with pytest.raises(OSError, match="disk full"):
         s.save()

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.engine.backends import backend_name, default_threads, missing_gpu_notice
 from app.engine.errors import ContextError, ModelFileError, ModelLoadError
 from app.engine.events import LoadRequest, ModelInfo
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
-from app.engine.native import NativeContext, NativeModel, backend_name, default_threads, missing_gpu_notice
+from app.engine.native import NativeContext, NativeModel
 from app.engine.projector import MAX_VISION_BUDGET, MIN_VISION_BUDGET, Projector, check_projector_file
 from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
 
@@ -190,8 +191,17 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
             projector.close()
         model.close()
         raise
+    info = _model_info(path, gguf, model, ctx, projector, format_name)
+    log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
+    return Loaded(model, ctx, template, projector, info, gguf, notice)
+
+
+def _model_info(
+    path: Path, gguf: GGUFInfo, model: NativeModel, ctx: NativeContext, projector: Projector | None, template: str
+) -> ModelInfo:
+    """What the window and the command line show about the loaded model (``template``: where it came from)."""
     gpu_layers = model.gpu_layers
-    info = ModelInfo(
+    return ModelInfo(
         path=path,
         name=gguf.name,
         architecture=gguf.architecture,
@@ -202,11 +212,9 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         backend=backend_name() if gpu_layers > 0 else "CPU",
         gpu_layers=gpu_layers,
         n_layers=model.n_layer,
-        chat_template_source=format_name,
+        chat_template_source=template,
         has_vision=bool(projector and projector.vision),
         has_audio=bool(projector and projector.audio),
-        mmproj_path=mmproj,
+        mmproj_path=projector.path if projector else None,
         vision_budget=projector.vision_budget if projector and projector.vision else 0,
     )
-    log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
-    return Loaded(model, ctx, template, projector, info, gguf, notice)

@@ -1,197 +1,51 @@
-"""Thin, owned wrappers over llama.cpp's C API (through llama-cpp-python's ctypes).
+"""Thin, owned wrappers over llama.cpp's C API (through llama-cpp-python's ctypes): model, context, sampler.
 
 We drive llama.cpp directly rather than through ``llama_cpp.Llama``: the
 engine needs load progress and cancellation, exact control of the KV cache
 (prefix reuse, media chunks) and a token loop with no per-token copies of the
 logits. Every object here is owned by one thread (the engine worker) and is
 freed explicitly with ``close()``, never left to ``__del__`` at exit.
+
+The backend's start-up and log live in ``app.engine.native_log``, the devices in ``app.engine.backends``;
+their names are re-exported here for the callers that import them from this module.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import llama_cpp as C
 
+from app.engine.backends import (
+    BackendDevice,
+    backend_devices,
+    backend_name,
+    compiled_backends,
+    default_threads,
+    missing_gpu_notice,
+)
 from app.engine.errors import ModelLoadError
+from app.engine.native_log import capture_native_log, init_backend
+
+__all__ = [
+    "BackendDevice",
+    "NativeContext",
+    "NativeModel",
+    "Sampler",
+    "backend_devices",
+    "backend_name",
+    "capture_native_log",
+    "compiled_backends",
+    "default_threads",
+    "init_backend",
+    "missing_gpu_notice",
+]
 
 log = logging.getLogger("gemma_desk.llama")
-
-# -- logging: llama.cpp's native log goes to Python logging, not the terminal ------
-
-# ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the previous line).
-_LEVELS = {0: logging.CRITICAL, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
-_log_lock = threading.Lock()
-_log_partial: list[str] = []
-_log_last_level = logging.INFO
-_captures: list[list[str]] = []
-
-
-def _on_native_log(level: int, text: bytes | None, _user: ctypes.c_void_p) -> None:
-    global _log_last_level
-    if not text:
-        return
-    piece = text.decode("utf-8", errors="replace")
-    with _log_lock:
-        py_level = _log_last_level if level == 5 else _LEVELS.get(level, logging.INFO)
-        _log_last_level = py_level
-        _log_partial.append(piece)
-        if not piece.endswith("\n"):
-            return
-        line = "".join(_log_partial).rstrip("\n")
-        _log_partial.clear()
-        for capture in _captures:
-            capture.append(line)
-    log.log(py_level, "%s", line)
-
-
-_LOG_CALLBACK = C.llama_log_callback(_on_native_log)
-_backend_ready = False
-_backend_lock = threading.Lock()
-
-
-def init_backend() -> None:
-    """Route native logs into Python logging and initialise llama.cpp once."""
-    global _backend_ready
-    with _backend_lock:
-        C.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
-        if not _backend_ready:
-            C.llama_backend_init()
-            _backend_ready = True
-
-
-@contextmanager
-def capture_native_log() -> Iterator[list[str]]:
-    """Collect the native log lines written while the block runs."""
-    lines: list[str] = []
-    with _log_lock:
-        _captures.append(lines)
-    try:
-        yield lines
-    finally:
-        with _log_lock:
-            _captures.remove(lines)
-
-
-# -- backends -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BackendDevice:
-    name: str  # "CPU", "CUDA0", "Metal", "Vulkan0", …
-    description: str
-    kind: str  # "cpu", "gpu", "igpu", "accel"
-    memory_free: int
-    memory_total: int
-
-
-_DEV_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
-
-
-def _ggml_lib() -> ctypes.CDLL | None:
-    try:
-        from llama_cpp import _ggml
-
-        lib: ctypes.CDLL = _ggml.libggml
-    except Exception:  # pragma: no cover - depends on the wheel's layout
-        return None
-    try:
-        lib.ggml_backend_dev_count.restype = ctypes.c_size_t
-        lib.ggml_backend_dev_count.argtypes = []
-        lib.ggml_backend_dev_get.restype = ctypes.c_void_p
-        lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
-        lib.ggml_backend_dev_name.restype = ctypes.c_char_p
-        lib.ggml_backend_dev_name.argtypes = [ctypes.c_void_p]
-        lib.ggml_backend_dev_description.restype = ctypes.c_char_p
-        lib.ggml_backend_dev_description.argtypes = [ctypes.c_void_p]
-        lib.ggml_backend_dev_type.restype = ctypes.c_int
-        lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
-        lib.ggml_backend_reg_count.restype = ctypes.c_size_t
-        lib.ggml_backend_reg_count.argtypes = []
-        lib.ggml_backend_reg_get.restype = ctypes.c_void_p
-        lib.ggml_backend_reg_get.argtypes = [ctypes.c_size_t]
-        lib.ggml_backend_reg_name.restype = ctypes.c_char_p
-        lib.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
-        lib.ggml_backend_dev_memory.restype = None
-        lib.ggml_backend_dev_memory.argtypes = [
-            ctypes.c_void_p,
-            ctypes.POINTER(ctypes.c_size_t),
-            ctypes.POINTER(ctypes.c_size_t),
-        ]
-    except AttributeError:  # pragma: no cover - an old ggml
-        return None
-    return lib
-
-
-def backend_devices() -> list[BackendDevice]:
-    """The devices llama.cpp can run on, as ggml's backend registry lists them."""
-    init_backend()
-    lib = _ggml_lib()
-    if lib is None:
-        return [BackendDevice("CPU", "CPU", "cpu", 0, 0)]
-    devices = []
-    for i in range(lib.ggml_backend_dev_count()):
-        dev = lib.ggml_backend_dev_get(i)
-        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
-        lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
-        devices.append(
-            BackendDevice(
-                name=(lib.ggml_backend_dev_name(dev) or b"?").decode(),
-                description=(lib.ggml_backend_dev_description(dev) or b"").decode(errors="replace"),
-                kind=_DEV_KINDS.get(lib.ggml_backend_dev_type(dev), "other"),
-                memory_free=int(free.value),
-                memory_total=int(total.value),
-            )
-        )
-    return devices
-
-
-def compiled_backends() -> list[str]:
-    """The backends this llama.cpp build has ("CPU", "CUDA", "Metal", "Vulkan", …), found devices or not."""
-    init_backend()
-    lib = _ggml_lib()
-    if lib is None:
-        return ["CPU"]
-    names = [
-        (lib.ggml_backend_reg_name(lib.ggml_backend_reg_get(i)) or b"?").decode()
-        for i in range(lib.ggml_backend_reg_count())
-    ]
-    return [{"MTL": "Metal"}.get(n, n) for n in names]
-
-
-def missing_gpu_notice() -> str:
-    """A GPU backend is built in but found no device (no driver, no GPU): say so, once, at load."""
-    gpu = [b for b in compiled_backends() if b not in ("CPU", "BLAS", "RPC")]
-    if gpu and backend_name() == "CPU":
-        return f"This build runs on {gpu[0]}, but no usable {gpu[0]} GPU was found (check the driver); using the CPU."
-    return ""
-
-
-def backend_name(devices: list[BackendDevice] | None = None) -> str:
-    """The accelerator family compiled in and found: "CUDA", "Metal", "Vulkan", … or "CPU"."""
-    for dev in devices if devices is not None else backend_devices():
-        if dev.kind in ("gpu", "igpu"):
-            name = dev.name.rstrip("0123456789")
-            return {"MTL": "Metal"}.get(name, name)
-    return "CPU"
-
-
-def default_threads() -> int:
-    """Decode threads: the cores we may use, leaving one free on big machines for the UI."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        n = os.cpu_count() or 2
-    return max(1, n - 1) if n > 8 else n
-
 
 # -- model ------------------------------------------------------------------------
 
@@ -470,6 +324,10 @@ class NativeContext:
     def decode_one(self, token: int) -> int:
         self._one[0] = token
         return int(self._decode(self.ptr, self._one_batch))
+
+    def pos_min(self) -> int:
+        """The lowest position in the cache (a default-size sliding-window cache forgets older ones), -1 when empty."""
+        return int(C.llama_memory_seq_pos_min(self.memory, 0))
 
     def pos_max(self) -> int:
         """The highest position in the cache, -1 when empty."""

@@ -23,7 +23,8 @@ from llama_cpp import mtmd_cpp as M
 from app.engine.errors import ModelFileError, ModelLoadError, RequestError
 from app.engine.gguf_file import GGUFInfo, projector_width, read_gguf_info
 from app.engine.media_guard import VisionGeometry, check_clip, fit_picture
-from app.engine.native import _LOG_CALLBACK, NativeContext, NativeModel, capture_native_log
+from app.engine.native import NativeContext, NativeModel
+from app.engine.native_log import _LOG_CALLBACK, capture_native_log
 from app.media import AudioClip, ImageInput
 
 log = logging.getLogger(__name__)

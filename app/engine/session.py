@@ -3,18 +3,9 @@
 ``ModelSession`` is plain, synchronous code: ``generate`` is a generator of
 events that checks a stop callback between tokens and between prompt batches.
 The worker thread in ``app.engine.engine`` makes it asynchronous; tests and
-benchmarks drive it directly.
-
-Prefix reuse and Gemma 4's sliding-window layers: a sliding-window (SWA) KV
-cache of the default size only keeps the last window of positions, so it
-cannot be rewound past that. Gemma 4's template also rewrites the last model
-turn on every new turn (it drops the thought channel), so each follow-up
-rewinds to the start of the previous answer — often further back than the
-window. We therefore keep the SWA cache full-size (``LoadRequest.swa_full``,
-the default): any earlier position can be rewound to, at the cost of KV memory
-for the sliding layers (counted in the fit estimate). With ``swa_full`` off,
-the session checks the cache's lowest position and re-evaluates from scratch
-when a rewind would go past it, so it stays correct, only slower.
+benchmarks drive it directly. A turn is: plan the prompt (``app.engine.planner``),
+keep what the KV cache can reuse (``app.engine.prefix_reuse``), evaluate the rest,
+run the token loop, and report its numbers (``app.engine.turn_stats``).
 """
 
 from __future__ import annotations
@@ -22,18 +13,16 @@ from __future__ import annotations
 import codecs
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-
-import llama_cpp as C
 
 from app.engine.events import (
     AnswerDelta,
     ContextTrimmed,
     EngineEvent,
     GenerateRequest,
-    GenerationStats,
     LoadRequest,
+    SamplingParams,
     Stats,
     ThinkingDelta,
     ToolCall,
@@ -42,9 +31,11 @@ from app.engine.loader import LoadCancelled, Loaded, load_model
 from app.engine.native import Sampler
 from app.engine.planner import Capabilities, check_request, plan_prompt, render_plan
 from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
+from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
 from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
+from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
 
 __all__ = ["LoadCancelled", "ModelSession"]
 
@@ -114,20 +105,10 @@ class ModelSession:
                 plan.close()
         return costs
 
-    def _reusable(self, plan: PromptPlan) -> int:
-        n = self.cache.common_prefix(plan)
-        if n > 0 and self._n_swa > 0 and n < len(self.cache):
-            # A default-size sliding-window cache keeps only its last positions:
-            # rewinding further back than that would leave those layers blind.
-            pos_min = int(C.llama_memory_seq_pos_min(self.ctx.memory, 0))
-            if pos_min > max(0, n - self._n_swa):
-                return 0
-        return n
-
-    def _evaluate(self, plan: PromptPlan, reused: int, should_stop: Callable[[], bool]) -> tuple[int, int, bool]:
-        """Evaluate the plan past ``reused``: (positions evaluated, media encoded, stopped)."""
+    def _evaluate(self, plan: PromptPlan, work: PromptWork, should_stop: Callable[[], bool]) -> None:
+        """Evaluate the plan past ``work.reused`` into the KV cache, counting into ``work``."""
         pos = 0
-        evaluated = encoded = 0
+        reused = work.reused
         n_batch = self.ctx.n_batch
         for seg in plan.segments:
             end = pos + seg.n_pos
@@ -135,16 +116,18 @@ class ModelSession:
                 pos = end
                 continue
             if should_stop():
-                return evaluated, encoded, True
+                work.stopped = True
+                return
             if seg.kind == TEXT:
                 todo = seg.tokens[max(0, reused - pos) :]
                 for start in range(0, len(todo), n_batch):
                     if start and should_stop():
-                        return evaluated, encoded, True
+                        work.stopped = True
+                        return
                     batch = todo[start : start + n_batch]
                     self.ctx.decode(batch)
                     self.cache.extend(batch)
-                    evaluated += len(batch)
+                    work.evaluated += len(batch)
             else:
                 assert self.projector is not None and seg.owner is not None and seg.chunk is not None
                 chunk = seg.chunk
@@ -152,14 +135,13 @@ class ModelSession:
                 if embd is None:
                     t0 = time.perf_counter()
                     embd = self.projector.encode(seg.owner, chunk)
-                    self.encode_s += time.perf_counter() - t0
+                    work.encode_s += time.perf_counter() - t0
                     self.embeddings.put(chunk.media_id, embd)
-                    encoded += 1
+                    work.encoded += 1
                 self.projector.decode(self.ctx, seg.owner, chunk, embd, pos)
                 self.cache.extend(seg.keys())
-                evaluated += seg.n_pos
+                work.evaluated += seg.n_pos
             pos = end
-        return evaluated, encoded, False
 
     # -- generation -------------------------------------------------------------------
 
@@ -169,55 +151,46 @@ class ModelSession:
         request_id: int = 0,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[EngineEvent]:
-        """Evaluate the prompt and stream the answer; the last event is a ``Stats``."""
+        """Evaluate the prompt and stream the answer; the last event is a ``Stats``.
+
+        Plan the prompt → keep the reusable prefix of the KV cache → evaluate the rest → the token loop → stats.
+        """
         t_start = time.perf_counter()
         plan = self.prepare(request)
         try:
-            yield from self._generate(plan, request, request_id, should_stop, t_start)
+            if plan.dropped_messages:
+                yield ContextTrimmed(request_id, plan.dropped_messages, plan.n_pos, self.ctx.n_ctx)
+            prompt = PromptWork(started=t_start, reused=keep_prefix(self.cache, self.ctx, plan, self._n_swa))
+            try:
+                self._evaluate(plan, prompt, should_stop)
+            except Exception:
+                self.reset_cache()  # the KV cache may hold half a batch: start clean next time
+                raise
+            prompt.finished = time.perf_counter()
+            answer = yield from self._token_loop(plan, request, request_id, should_stop, prompt.stopped)
+            used = len(self.cache)
+            stats = generation_stats(plan, prompt, answer, n_ctx=self.ctx.n_ctx, context_used=used, info=self.info)
+            yield Stats(request_id, stats)
         finally:
             plan.close()
 
-    def _generate(
+    def _token_loop(
         self,
         plan: PromptPlan,
         request: GenerateRequest,
         request_id: int,
         should_stop: Callable[[], bool],
-        t_start: float,
-    ) -> Iterator[EngineEvent]:
-        n_ctx = self.ctx.n_ctx
-        if plan.dropped_messages:
-            yield ContextTrimmed(request_id, plan.dropped_messages, plan.n_pos, n_ctx)
-        reused = self._reusable(plan)
-        if reused < len(self.cache):
-            if not self.ctx.truncate(reused):
-                self.ctx.clear()
-                reused = 0
-            self.cache.truncate(reused)
-        self.encode_s = 0.0
-        try:
-            evaluated, encoded, stopped = self._evaluate(plan, reused, should_stop)
-        except Exception:
-            self.reset_cache()  # the KV cache may hold half a batch: start clean next time
-            raise
+        stopped: bool,
+    ) -> Generator[EngineEvent, None, AnswerWork]:
+        """Sample, show and evaluate one token at a time until a stop: the hot path, tuned by hand (keep it so)."""
         stop_reason = "stopped" if stopped else ""
-        t_prompt = time.perf_counter()
-
-        sp = request.sampling
-        seed = sp.seed if sp.seed is not None else random.getrandbits(32)
-        sampler = Sampler(
-            temperature=sp.temperature,
-            top_p=sp.top_p,
-            top_k=sp.top_k,
-            min_p=sp.min_p,
-            repeat_penalty=sp.repeat_penalty,
-            seed=seed,
-        )
+        sampler = _sampler(request.sampling)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parser = StreamParser()
         parser.prime(_model_turn_tail(plan.text))
         n_gen = 0
         t_first = t_last = 0.0
+        n_ctx = self.ctx.n_ctx
         max_new = request.max_tokens if request.max_tokens is not None else n_ctx
         model, ctx = self.model, self.ctx
         cached = self.cache.keys  # the hot loop appends to the list itself
@@ -258,28 +231,7 @@ class ModelSession:
             sampler.close()
         for event in parser.feed(decoder.decode(b"", final=True)) + parser.finish():
             yield self._to_event(event, request_id)
-
-        decode_s = (t_last - t_first) if n_gen > 1 else 0.0
-        stats = GenerationStats(
-            prompt_tokens=plan.n_pos,
-            reused_tokens=reused,
-            evaluated_tokens=evaluated,
-            media_encoded=encoded,
-            media_encode_s=round(self.encode_s, 6),
-            completion_tokens=n_gen,
-            ttft_s=round((t_first or time.perf_counter()) - t_start, 6),
-            prompt_eval_s=round(t_prompt - t_start, 6),
-            decode_s=round(decode_s, 6),
-            decode_tps=round((n_gen - 1) / decode_s, 3) if decode_s > 0 else 0.0,
-            n_ctx=n_ctx,
-            context_used=len(cached),
-            backend=self.info.backend,
-            gpu_layers=self.info.gpu_layers,
-            stop_reason=stop_reason,
-            media_tokens=plan.media_positions,
-            dropped_messages=plan.dropped_messages,
-        )
-        yield Stats(request_id, stats)
+        return AnswerWork(tokens=n_gen, first_at=t_first, last_at=t_last, stop_reason=stop_reason)
 
     @staticmethod
     def _to_event(parsed: Parsed, request_id: int) -> EngineEvent:
@@ -288,8 +240,6 @@ class ModelSession:
         if parsed.kind is Kind.THINKING:
             return ThinkingDelta(request_id, parsed.text)
         return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
-
-    encode_s = 0.0  # seconds the projector spent encoding media in the current turn
 
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
@@ -302,6 +252,18 @@ class ModelSession:
     @property
     def path(self) -> Path:
         return self.info.path
+
+
+def _sampler(sp: SamplingParams) -> Sampler:
+    """The sampler chain for ``sp`` (a fresh random seed when it has none)."""
+    return Sampler(
+        temperature=sp.temperature,
+        top_p=sp.top_p,
+        top_k=sp.top_k,
+        min_p=sp.min_p,
+        repeat_penalty=sp.repeat_penalty,
+        seed=sp.seed if sp.seed is not None else random.getrandbits(32),
+    )
 
 
 def _model_turn_tail(prompt: str) -> str:

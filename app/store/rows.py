@@ -1,0 +1,55 @@
+"""Rows to dataclasses: the columns the store reads, its JSON columns, and a message's place among its siblings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from app.store.models import AttachmentRef, Conversation, Message, StoreError
+
+MESSAGE_COLUMNS = (
+    "id, conversation_id, parent_id, role, content, thinking, thinking_seconds, status, error, stats_json, model, "
+    "created_at, updated_at"
+)
+CONVERSATION_COLUMNS = "id, title, created_at, updated_at, system_prompt, thinking, settings_json, leaf_id, deleted_at"
+
+
+def dump_json(value: Mapping[str, Any]) -> str:
+    """A settings or stats mapping as compact JSON; StoreError when it holds something JSON cannot."""
+    try:
+        return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"These settings cannot be saved ({error}).") from None
+
+
+def load_json(text: str | None) -> dict[str, Any] | None:
+    """A JSON column read back; None when it is empty, damaged or not an object."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def conversation_from_row(row: tuple[Any, ...]) -> Conversation:
+    cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at = row
+    return Conversation(
+        cid, title, created, updated, system_prompt, bool(thinking), load_json(settings) or {}, leaf_id, deleted_at
+    )
+
+
+def message_from_row(row: tuple[Any, ...], attachments: tuple[AttachmentRef, ...]) -> Message:
+    mid, cid, parent, role, content, thinking, seconds, status, error, stats, model, created, updated = row
+    return Message(
+        mid, cid, parent, role, content, thinking, seconds, status, error, load_json(stats), model, created, updated,
+        attachments,
+    )  # fmt: skip
+
+
+def placed(message: Message, index: int, count: int) -> Message:
+    """``message`` as alternative ``index`` (from 1) of ``count``."""
+    return replace(message, sibling_index=index, sibling_count=count)
