@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 CORE = [
+    "app.chat",
     "app.engine",
     "app.media",
     "app.media.camera",

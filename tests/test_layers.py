@@ -28,14 +28,17 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
+    "chat": {"engine", "media", "store"},  # the conversation core: history → request → stream → store
     # Clients.
     "cli": {
         "applog",
+        "chat",
         "engine",
         "media",
         "models",
         "paths",
         "settings",
+        "store",
         "ui",
         "units",
         "PySide6",
@@ -43,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     },  # ui: below
     "ui": {
         "applog",
+        "chat",
         "engine",
         "media",
         "models",

@@ -1,5 +1,6 @@
-"""``ask`` and ``chat`` against the in-process engine: load the model, then answer each turn, keeping the
-conversation; Ctrl-C stops the running answer, a second Ctrl-C quits."""
+"""``ask`` and ``chat`` against the in-process engine: load the model, then answer each turn through the
+conversation core (``app.chat``), which keeps the conversation in a store: the ``--store`` file, or a
+temporary one that goes when the command ends. Ctrl-C stops the running answer, a second Ctrl-C quits."""
 
 from __future__ import annotations
 
@@ -7,118 +8,176 @@ import argparse
 import contextlib
 import os
 import signal
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Output
+from app.chat import AnswerRecorder, ChatOptions, ChatSession, Turn, recover_interrupted
+from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Output
 from app.engine import (
-    AnswerDelta,
     Done,
     Engine,
     EngineEvent,
     EventQueue,
     Failed,
-    GenerateRequest,
     LoadProgress,
     LoadRequest,
-    Message,
     ModelLoaded,
-    Part,
     SamplingParams,
-    ThinkingDelta,
 )
+from app.media.intake import PendingAttachment
+from app.store import Store, StoreError
 
-Turns = Iterable[tuple[list[Part], str]]
+Turns = Iterable[tuple[list[PendingAttachment], str]]
 
 
 def session(args: argparse.Namespace, out: Output, turns: Turns) -> int:
+    path: Path | None = getattr(args, "store", None)
+    resume: int | None = getattr(args, "resume", None)
+    if resume is not None and path is None:
+        return out.fail("--continue needs --store FILE: the conversation to continue is kept there.", EXIT_USAGE)
+    try:
+        with _store(path) as store:
+            chat = ChatSession(store)
+            _start(chat, args, resume)
+            return _run(chat, args, out, turns)
+    except StoreError as error:
+        return out.fail(str(error), EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _store(path: Path | None) -> Iterator[Store]:
+    """The ``--store`` file (its answers cut off by a killed run recovered first), or a temporary one."""
+    if path is not None:
+        with Store.open(path) as store:
+            recover_interrupted(store)
+            yield store
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="gemma-desk-chat-") as folder,
+        Store.open(Path(folder) / "chat.sqlite3", search_index=False, check=False) as store,
+    ):
+        yield store
+
+
+def _start(chat: ChatSession, args: argparse.Namespace, resume: int | None) -> None:
+    """A new conversation, or (``--continue``) the store's latest one or the one numbered ``resume``."""
+    if resume is None:
+        chat.new(thinking=args.think, system_prompt=args.system)
+        return
+    if resume == 0:
+        latest = chat.store.list_conversations()
+        if not latest:
+            raise StoreError(f"There is no conversation in {chat.store.db_path} to continue.")
+        resume = latest[0].id
+    chat.open(resume)
+    chat.set_thinking(resume, args.think)
+    if args.system is not None:
+        chat.set_system_prompt(resume, args.system)
+
+
+def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns) -> int:
     events = EventQueue()
     engine = Engine(events)
     try:
         with _Interrupts(engine) as interrupts:
-            return _converse(engine, events, interrupts, args, out, turns)
+            client = _Client(engine, events, interrupts, chat, out)
+            model = client.load(args)
+            if interrupts.interrupted:
+                return out.interrupted(EXIT_INTERRUPTED)
+            if model is None:
+                return EXIT_FAILED
+            return client.converse(turns, model, _options(args))
     finally:
         engine.close()
 
 
-def _converse(
-    engine: Engine,
-    events: EventQueue,
-    interrupts: _Interrupts,
-    args: argparse.Namespace,
-    out: Output,
-    turns: Turns,
-) -> int:
-    load = LoadRequest(
-        model_path=args.model,
-        mmproj_path=args.mmproj,
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads,
-        vision_budget=args.vision_budget,
-    )
-    failed = False
-    for event in interrupts.follow(events, engine.load(load)):
-        if isinstance(event, LoadProgress):
-            out.progress(event.fraction)
-        elif isinstance(event, ModelLoaded):
-            out.loaded(event)
-        elif isinstance(event, Failed):
-            failed = True
-            out.error(event.message)
-    if interrupts.interrupted:
-        return out.interrupted(EXIT_INTERRUPTED)
-    if failed:
-        return EXIT_FAILED
-
-    history: list[Message] = []
+def _options(args: argparse.Namespace) -> ChatOptions:
     seed = None if args.seed == -1 else args.seed
     sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed)
-    any_failed = False
-    pending = iter(turns)
-    while True:
-        with interrupts.idle():  # reading the next line and its attachments: Ctrl-C quits at once
-            turn = next(pending, None)
-        if turn is None:
-            break
-        parts, text = turn
-        user = Message("user", (*parts, *([Part("text", text)] if text.strip() else [])))
-        request = GenerateRequest(
-            messages=(*history, user),
-            system=args.system,
-            thinking=args.think,
-            max_tokens=args.max_tokens,
-            sampling=sampling,
+    return ChatOptions(max_tokens=args.max_tokens, sampling=sampling)
+
+
+class _Client:
+    """The engine, the conversation and the terminal, for one run."""
+
+    def __init__(
+        self, engine: Engine, events: EventQueue, interrupts: _Interrupts, chat: ChatSession, out: Output
+    ) -> None:
+        self.engine = engine
+        self.events = events
+        self.interrupts = interrupts
+        self.chat = chat
+        self.out = out
+
+    def load(self, args: argparse.Namespace) -> str | None:
+        """Load the model; its name, or None when it failed (each failure printed)."""
+        load = LoadRequest(
+            model_path=args.model,
+            mmproj_path=args.mmproj,
+            n_ctx=args.ctx,
+            n_gpu_layers=args.gpu_layers,
+            n_threads=args.threads,
+            vision_budget=args.vision_budget,
         )
-        answer, thinking, _stop_reason, failed = _turn(engine, events, interrupts, out, request)
-        any_failed |= failed
-        if not failed:
-            history += [user, Message("assistant", (Part("text", answer),), thinking=thinking)]
-        if interrupts.interrupted:
-            return EXIT_INTERRUPTED
-    return EXIT_FAILED if any_failed else EXIT_OK
+        name, failed = "", False
+        for event in self.interrupts.follow(self.events, self.engine.load(load)):
+            if isinstance(event, LoadProgress):
+                self.out.progress(event.fraction)
+            elif isinstance(event, ModelLoaded):
+                name = event.info.name
+                self.out.loaded(event)
+            elif isinstance(event, Failed):
+                failed = True
+                self.out.error(event.message)
+        return None if failed else name
 
+    def converse(self, turns: Turns, model: str, options: ChatOptions) -> int:
+        """Answer each turn in order; the exit status."""
+        any_failed = False
+        pending = iter(turns)
+        while True:
+            with self.interrupts.idle():  # reading the next line and its attachments: Ctrl-C quits at once
+                turn = next(pending, None)
+            if turn is None:
+                break
+            attachments, text = turn
+            try:
+                any_failed |= self.answer(self.chat.send(text, attachments, model=model or None), options)
+            except StoreError as error:  # the store cannot be written (disk full): the turn fails, the chat goes on
+                self.out.error(str(error))
+                self.out.done("error")
+                any_failed = True
+            if self.interrupts.interrupted:
+                return EXIT_INTERRUPTED
+        return EXIT_FAILED if any_failed else EXIT_OK
 
-def _turn(
-    engine: Engine, events: EventQueue, interrupts: _Interrupts, out: Output, request: GenerateRequest
-) -> tuple[str, str, str, bool]:
-    answer: list[str] = []
-    thinking: list[str] = []
-    stop_reason, failed = "", False
-    for event in interrupts.follow(events, engine.generate(request)):
-        if isinstance(event, Failed):
-            failed = True
-            out.error(event.message)
-        elif isinstance(event, Done):
-            stop_reason = event.stop_reason
-        else:
-            if isinstance(event, AnswerDelta):
-                answer.append(event.text)
-            elif isinstance(event, ThinkingDelta):
-                thinking.append(event.text)
-            out.event(event)
-    out.done(stop_reason)
-    return "".join(answer), "".join(thinking), stop_reason, failed
+    def answer(self, turn: Turn, options: ChatOptions) -> bool:
+        """Answer one turn, printing it and saving it as it goes; whether it failed."""
+        try:
+            request = self.chat.request_for(turn, options)
+        except Exception as exc:  # MediaError: an attachment kept in the conversation no longer decodes
+            recorder = AnswerRecorder(turn.answer.id, -1)
+            recorder.fail(str(exc))
+            self.out.error(str(exc))
+            self.out.done("error")
+            self.chat.finish(recorder.final("error"))
+            return True
+        recorder = AnswerRecorder(turn.answer.id, self.engine.generate(request))
+        failed = False
+        try:
+            for event in self.chat.record(recorder, self.interrupts.follow(self.events, recorder.request_id)):
+                if isinstance(event, Failed):
+                    failed = True
+                    self.out.error(event.message)
+                elif not isinstance(event, Done):
+                    self.out.event(event)
+        except StoreError:
+            self.engine.stop(recorder.request_id)
+            raise
+        self.out.done(recorder.stop_reason or "")
+        return failed
 
 
 class _Interrupts:

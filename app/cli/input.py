@@ -1,5 +1,5 @@
 """What the command line reads: prompts and ``chat`` lines as bytes (invalid UTF-8 repaired, paths kept
-exact), ``/image PATH``-style attachments on a line, and their decoding into message parts."""
+exact), ``/image PATH``-style attachments on a line, and their decoding into attachments to send."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import io
 import shlex
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from app.cli.output import Output
-from app.engine import Part
+from app.cli.output import Output, printable
+from app.media.intake import AttachmentKind, PendingAttachment, decode_file
 
 REPLACED = "its invalid bytes were replaced with \N{REPLACEMENT CHARACTER}."
 
@@ -37,20 +38,10 @@ def stdin_bytes() -> BinaryIO:
     return buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
 
 
-def attachment_parts(files: list[tuple[str, Path]]) -> list[Part]:
-    """Decode attachments into message parts (raises ``MediaError`` with a clear message)."""
-    from app.engine.attachments import audio_parts, image_part, video_parts
-    from app.media import load_audio, load_image, load_video
-
-    parts: list[Part] = []
-    for kind, path in files:
-        if kind == "image":
-            parts.append(image_part(load_image(path)))
-        elif kind == "audio":
-            parts.extend(audio_parts(load_audio(path)))
-        else:
-            parts.extend(video_parts(load_video(path)))
-    return parts
+def load_attachments(files: list[tuple[str, Path]]) -> list[PendingAttachment]:
+    """Decode attachments (raises ``MediaError`` with a clear message); each keeps its path's exact bytes, its
+    name is made printable (a name that is not UTF-8 is stored and shown with U+FFFD)."""
+    return [replace(decode_file(path, cast("AttachmentKind", kind)), name=printable(path.name)) for kind, path in files]
 
 
 def parse_chat_line(line: str) -> tuple[list[tuple[str, Path]], str]:
@@ -81,7 +72,7 @@ class ChatInput:
         self.stream = stream
         self.skipped = 0
 
-    def __iter__(self) -> Iterator[tuple[list[Part], str]]:
+    def __iter__(self) -> Iterator[tuple[list[PendingAttachment], str]]:
         for number, raw in enumerate(self.stream, start=1):
             # Paths keep their exact bytes (surrogate escapes); only the text shown to the model is repaired.
             line = raw.decode("utf-8", "surrogateescape")
@@ -92,10 +83,10 @@ class ChatInput:
             if mangled:
                 self.out.notice(f"line {number} is not valid UTF-8 text; {REPLACED}")
             try:
-                parts = attachment_parts(files)
+                attachments = load_attachments(files)
             except Exception as exc:  # a bad attachment skips this turn, not the conversation
                 self.skipped += 1
                 self.out.error(str(exc))
                 self.out.done("error")
                 continue
-            yield parts, text
+            yield attachments, text

@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from app import __version__
 from app.cli.chat import session
-from app.cli.input import REPLACED, ChatInput, attachment_parts, readable_text, stdin_bytes
+from app.cli.input import REPLACED, ChatInput, load_attachments, readable_text, stdin_bytes
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, JsonOutput, Output, PlainOutput
 
 
@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_model_options(chat)
+    chat.add_argument("--store", type=Path, metavar="FILE", help="keep the conversation in this chat database")
+    chat.add_argument(
+        "--continue",
+        dest="resume",
+        nargs="?",
+        const=0,
+        type=_positive_int,
+        metavar="ID",
+        help="with --store: go on with its latest conversation (or the one numbered ID)",
+    )
     from app.cli import models
 
     models.add_parser(sub)
@@ -150,10 +160,10 @@ def _ask(args: argparse.Namespace, out: Output) -> int:
     if not prompt.strip() and not files:
         return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
     try:
-        parts = attachment_parts(files)
+        attachments = load_attachments(files)
     except Exception as exc:  # MediaError: a clear message about the file
         return out.fail(str(exc), EXIT_FAILED)
-    return session(args, out, [(parts, prompt)])
+    return session(args, out, [(attachments, prompt)])
 
 
 if __name__ == "__main__":  # pragma: no cover

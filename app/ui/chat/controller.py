@@ -1,33 +1,42 @@
-"""The chat's logic: send, stream into the view, save as it grows, stop, regenerate, edit, branches.
+"""The window's face of the conversation core: shows ``app.chat``'s conversation in the chat view.
 
-Store calls run on the store thread (``run_on_db``), media decoding on the
-task pool, the model on the engine's worker; this object only ever reacts to
-their results on the GUI thread. While an answer streams, text is batched and
-shown at most ~30 times a second, and saved at least every half second, so a
-killed app loses well under a second of an answer.
+The logic (what is stored, what the model is asked, how an answer ends) is ``app.chat``'s; this adapter
+decides threads and draws. Every ``ChatSession`` call that touches the store runs on the store thread
+(``run_on_db``), one at a time, and this object keeps copies of what they return (``conversation``,
+``path``); building a request (decoding attachments) runs on the task pool; the model on the engine's
+worker. While an answer streams its text is batched and drawn at most ~30 times a second, and saved at
+least every half second (``AnswerRecorder.save_due``), so a killed app loses well under a second of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import mimetypes
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.engine import GenerateRequest, GenerationStats, SamplingParams
-from app.engine.attachments import audio_parts, image_part, parts_for, video_parts
-from app.engine.prompt import Message, Part
-from app.media import load_audio, load_image, load_video
+from app.chat import AnswerRecorder, AnswerUpdate, ChatOptions, ChatSession, Turn
+from app.engine import (
+    AnswerDelta,
+    ContextTrimmed,
+    Done,
+    EngineEvent,
+    Failed,
+    GenerateRequest,
+    GenerationStats,
+    SamplingParams,
+    Stats,
+    ThinkingDelta,
+)
+from app.media.intake import PendingAttachment
 from app.settings import Settings
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
-from app.store.models import Status
 from app.ui.chat.message_widget import AttachmentView, MessageWidget
 from app.ui.chat.view import ChatView
 from app.ui.engine_bridge import EngineBridge
@@ -39,33 +48,17 @@ REPAINT_MS = 33  # ~30 repaints a second while streaming…
 REPAINT_BUDGET = 0.1  # …unless drawing would take more than a tenth of the time: then less often
 REPAINT_MAX_MS = 250
 CATCH_UP_CHARS = 1500  # at most this much new text is laid out per frame; the view catches up
-SAVE_EVERY_S = 0.5  # the streaming answer is written at least this often
 THUMB_PX = 192
 
 
 @dataclass
 class _Stream:
-    """One answer being generated."""
+    """One answer being generated, and how much of it is drawn."""
 
-    request_id: int
-    message_id: int
+    recorder: AnswerRecorder
     widget: MessageWidget
-    thinking: list[str] = field(default_factory=list)
-    answer: list[str] = field(default_factory=list)
     dirty: bool = False
-    last_save: float = 0.0
-    stats: GenerationStats | None = None
-    error: str = ""
-    think_started: float | None = None
-    think_seconds: float | None = None
     shown: int = 0  # answer characters drawn so far
-    done_reason: str | None = None  # set when the engine finished but the view is still catching up
-
-    def thinking_text(self) -> str:
-        return "".join(self.thinking)
-
-    def answer_text(self) -> str:
-        return "".join(self.answer)
 
 
 def _thumbnail(path: Path) -> QImage | None:
@@ -74,6 +67,22 @@ def _thumbnail(path: Path) -> QImage | None:
         return None
     return image.scaled(
         THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
+def chat_options(settings: Settings) -> ChatOptions:
+    """The settings that shape an answer, read once for one request."""
+    seed = settings.get_int("seed")
+    return ChatOptions(
+        system=settings.get_str("system_prompt") or None,
+        max_tokens=settings.get_int("max_tokens") or None,
+        sampling=SamplingParams(
+            temperature=settings.get_float("temperature"),
+            top_p=settings.get_float("top_p"),
+            top_k=settings.get_int("top_k"),
+            repeat_penalty=settings.get_float("repeat_penalty"),
+            seed=None if seed < 0 else seed,
+        ),
     )
 
 
@@ -96,18 +105,19 @@ class ChatController(QObject):
         self.bridge = bridge
         self.view = view
         self.settings = settings
-        self.conversation: Conversation | None = None
-        self.path: list[StoredMessage] = []
+        self.session = ChatSession(store)  # used on the store thread only
+        self._conversation: Conversation | None = None
+        self.path: list[StoredMessage] = []  # the branch shown (a copy of the session's)
         self._stream: _Stream | None = None
-        self._payloads: dict[str, tuple[Part, ...]] = {}  # attachment sha256 → decoded parts
+        self._busy = False
         self.thinking_for_new = settings.get_bool("thinking_default")
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._flush)
-        bridge.thinkingDelta.connect(self._on_thinking)
-        bridge.answerDelta.connect(self._on_answer)
+        bridge.thinkingDelta.connect(lambda rid, text: self._feed(ThinkingDelta(rid, text)))
+        bridge.answerDelta.connect(lambda rid, text: self._feed(AnswerDelta(rid, text)))
         bridge.stats.connect(self._on_stats)
-        bridge.failed.connect(self._on_failed)
+        bridge.failed.connect(lambda rid, message, _kind: self._feed(Failed(rid, message)))
         bridge.done.connect(self._on_done)
         bridge.contextTrimmed.connect(self._on_trimmed)
 
@@ -118,53 +128,52 @@ class ChatController(QObject):
         """True from the moment a message is sent until its answer is finished and saved."""
         return self._busy or self._stream is not None
 
-    _busy = False
+    @property
+    def conversation(self) -> Conversation | None:
+        return self._conversation
+
+    @conversation.setter
+    def conversation(self, conversation: Conversation | None) -> None:
+        """Set to None when the open chat goes away (deleted): the session closes and lets its media go."""
+        self._conversation = conversation
+        if conversation is None:
+            run_on_db(self.session.close, None, self._on_store_error)
 
     def open_conversation(self, conversation_id: int, done: Callable[[], None] | None = None) -> None:
-        def load() -> tuple[Conversation, list[StoredMessage]]:
-            return self.store.get_conversation(conversation_id), self.store.path(conversation_id)
-
         def show(result: tuple[Conversation, list[StoredMessage]]) -> None:
-            self.conversation, self.path = result
+            self._conversation, self.path = result
             self._render_path()
-            self.conversationChanged.emit(self.conversation)
+            self.conversationChanged.emit(self._conversation)
             if done:
                 done()
 
-        run_on_db(load, show, self._on_store_error)
+        run_on_db(lambda: self.session.open(conversation_id), show, self._on_store_error)
 
     def new_conversation(self, done: Callable[[Conversation], None] | None = None) -> None:
         thinking = self.thinking_for_new
 
-        def create() -> Conversation:
-            return self.store.create_conversation(thinking=thinking)
-
         def show(conversation: Conversation) -> None:
-            self.conversation, self.path = conversation, []
+            self._conversation, self.path = conversation, []
             self.view.clear()
             self.conversationChanged.emit(conversation)
             self.listChanged.emit()
             if done:
                 done(conversation)
 
-        run_on_db(create, show, self._on_store_error)
+        run_on_db(lambda: self.session.new(thinking=thinking), show, self._on_store_error)
 
     def set_thinking(self, on: bool) -> None:
-        conversation = self.conversation
+        conversation = self._conversation
         if conversation is None:
             self.thinking_for_new = on  # the toggle before the first message: the new chat takes it
             return
         cid = conversation.id
 
-        def save() -> Conversation:
-            self.store.set_thinking(cid, on)
-            return self.store.get_conversation(cid)
-
         def update(c: Conversation) -> None:
-            if self.conversation and self.conversation.id == c.id:
-                self.conversation = c
+            if self._conversation and self._conversation.id == c.id:
+                self._conversation = c
 
-        run_on_db(save, update, self._on_store_error)
+        run_on_db(lambda: self.session.set_thinking(cid, on), update, self._on_store_error)
 
     def _render_path(self) -> None:
         self.view.clear()
@@ -216,123 +225,83 @@ class ChatController(QObject):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def send(self, text: str, attachments: list[object]) -> None:
-        """Store the user's message and an empty answer, then generate into it."""
+    def send(self, text: str, attachments: Sequence[object]) -> None:
+        """Store the user's message and an empty answer, then generate into it.
+
+        ``attachments`` are the composer's ``PendingAttachment``s (a Qt signal carries them as a plain list)."""
+        pending = [a for a in attachments if isinstance(a, PendingAttachment)]
+        if len(pending) != len(attachments):
+            raise TypeError("send() takes PendingAttachment objects")
         if self.generating:
             return
         if self.bridge.model_info is None and not self.bridge.is_loading:
             self.notice.emit("Load a model first: File → Open model… (Ctrl+L).")
             return
         self._set_generating_soon()
-        if self.conversation is None:
-            self.new_conversation(lambda _c: self._send_now(text, attachments))
+        model = self._model_name()
+
+        def ask(_new: Conversation | None = None) -> None:
+            self._ask(lambda: self.session.send(text, pending, model=model), sent=True)
+
+        if self._conversation is None:
+            self.new_conversation(ask)
         else:
-            self._send_now(text, attachments)
-
-    def _send_now(self, text: str, attachments: list[object]) -> None:
-        conversation = self.conversation
-        assert conversation is not None
-        parent = self.path[-1].id if self.path else None
-        model_name = self.bridge.model_info.name if self.bridge.model_info else None
-        pending = list(attachments)
-
-        def write() -> tuple[StoredMessage, StoredMessage]:
-            refs: list[AttachmentRef] = []
-            for att in pending:
-                source = att.source_path if att.source_path is not None else att.data  # type: ignore[attr-defined]
-                mime = mimetypes.guess_type(att.name)[0] or "application/octet-stream"  # type: ignore[attr-defined]
-                ref = self.store.store_attachment_file(source, att.name, att.kind, mime)  # type: ignore[attr-defined]
-                self._payloads[ref.sha256] = tuple(parts_for(att.payload))  # type: ignore[attr-defined]
-                refs.append(ref)
-            user = self.store.add_message(
-                conversation.id, parent_id=parent, role="user", content=text, attachments=tuple(refs)
-            )
-            answer = self.store.add_message(
-                conversation.id, parent_id=user.id, role="assistant", status="streaming", model=model_name
-            )
-            return user, answer
-
-        def shown(result: tuple[StoredMessage, StoredMessage]) -> None:
-            user, answer = result
-            self.path += [user, answer]
-            if self.view.messages:
-                self.view.messages[-1].set_can_regenerate(False)
-            self._add_widget(user, last=False)
-            widget = self._add_widget(answer, last=True)
-            self.view.scroll_to_bottom()
-            self.listChanged.emit()
-            self._generate(self.path[:-1], answer, widget)
-
-        run_on_db(write, shown, self._on_send_failed)
+            ask()
 
     def regenerate(self, widget: MessageWidget) -> None:
         """A new version of the last answer (the old one stays as a branch)."""
         if self.generating or not self.path or self.path[-1].role != "assistant":
             return
-        old = self.path[-1]
-        cid = old.conversation_id
-        model_name = self.bridge.model_info.name if self.bridge.model_info else None
-
-        def write() -> StoredMessage:
-            return self.store.add_message(
-                cid, parent_id=old.parent_id, role="assistant", status="streaming", model=model_name
-            )
-
-        def shown(answer: StoredMessage) -> None:
-            self.path[-1] = answer
-            self.view.remove_from(len(self.path) - 1)
-            new_widget = self._add_widget(answer, last=True)
-            self._generate(self.path[:-1], answer, new_widget)
-
+        model = self._model_name()
         self._set_generating_soon()
-        run_on_db(write, shown, self._on_send_failed)
+        self._ask(lambda: self.session.regenerate(model=model), scroll=False)
 
     def edit_and_resend(self, widget: MessageWidget, text: str) -> None:
         """A new version of a user message, answered afresh (the old one stays as a branch)."""
-        if self.generating or widget not in self.view.messages:
+        message_id = widget.message_id
+        if self.generating or widget not in self.view.messages or message_id is None:
             return
-        index = self.view.messages.index(widget)
-        old = self.path[index]
-        model_name = self.bridge.model_info.name if self.bridge.model_info else None
-
-        def write() -> tuple[StoredMessage, StoredMessage]:
-            user = self.store.add_message(
-                old.conversation_id, parent_id=old.parent_id, role="user", content=text, attachments=old.attachments
-            )
-            answer = self.store.add_message(
-                old.conversation_id, parent_id=user.id, role="assistant", status="streaming", model=model_name
-            )
-            return self.store.get_message(user.id), answer
-
-        def shown(result: tuple[StoredMessage, StoredMessage]) -> None:
-            user, answer = result
-            self.path = [*self.path[:index], user, answer]
-            self.view.remove_from(index)
-            self._add_widget(user, last=False)
-            new_widget = self._add_widget(answer, last=True)
-            self.view.scroll_to_bottom()
-            self._generate(self.path[:-1], answer, new_widget)
-
+        model = self._model_name()
         self._set_generating_soon()
-        run_on_db(write, shown, self._on_send_failed)
+        self._ask(lambda: self.session.edit(message_id, text, model=model))
 
     def switch_branch(self, widget: MessageWidget, direction: int) -> None:
-        if self.generating or widget.message_id is None:
-            return
         message_id = widget.message_id
-
-        def switch() -> list[StoredMessage]:
-            return self.store.switch_sibling(message_id, direction)
+        if self.generating or message_id is None:
+            return
 
         def shown(path: list[StoredMessage]) -> None:
             self.path = path
             self._render_path()
 
-        run_on_db(switch, shown, self._on_store_error)
+        run_on_db(lambda: self.session.switch_branch(message_id, direction), shown, self._on_store_error)
 
     def stop(self) -> None:
         if self._stream is not None:
-            self.bridge.stop(self._stream.request_id)
+            self.bridge.stop(self._stream.recorder.request_id)
+
+    def _model_name(self) -> str | None:
+        return self.bridge.model_info.name if self.bridge.model_info else None
+
+    def _ask(self, write: Callable[[], Turn], *, sent: bool = False, scroll: bool = True) -> None:
+        """Run a session action that stores a question on the store thread, show its turn, generate."""
+
+        def shown(turn: Turn) -> None:
+            self._conversation, self.path = turn.conversation, list(turn.path)
+            if turn.start < len(self.view.messages):
+                self.view.remove_from(turn.start)
+            if self.view.messages:
+                self.view.messages[-1].set_can_regenerate(False)
+            for msg in turn.path[turn.start : -1]:
+                self._add_widget(msg, last=False)
+            widget = self._add_widget(turn.answer, last=True)
+            if scroll:
+                self.view.scroll_to_bottom()
+            if sent:
+                self.listChanged.emit()
+            self._generate(turn, widget)
+
+        run_on_db(write, shown, self._on_send_failed)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -340,101 +309,55 @@ class ChatController(QObject):
         self._busy = True
         self.generatingChanged.emit(True)
 
-    def _generate(self, history: list[StoredMessage], answer: StoredMessage, widget: MessageWidget) -> None:
-        """Decode the history's attachments (off the GUI thread), then ask the engine."""
-        conversation = self.conversation
-        settings = self.settings
+    def _generate(self, turn: Turn, widget: MessageWidget) -> None:
+        """Build the request (decoding attachments off the GUI thread), then ask the engine."""
+        options = chat_options(self.settings)
+        answer_id = turn.answer.id
         widget.begin_stream()
         widget.set_footer("Waiting for the model to load…" if self.bridge.is_loading else "")
-
-        def build() -> GenerateRequest:
-            messages = [self._engine_message(m) for m in history if m.role != "assistant" or m.content.strip()]
-            seed = settings.get_int("seed")
-            max_tokens = settings.get_int("max_tokens")
-            system = (conversation.system_prompt if conversation else None) or settings.get_str("system_prompt")
-            return GenerateRequest(
-                messages=tuple(messages),
-                system=system or None,
-                thinking=bool(conversation and conversation.thinking),
-                max_tokens=max_tokens or None,
-                sampling=SamplingParams(
-                    temperature=settings.get_float("temperature"),
-                    top_p=settings.get_float("top_p"),
-                    top_k=settings.get_int("top_k"),
-                    repeat_penalty=settings.get_float("repeat_penalty"),
-                    seed=None if seed < 0 else seed,
-                ),
-            )
 
         def start(request: GenerateRequest) -> None:
             if self.bridge.closed:
                 return  # the window closed while the request was being prepared
             rid = self.bridge.generate(request)
-            self._stream = _Stream(rid, answer.id, widget, last_save=time.monotonic())
+            self._stream = _Stream(AnswerRecorder(answer_id, rid), widget)
             self._timer.start(REPAINT_MS)
 
         def failed(error: BaseException) -> None:
-            self._stream = _Stream(-1, answer.id, widget, error=str(error))
+            recorder = AnswerRecorder(answer_id, -1)
+            recorder.fail(str(error))
+            self._stream = _Stream(recorder, widget)
             self._finish("error")
 
-        run_in_background(build, start, failed)
+        run_in_background(lambda: self.session.request_for(turn, options), start, failed)
 
-    def _engine_message(self, msg: StoredMessage) -> Message:
-        parts: list[Part] = []
-        for ref in msg.attachments:
-            decoded = self._payloads.get(ref.sha256)
-            if decoded is None:
-                decoded = _decode_attachment(ref.kind, self.store.attachment_path(ref), ref.name)
-                self._payloads[ref.sha256] = decoded
-            parts.extend(decoded)
-        if msg.content.strip() or not parts:
-            parts.append(Part("text", msg.content))
-        return Message("user" if msg.role == "user" else "assistant", tuple(parts))
-
-    def _on_thinking(self, rid: int, text: str) -> None:
+    def _feed(self, event: EngineEvent) -> _Stream | None:
+        """Give the streaming answer its event; the stream when the event was its own."""
         s = self._stream
-        if s is not None and s.request_id == rid:
-            if s.think_started is None:
-                s.think_started = time.monotonic()
-            s.thinking.append(text)
+        if s is None or not s.recorder.feed(event):
+            return None
+        if isinstance(event, ThinkingDelta | AnswerDelta):
             s.dirty = True
-
-    def _on_answer(self, rid: int, text: str) -> None:
-        s = self._stream
-        if s is not None and s.request_id == rid:
-            if s.think_started is not None and s.think_seconds is None:
-                s.think_seconds = time.monotonic() - s.think_started
-            s.answer.append(text)
-            s.dirty = True
+        return s
 
     def _on_stats(self, rid: int, stats: GenerationStats) -> None:
-        s = self._stream
-        if s is not None and s.request_id == rid:
-            s.stats = stats
+        if self._feed(Stats(rid, stats)) is not None:
             self.statsChanged.emit(stats)
 
-    def _on_failed(self, rid: int, message: str, _kind: str) -> None:
-        s = self._stream
-        if s is not None and s.request_id == rid:
-            s.error = message
-
-    def _on_trimmed(self, rid: int, event: object) -> None:
-        s = self._stream
-        if s is not None and s.request_id == rid:
-            dropped = getattr(event, "dropped_messages", 0)
+    def _on_trimmed(self, rid: int, event: ContextTrimmed) -> None:
+        if self._feed(event) is not None:
             self.notice.emit(
-                f"This conversation is longer than the model's context: the oldest {dropped} messages "
-                "were left out of what the model sees."
+                f"This conversation is longer than the model's context: the oldest {event.dropped_messages} "
+                "messages were left out of what the model sees."
             )
 
     def _on_done(self, rid: int, stop_reason: str) -> None:
-        s = self._stream
-        if s is not None and s.request_id == rid:
-            if s.shown >= len(s.answer_text()):
+        s = self._feed(Done(rid, stop_reason))
+        if s is not None:
+            if s.shown >= len(s.recorder.answer):
                 self._finish(stop_reason)
             else:
-                s.done_reason = stop_reason  # finish once the view has caught up
-                s.dirty = True
+                s.dirty = True  # finish once the view has caught up
 
     def _flush(self) -> None:
         """Repaint the streaming answer (timer, ~30 Hz) and save it every half second."""
@@ -442,7 +365,7 @@ class ChatController(QObject):
         if s is None or not s.dirty:
             return
         s.dirty = False
-        answer = s.answer_text()
+        answer = s.recorder.answer
         if len(answer) - s.shown > CATCH_UP_CHARS:
             cut = answer.rfind("\n", s.shown, s.shown + CATCH_UP_CHARS)
             s.shown = cut + 1 if cut > s.shown else s.shown + CATCH_UP_CHARS
@@ -450,35 +373,18 @@ class ChatController(QObject):
         else:
             s.shown = len(answer)
         t0 = time.perf_counter()
-        s.widget.stream(s.thinking_text() or None, answer[: s.shown] or None)
-        if s.done_reason is not None and s.shown >= len(answer):
-            self._finish(s.done_reason)
+        s.widget.stream(s.recorder.thinking or None, answer[: s.shown] or None)
+        if s.recorder.done and s.shown >= len(answer):
+            self._finish(s.recorder.stop_reason or "")
             return
         cost_ms = (time.perf_counter() - t0) * 1000
         # Keep drawing to ~10 % of the GUI thread so the model (sharing the CPU) keeps its speed.
         self._timer.setInterval(int(min(REPAINT_MAX_MS, max(REPAINT_MS, cost_ms / REPAINT_BUDGET))))
-        now = time.monotonic()
-        if now - s.last_save >= SAVE_EVERY_S:
-            s.last_save = now
-            self._save(s, status=None)
+        if s.recorder.save_due():
+            self._save(s.recorder.update())
 
-    def _save(self, s: _Stream, status: Status | None) -> None:
-        content, thinking = s.answer_text(), s.thinking_text()
-        stats = s.stats.as_dict() if s.stats is not None else None
-        seconds = (
-            s.think_seconds
-            if s.think_seconds is not None
-            else (time.monotonic() - s.think_started if s.think_started is not None else None)
-        )
-        mid, error = s.message_id, s.error or None
-
-        def write() -> None:
-            self.store.update_message(
-                mid, content=content, thinking=thinking, thinking_seconds=seconds, status=status, error=error,
-                stats=stats,
-            )  # fmt: skip
-
-        run_on_db(write, None, self._on_store_error)
+    def _save(self, update: AnswerUpdate) -> None:
+        run_on_db(lambda: self.session.save(update), None, self._on_store_error)
 
     def _finish(self, stop_reason: str) -> None:
         s = self._stream
@@ -487,42 +393,33 @@ class ChatController(QObject):
         self._timer.stop()
         self._stream = None
         self._busy = False
-        if s.dirty or s.shown < len(s.answer_text()):
-            s.widget.stream(s.thinking_text() or None, s.answer_text() or None)
+        recorder = s.recorder
+        if s.dirty or s.shown < len(recorder.answer):
+            s.widget.stream(recorder.thinking or None, recorder.answer or None)
         s.widget.end_stream()
-        status: Status = (
-            "error" if s.error or stop_reason == "error" else "stopped" if stop_reason == "stopped" else "complete"
-        )
-        if status == "error":
-            s.widget.set_error(s.error or "The answer failed.")
-        elif status == "stopped":
+        ending = recorder.ending(stop_reason)
+        if ending == "error":
+            s.widget.set_error(recorder.error or "The answer failed.")
+        elif ending == "stopped":
             s.widget.set_footer("Stopped.")
-        elif s.stats is not None:
-            s.widget.set_footer(_stats_line(s.stats.as_dict()))
-        if stop_reason == "context_full":
+        elif ending == "context_full":
             s.widget.set_footer("The context is full: start a new chat, or load the model with a larger context.")
-        self._save(s, status=status)
-        self._refresh_path_entry(s.message_id)
+        elif recorder.stats is not None:
+            s.widget.set_footer(_stats_line(recorder.stats.as_dict()))
+        update = recorder.final(stop_reason)
+        run_on_db(lambda: self.session.finish(update), self._replace_in_path, self._on_store_error)
         self.generatingChanged.emit(False)
         self.listChanged.emit()
-        if status != "error":
-            self.answerFinished.emit(s.answer_text())
+        if ending != "error":
+            self.answerFinished.emit(recorder.answer)
 
-    def _refresh_path_entry(self, message_id: int) -> None:
-        def load() -> StoredMessage:
-            return self.store.get_message(message_id)
-
-        def update(msg: StoredMessage) -> None:
-            for i, m in enumerate(self.path):
-                if m.id == msg.id:
-                    self.path[i] = msg
-
-        run_on_db(load, update, self._on_store_error)
+    def _replace_in_path(self, message: StoredMessage) -> None:
+        self.path = [message if m.id == message.id else m for m in self.path]
 
     def save_now(self) -> None:
         """Write the streaming answer immediately (the window is closing)."""
         if self._stream is not None:
-            self._save(self._stream, status="stopped")
+            self._save(self._stream.recorder.update("stopped"))
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -534,14 +431,6 @@ class ChatController(QObject):
     def _on_store_error(self, error: BaseException) -> None:
         log.error("store call failed", exc_info=error)
         self.notice.emit(str(error))
-
-
-def _decode_attachment(kind: str, path: Path, name: str) -> tuple[Part, ...]:
-    if kind == "image":
-        return (image_part(load_image(path, name=name)),)
-    if kind == "audio":
-        return tuple(audio_parts(load_audio(path, name=name)))
-    return tuple(video_parts(load_video(path, name=name)))
 
 
 def _stats_line(stats: dict[str, object]) -> str:

@@ -1,0 +1,28 @@
+"""The conversation core: a stored conversation → the engine's request → the streamed answer → the store.
+
+No Qt: the window (``app.ui.chat.controller``) and the command line (``app.cli.chat``) are two thin clients
+of it. ``ChatSession`` holds the open conversation (send, regenerate, edit, switch branches), ``ChatOptions``
+how answers are made, ``AnswerRecorder`` one answer as it streams, ``PayloadCache`` the decoded attachments.
+"""
+
+from __future__ import annotations
+
+from app.chat.answer import SAVE_EVERY_S, AnswerRecorder, AnswerUpdate, Ending
+from app.chat.conversation import ChatError, ChatSession, Turn, recover_interrupted
+from app.chat.payloads import PayloadCache
+from app.chat.request import ChatOptions, build_request, sent_history
+
+__all__ = [
+    "SAVE_EVERY_S",
+    "AnswerRecorder",
+    "AnswerUpdate",
+    "ChatError",
+    "ChatOptions",
+    "ChatSession",
+    "Ending",
+    "PayloadCache",
+    "Turn",
+    "build_request",
+    "recover_interrupted",
+    "sent_history",
+]
