@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "test-models"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One engine thread for the tiny test models: two threads meet at llama.cpp's spinning barrier after every
+# operation, and on a 2-core machine busy with other work that makes decoding hundreds of times slower.
+os.environ.setdefault("GEMMA_DESK_THREADS", "1")
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium's own sandbox refuses root (CI)
 
