@@ -336,17 +336,18 @@ def _long_answer() -> str:
 
 
 def test_streaming_a_long_answer_costs_the_tail_not_the_whole() -> None:
+    """Counted in this thread's CPU time, so other work on a busy machine does not count against it."""
     text = _long_answer()
     render_markdown(text)  # load the lexers once
     stream = StreamingMarkdown()
     steps = 2000
     times: list[float] = []
-    start = time.perf_counter()
+    start = time.thread_time()
     for k in range(1, steps + 1):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         stream.update(text[: len(text) * k // steps])
-        times.append(time.perf_counter() - t0)
-    total = time.perf_counter() - start
+        times.append(time.thread_time() - t0)
+    total = time.thread_time() - start
     assert stream.html() == render_markdown(text)[0]
     first, last = sum(times[:200]) / 200, sum(times[-200:]) / 200
     assert total < 1.0, f"{total:.3f} s for {steps} updates"

@@ -55,8 +55,30 @@ def run_js(qtbot: QtBot, pane: PreviewPane, code: str) -> Any:
 def text_of(qtbot: QtBot, pane: PreviewPane) -> str:
     results: list[str] = []
     pane.page.toPlainText(results.append)
-    qtbot.waitUntil(lambda: bool(results), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
     return results[0]
+
+
+def wait_for_text(qtbot: QtBot, pane: PreviewPane, wanted: Callable[[str], bool], timeout: int = 10_000) -> None:
+    """Wait until the page's text is ``wanted``: ask the renderer, and ask again only once it has answered
+    (no wait nested in a wait, whose shorter timeout would end the test while the page is still rendering)."""
+    replies: list[str] = []
+    asked = [0]
+
+    def ask() -> None:
+        asked[0] += 1
+        pane.page.toPlainText(replies.append)
+
+    def done() -> bool:
+        if len(replies) < asked[0]:
+            return False  # the renderer has not answered yet
+        if replies and wanted(replies[-1]):
+            return True
+        ask()
+        return False
+
+    ask()
+    qtbot.waitUntil(done, timeout=timeout)
 
 
 @pytest.fixture
@@ -115,7 +137,7 @@ def test_a_page_cannot_read_local_files(qtbot: QtBot, pane: PreviewPane, tmp_pat
     show = "t => document.getElementById('r').textContent = t"
     script = f"fetch('{url}').then(r => r.text()).then({show}).catch(() => ({show})('blocked'))"
     render(qtbot, pane, f"<html><body><p id='r'>?</p><script>{script}</script></body></html>")
-    qtbot.waitUntil(lambda: text_of(qtbot, pane).strip() != "?", timeout=5_000)
+    wait_for_text(qtbot, pane, lambda text: text.strip() != "?", timeout=5_000)
     assert text_of(qtbot, pane).strip() == "blocked"
 
 
@@ -168,7 +190,7 @@ def test_scripts_are_off_until_switched_on(qtbot: QtBot, pane: PreviewPane) -> N
     assert "scripts off" in pane.status.text()
     with qtbot.waitSignal(pane.rendered, timeout=10_000):
         pane.scripts.setChecked(True)  # reloads the page with scripts
-    qtbot.waitUntil(lambda: text_of(qtbot, pane).strip() == "changed by a script", timeout=5_000)
+    wait_for_text(qtbot, pane, lambda text: text.strip() == "changed by a script", timeout=5_000)
     assert "scripts on" in pane.status.text()
 
 
@@ -235,7 +257,7 @@ def test_preview_opens_beside_the_screenshot_and_code_can_be_copied_and_saved(
     pane = window.previews.pane
     assert pane is not None
     qtbot.waitUntil(lambda: pane.isVisible() and pane.loads == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: "Acme Rockets" in text_of(qtbot, pane), timeout=10_000)
+    wait_for_text(qtbot, pane, lambda text: "Acme Rockets" in text)
     assert pane.references and pane.references[0].suffix == ".png" and pane.reference_scroll.isVisible()
     qtbot.waitUntil(lambda: pane.reference_box.findChild(_FitImage) is not None, timeout=5_000)  # read off-thread
     assert not pane.reference_box.findChild(_FitImage).pixmap().isNull()
@@ -290,7 +312,7 @@ def test_the_preview_follows_a_streaming_answer_at_a_few_frames_a_second(qtbot: 
     widget.stream(None, text + "</body></html>\n```\n")
     widget.end_stream()  # the final text renders at once
     assert "line 59" in pane.html and "</html>" in pane.html
-    qtbot.waitUntil(lambda: "line 59" in text_of(qtbot, pane), timeout=10_000)
+    wait_for_text(qtbot, pane, lambda text: "line 59" in text)
 
 
 def test_fix_this_sends_the_rendering_and_the_original_back(qtbot: QtBot, window: MainWindow) -> None:
@@ -298,7 +320,8 @@ def test_fix_this_sends_the_rendering_and_the_original_back(qtbot: QtBot, window
     qtbot.mouseClick(answer.page_button, Qt.MouseButton.LeftButton)
     pane = window.previews.pane
     assert pane is not None
-    qtbot.waitUntil(lambda: pane.loads == 1 and "Acme Rockets" in text_of(qtbot, pane), timeout=10_000)
+    wait_for_text(qtbot, pane, lambda text: "Acme Rockets" in text)
+    assert pane.loads == 1
     qtbot.mouseClick(pane.buttons["fix"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(window.composer.attachments()) == 2, timeout=10_000)
     original, rendering = window.composer.attachments()
