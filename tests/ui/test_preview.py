@@ -60,21 +60,22 @@ def text_of(qtbot: QtBot, pane: PreviewPane) -> str:
 
 
 def wait_for_text(qtbot: QtBot, pane: PreviewPane, wanted: Callable[[str], bool], timeout: int = 10_000) -> None:
-    """Wait until the page's text is ``wanted``: ask the renderer, and ask again only once it has answered
-    (no wait nested in a wait, whose shorter timeout would end the test while the page is still rendering)."""
+    """Wait until the page's text is ``wanted``: ask the renderer, and ask again once it has answered, or after
+    a second without an answer (a request made while the page navigates is dropped). No wait nested in a wait,
+    whose shorter timeout would end the test while the page is still rendering."""
     replies: list[str] = []
-    asked = [0]
+    asked_at = [0.0]
 
     def ask() -> None:
-        asked[0] += 1
+        asked_at[0] = time.monotonic()
         pane.page.toPlainText(replies.append)
 
     def done() -> bool:
-        if len(replies) < asked[0]:
-            return False  # the renderer has not answered yet
         if replies and wanted(replies[-1]):
             return True
-        ask()
+        if replies or time.monotonic() - asked_at[0] > 1.0:
+            replies.clear()
+            ask()
         return False
 
     ask()
