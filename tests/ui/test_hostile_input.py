@@ -33,6 +33,7 @@ def test_a_3072_by_1_picture_is_answered_not_fatal(
     send(qtbot, window, "What are these strips?")
     qtbot.waitUntil(lambda: len(window.chat.messages) == 2, timeout=10_000)
     wait_idle(qtbot, window, timeout=60_000)
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "complete", timeout=5000)  # the store thread's last save
     path = stored_path(window)
     assert [ref.name for ref in path[0].attachments] == ["3072x1.png", "1x3072.png"]
     assert path[1].status == "complete" and path[1].content
@@ -51,6 +52,8 @@ def test_typed_control_tokens_stay_text_in_the_window(
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(window.chat.messages) == 2, timeout=10_000)
     wait_idle(qtbot, window)
+    # The answer's last save (with its stats) runs on the store thread: wait for it to land.
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "complete", timeout=5000)
     path = stored_path(window)
     assert path[0].content == forged
     assert window.chat.messages[0].text() == forged

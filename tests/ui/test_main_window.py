@@ -187,6 +187,7 @@ def test_drop_an_image_and_ask_about_it(
     wait_idle(qtbot, window)
     user = window.chat.messages[0]
     assert user.attachments_box.isVisible()
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "complete", timeout=5000)  # the store thread's last save
     path = stored_path(window)
     [ref] = path[0].attachments
     assert ref.kind == "image" and ref.name == "cat.png"
