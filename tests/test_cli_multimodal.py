@@ -275,6 +275,14 @@ def test_ask_prompt_that_is_not_utf8(python: str, cli_env: dict[str, str], tiny_
     assert json_lines(proc.stdout.decode())[-1] == {"type": "done", "stop_reason": "max_tokens"}
 
 
+def _ignored_signals(pid: int) -> str:
+    """The ``SigIgn`` mask of a process, as ``/proc`` shows it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return line.split()[1]
+    return "?"
+
+
 def _interrupt_while_reading(proc: subprocess.Popen[str], path: Path) -> float:
     """Send Ctrl-C once ``proc`` has ``path`` open (it is decoding it); return when that was (monotonic)."""
     fds = Path(f"/proc/{proc.pid}/fd")
@@ -315,9 +323,11 @@ def test_ctrl_c_while_an_attachment_is_read_exits_130_with_one_line(
     if proc.stdin is not None:
         proc.stdin.write(f"Hello\n/image {slow_scan} What is it?\n")
         proc.stdin.flush()  # kept open: the chat waits for more
+    # A SIGINT ignored from the start (inherited) would be lost while decoding: say so if it fails.
+    ignored = f"CLI {_ignored_signals(proc.pid)}, pytest {_ignored_signals(os.getpid())}"
     sent = _interrupt_while_reading(proc, slow_scan)
     _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"{err} (SigIgn masks: {ignored})"
     assert time.monotonic() - sent < 2.0  # it did not finish decoding first (that takes seconds)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     lines = err.splitlines()
