@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One engine thread for the tiny test models: two threads meet at llama.cpp's spinning barrier after every
 # operation, and on a 2-core machine busy with other work that makes decoding hundreds of times slower.
 os.environ.setdefault("GEMMA_DESK_THREADS", "1")
+# A shell script that starts the suite in the background (``… &``) starts it with SIGINT ignored, and every
+# child would inherit that: the CLI tests that press Ctrl-C would lose it while Python leaves it ignored.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Chromium's own sandbox refuses root (CI)
 
