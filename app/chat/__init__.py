@@ -8,7 +8,7 @@ how answers are made, ``AnswerRecorder`` one answer as it streams, ``PayloadCach
 from __future__ import annotations
 
 from app.chat.answer import SAVE_EVERY_S, AnswerRecorder, AnswerUpdate, Ending
-from app.chat.conversation import ChatError, ChatSession, Turn, recover_interrupted
+from app.chat.conversation import ChatError, ChatSession, Turn
 from app.chat.payloads import PayloadCache
 from app.chat.request import ChatOptions, build_request, sent_history
 
@@ -23,6 +23,5 @@ __all__ = [
     "PayloadCache",
     "Turn",
     "build_request",
-    "recover_interrupted",
     "sent_history",
 ]

@@ -11,7 +11,7 @@ with status ``streaming`` and returns a ``Turn``; the client asks the engine for
 feeds the events to an ``AnswerRecorder`` and writes its updates with ``save`` as it goes and ``finish`` at
 the end (``record`` does all three for a client that reads the events in a loop). An answer left
 ``streaming`` by a client that was killed keeps the text saved so far and becomes ``stopped`` when a client
-next opens the store (``recover_interrupted``).
+next opens the store (``Store.recover_interrupted``).
 """
 
 from __future__ import annotations
@@ -50,14 +50,6 @@ class Turn:
     def history(self) -> tuple[StoredMessage, ...]:
         """What the answer answers: the branch up to it."""
         return self.path[:-1]
-
-
-def recover_interrupted(store: Store) -> int:
-    """Answers left ``streaming`` by a killed client become ``stopped`` with the text saved so far.
-
-    A client calls this once when it opens a store, before it streams anything; returns how many.
-    """
-    return store.recover_interrupted()
 
 
 class ChatSession:
@@ -189,7 +181,7 @@ class ChatSession:
     def record(self, recorder: AnswerRecorder, events: Iterable[EngineEvent]) -> Iterator[EngineEvent]:
         """Feed one request's events (up to its ``Done``) to ``recorder`` and yield each for the client to show;
         the answer is saved as it grows and finished after the last event. A client that stops reading early
-        leaves it ``streaming``, as a killed one would (``recover_interrupted`` makes it ``stopped``)."""
+        leaves it ``streaming``, as a killed one would (``Store.recover_interrupted`` makes it ``stopped``)."""
         for event in events:
             recorder.feed(event)
             yield event

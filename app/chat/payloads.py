@@ -13,10 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 from app.engine import Part
-from app.engine.attachments import audio_parts, image_part, video_parts
-from app.media import AudioClip, ImageInput, load_audio, load_image, load_video
+from app.engine.attachments import parts_for
+from app.media import AudioClip, ImageInput, MediaError
+from app.media.intake import AttachmentKind, decode_file, unsupported_message
+
+MEDIA_KINDS = frozenset({"image", "audio", "video"})
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # a minute of video at 1024 px is ~110 MB, a 3072 px picture ~28 MB
 DEFAULT_MAX_ITEMS = 1024
@@ -25,12 +29,10 @@ Parts = tuple[Part, ...]
 
 
 def decode_stored(kind: str, path: Path, name: str) -> Parts:
-    """The message parts of an attachment file kept by the store (raises ``MediaError``)."""
-    if kind == "image":
-        return (image_part(load_image(path, name=name)),)
-    if kind == "audio":
-        return tuple(audio_parts(load_audio(path, name=name)))
-    return tuple(video_parts(load_video(path, name=name)))
+    """The message parts of an attachment file kept by the store (raises ``MediaError`` naming ``name``)."""
+    if kind not in MEDIA_KINDS:  # the store also keeps other files; none of them is media to decode
+        raise MediaError(unsupported_message(name))
+    return tuple(parts_for(decode_file(path, cast("AttachmentKind", kind), name=name).payload))
 
 
 def size_of(parts: Sequence[Part]) -> int:

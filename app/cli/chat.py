@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from app.chat import AnswerRecorder, ChatOptions, ChatSession, Turn, recover_interrupted
+from app.chat import AnswerRecorder, ChatOptions, ChatSession, Turn
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Output
 from app.engine import (
     Done,
@@ -50,8 +50,10 @@ def session(args: argparse.Namespace, out: Output, turns: Turns) -> int:
 def _store(path: Path | None) -> Iterator[Store]:
     """The ``--store`` file (its answers cut off by a killed run recovered first), or a temporary one."""
     if path is not None:
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder: --store takes the chat database file (made if missing).")
         with Store.open(path) as store:
-            recover_interrupted(store)
+            store.recover_interrupted()
             yield store
         return
     with (

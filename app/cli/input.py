@@ -7,7 +7,6 @@ import io
 import shlex
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -41,7 +40,7 @@ def stdin_bytes() -> BinaryIO:
 def load_attachments(files: list[tuple[str, Path]]) -> list[PendingAttachment]:
     """Decode attachments (raises ``MediaError`` with a clear message); each keeps its path's exact bytes, its
     name is made printable (a name that is not UTF-8 is stored and shown with U+FFFD)."""
-    return [replace(decode_file(path, cast("AttachmentKind", kind)), name=printable(path.name)) for kind, path in files]
+    return [decode_file(path, cast("AttachmentKind", kind), name=printable(path.name)) for kind, path in files]
 
 
 def parse_chat_line(line: str) -> tuple[list[tuple[str, Path]], str]:

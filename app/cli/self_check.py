@@ -42,7 +42,7 @@ def _llama_facts(out: TextIO) -> None:
     try:
         import llama_cpp
 
-        from app.engine.native import backend_devices, backend_name, compiled_backends, missing_gpu_notice
+        from app.engine.backends import backend_devices, backend_name, compiled_backends, missing_gpu_notice
 
         gpus = [d for d in backend_devices() if d.kind in ("gpu", "igpu")]
         _say(out, "llama.cpp", f"llama-cpp-python {llama_cpp.__version__}; built with {', '.join(compiled_backends())}")

@@ -6,8 +6,7 @@ engine needs load progress and cancellation, exact control of the KV cache
 logits. Every object here is owned by one thread (the engine worker) and is
 freed explicitly with ``close()``, never left to ``__del__`` at exit.
 
-The backend's start-up and log live in ``app.engine.native_log``, the devices in ``app.engine.backends``;
-their names are re-exported here for the callers that import them from this module.
+The backend's start-up and log live in ``app.engine.native_log``, the devices in ``app.engine.backends``.
 """
 
 from __future__ import annotations
@@ -20,30 +19,10 @@ from pathlib import Path
 
 import llama_cpp as C
 
-from app.engine.backends import (
-    BackendDevice,
-    backend_devices,
-    backend_name,
-    compiled_backends,
-    default_threads,
-    missing_gpu_notice,
-)
 from app.engine.errors import ModelLoadError
 from app.engine.native_log import capture_native_log, init_backend
 
-__all__ = [
-    "BackendDevice",
-    "NativeContext",
-    "NativeModel",
-    "Sampler",
-    "backend_devices",
-    "backend_name",
-    "capture_native_log",
-    "compiled_backends",
-    "default_threads",
-    "init_backend",
-    "missing_gpu_notice",
-]
+__all__ = ["NativeContext", "NativeModel", "Sampler"]
 
 log = logging.getLogger("gemma_desk.llama")
 

@@ -78,22 +78,24 @@ def unsupported_message(name: str) -> str:
     return f"{name}: Gemma reads pictures, audio and short videos; paste text into the message instead."
 
 
-def decode_file(path: Path, kind: AttachmentKind | Literal[""]) -> PendingAttachment:
-    """Read and decode a picture, sound file or video; ``kind`` "" means: judge by the content.
+def decode_file(path: Path, kind: AttachmentKind | Literal[""], *, name: str | None = None) -> PendingAttachment:
+    """Read and decode a picture, sound file or video; ``kind`` "" means: judge by the content. ``name`` is
+    what the user calls it, when not the file's own name (a file the store keeps under its hash).
 
     Raises MediaError with the one-line reason (missing, a folder, empty, damaged, too large, not media).
     """
+    label = name or path.name
     found = kind or _kind_from_content(path)
     try:
         size = path.stat().st_size
     except OSError:
         size = 0  # the loader below names the problem
     if found == "image":
-        image = load_image(path)
-        return PendingAttachment("image", path.name, path, None, size, image, _image_summary(size, image))
+        image = load_image(path, name=label)
+        return PendingAttachment("image", label, path, None, size, image, _image_summary(size, image))
     if found == "audio":
-        return _audio_attachment(path, size, load_audio(path))
-    return _video_attachment(path, size, load_video(path))
+        return _audio_attachment(path, label, size, load_audio(path, name=label))
+    return _video_attachment(path, label, size, load_video(path, name=label))
 
 
 def decode_image_bytes(data: bytes, name: str) -> PendingAttachment:
@@ -127,20 +129,20 @@ def _image_summary(size: int, image: ImageInput) -> str:
     return f"{format_size(size)} · {image.width}×{image.height}"
 
 
-def _audio_attachment(path: Path, size: int, audio: AudioInput) -> PendingAttachment:
+def _audio_attachment(path: Path, name: str, size: int, audio: AudioInput) -> PendingAttachment:
     summary = format_duration(audio.duration_s)
     if len(audio.clips) > 1:
         summary += f" · {len(audio.clips)} parts"
-    silent = (f"{path.name} sounds silent: Gemma will hear nothing in it.",) if audio.silent else ()
-    return PendingAttachment("audio", path.name, path, None, size, audio, summary, silent)
+    silent = (f"{name} sounds silent: Gemma will hear nothing in it.",) if audio.silent else ()
+    return PendingAttachment("audio", name, path, None, size, audio, summary, silent)
 
 
-def _video_attachment(path: Path, size: int, video: VideoFrames) -> PendingAttachment:
+def _video_attachment(path: Path, name: str, size: int, video: VideoFrames) -> PendingAttachment:
     count = len(video.frames)
     summary = f"{count} frame{'s' * (count != 1)}"
     notes: tuple[str, ...] = ()
     if video.truncated:
         first, whole = format_duration(MAX_VIDEO_SECONDS), format_duration(video.duration_s)
         summary += f" · first {first} of {whole}"
-        notes = (f"{path.name} is {whole} long: Gemma will see only its first {first}.",)
-    return PendingAttachment("video", path.name, path, None, size, video, summary, notes)
+        notes = (f"{name} is {whole} long: Gemma will see only its first {first}.",)
+    return PendingAttachment("video", name, path, None, size, video, summary, notes)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from app.paths import models_dir
 
 if TYPE_CHECKING:
-    from app.engine.native import BackendDevice
+    from app.engine.backends import BackendDevice
 
 #: ggml device names → the backend family users know ("MTL0" → "Metal", "CUDA1" → "CUDA").
 _FAMILY_NAMES = {"MTL": "Metal", "VULKAN": "Vulkan", "ROCM": "ROCm", "HIP": "ROCm", "SYCL": "SYCL"}
@@ -372,7 +372,7 @@ def probe_hardware(
     if models_folder is None:
         models_folder = models_dir()
     if devices is None:
-        from app.engine.native import backend_devices  # loads llama.cpp: only when the GPUs are asked for
+        from app.engine.backends import backend_devices  # loads llama.cpp: only when the GPUs are asked for
 
         devices = backend_devices()
     devs = list(devices)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import llama_cpp as C
 
+from app.engine.backends import default_threads
 from app.engine.events import GenerateRequest, LoadRequest, SamplingParams, Stats
-from app.engine.native import NativeContext, NativeModel, Sampler, default_threads, init_backend
+from app.engine.native import NativeContext, NativeModel, Sampler
+from app.engine.native_log import init_backend
 from app.engine.prompt import Message
 from app.engine.session import ModelSession
 

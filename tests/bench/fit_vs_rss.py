@@ -48,7 +48,7 @@ def measure(model: Path, mmproj: Path | None, n_ctx: int, prompt_tokens: int) ->
 
     from app.engine.attachments import audio_parts, image_part
     from app.engine.events import GenerateRequest, LoadRequest, SamplingParams
-    from app.engine.native import init_backend
+    from app.engine.native_log import init_backend
     from app.engine.prompt import Message, Part
     from app.engine.session import ModelSession
     from app.media import audio_from_samples, load_image

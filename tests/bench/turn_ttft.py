@@ -24,7 +24,7 @@ from PIL import Image
 
 from app.engine.attachments import image_part
 from app.engine.events import GenerateRequest, GenerationStats, LoadRequest, SamplingParams, Stats
-from app.engine.native import init_backend
+from app.engine.native_log import init_backend
 from app.engine.prompt import Message, Part
 from app.engine.session import ModelSession
 from app.media import load_image

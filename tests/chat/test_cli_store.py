@@ -85,6 +85,11 @@ def test_continue_by_number_and_its_mistakes(
         1,
         "That conversation no longer exists.",
     )
+    assert_one_line_error(
+        chat(python, cli_env, tiny_model, "--store", str(tmp_path), turns="Hi\n"),
+        1,
+        f"{tmp_path} is a folder: --store takes the chat database file (made if missing).",
+    )
 
 
 def test_an_answer_cut_off_by_a_killed_chat_is_kept_and_recovered_as_stopped(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.chat import ChatOptions, ChatSession, PayloadCache
-from app.chat.payloads import size_of
+from app.chat.payloads import decode_stored, size_of
 from app.engine import Part
 from app.engine.attachments import image_part
 from app.media import MediaError, image_from_array
@@ -113,3 +113,18 @@ def test_closing_the_conversation_lets_its_media_go(chat: ChatSession, photo: Pa
     assert chat.payloads.nbytes > 0
     chat.close()
     assert (chat.conversation, chat.path, len(chat.payloads), chat.payloads.nbytes) == (None, [], 0, 0)
+
+
+def test_a_stored_file_that_is_not_media_is_refused_by_name(tmp_path: Path) -> None:
+    kept = tmp_path / "3f9a0c"  # the store keeps files under their hash
+    kept.write_text("meeting notes")
+    with pytest.raises(MediaError, match=r"^notes\.txt: Gemma reads pictures, audio and short videos"):
+        decode_stored("file", kept, "notes.txt")
+
+
+def test_a_stored_picture_that_no_longer_decodes_is_named_as_the_user_named_it(tmp_path: Path) -> None:
+    kept = tmp_path / "5be2d1"
+    kept.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a PNG cut short
+    with pytest.raises(MediaError, match=r"holiday\.png") as caught:
+        decode_stored("image", kept, "holiday.png")
+    assert "5be2d1" not in str(caught.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.chat import AnswerRecorder, ChatOptions, ChatSession, recover_interrupted
+from app.chat import AnswerRecorder, ChatOptions, ChatSession
 from app.engine import Done, SamplingParams
 from app.store import Store
 from tests.chat.conftest import OPTIONS, Loaded, answer, picture
@@ -62,7 +62,7 @@ def test_the_answer_is_saved_as_it_streams_and_a_killed_one_is_recovered_as_stop
 
     with Store.open(db) as reopened:
         assert reopened.get_message(turn.answer.id).status == "streaming"
-        assert recover_interrupted(reopened) == 1
+        assert reopened.recover_interrupted() == 1
         again = ChatSession(reopened)
         _conversation, path = again.open(conversation.id)
         assert path[-1].status == "stopped" and path[-1].content == seen[-1]

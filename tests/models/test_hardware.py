@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.native import BackendDevice
+from app.engine.backends import BackendDevice
 from app.models import hardware
 from app.models.hardware import (
     backend_family,
