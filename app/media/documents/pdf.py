@@ -14,9 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from app.media.documents.model import MIN_TEXT_CHARS, Document, PageChoice, Section, format_page_range
+from app.media.documents.model import (
+    MIN_TEXT_CHARS,
+    Document,
+    PageChoice,
+    Section,
+    TooManyPages,
+    format_page_range,
+)
 from app.media.documents.pdf_pages import OpenPdf, PageText, open_pdf
-from app.media.documents.reader import TooManyPages
 from app.media.errors import MediaError, subject
 
 #: Pages one message takes from a PDF. Gemma 4's largest context is 256K tokens and a page of text is about

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.media.documents.model import Document, PageChoice
-from app.media.errors import MediaError
+from app.media.documents.model import TooManyPages as TooManyPages  # raised by the readers; named here for callers
 
 PDF_SUFFIX = ".pdf"
 OFFICE_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx"})
@@ -38,14 +38,6 @@ DOCUMENT_NAMES = frozenset(
      "changelog", "news", "todo", "vagrantfile", "gemfile", "rakefile", "procfile", "jenkinsfile", "cmakelists.txt"}
 )  # fmt: skip
 DOCUMENT_SUFFIXES = frozenset({PDF_SUFFIX, *OFFICE_SUFFIXES, *TEXT_SUFFIXES})
-
-
-class TooManyPages(MediaError):
-    """A document with more pages than one message takes whole: ``page_count`` lets a client offer a range."""
-
-    def __init__(self, message: str, *, page_count: int) -> None:
-        super().__init__(message)
-        self.page_count = page_count
 
 
 def is_document_name(path: Path) -> bool:

@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import struct
@@ -16,10 +17,16 @@ import zlib
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+import docx
 import numpy as np
+import openpyxl
+import pptx
 import pypdfium2 as pdfium
 from fpdf import FPDF
 from PIL import Image, ImageDraw
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE
+from pptx.util import Emu
 
 from app.media.documents.pdf_pages import PDFIUM_LOCK
 
@@ -161,4 +168,75 @@ def write_plain_zip(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+    return path
+
+
+def write_docx(path: Path) -> Path:
+    """A report: a title, headings, a list, a table (with a ``|`` in a cell) between paragraphs."""
+    document = docx.Document()
+    document.add_heading("Harbour report", level=0)
+    document.add_heading("Summary", level=1)
+    document.add_paragraph("The lighthouse keeper counted forty ships this spring.")
+    document.add_paragraph("Calm seas in April", style="List Bullet")
+    document.add_paragraph("Storms in May", style="List Bullet")
+    table = document.add_table(rows=3, cols=2)
+    for row, (month, ships) in zip(
+        table.rows, [("Month", "Ships"), ("April", "25"), ("May", "15 | late")], strict=True
+    ):
+        row.cells[0].text, row.cells[1].text = month, ships
+    document.add_heading("Details", level=2)
+    document.add_paragraph("The ledger shows the tides for each week.")
+    document.save(str(path))
+    return path
+
+
+def write_pptx(path: Path) -> Path:
+    """Five slides: a title, bullets with speaker notes, a table, a lone picture, a column chart."""
+    presentation = pptx.Presentation()
+    title = presentation.slides.add_slide(presentation.slide_layouts[0])
+    title.shapes.title.text = "Harbour review"
+    title.placeholders[1].text = "Spring season"
+    bullets = presentation.slides.add_slide(presentation.slide_layouts[1])
+    bullets.shapes.title.text = "What happened"
+    body = bullets.placeholders[1].text_frame
+    body.text = "Forty ships came in"
+    detail = body.add_paragraph()
+    detail.text, detail.level = "Most in April", 1
+    bullets.notes_slide.notes_text_frame.text = "Mention the storm in May."
+    blank = presentation.slide_layouts[6]
+    table_slide = presentation.slides.add_slide(blank)
+    shape = table_slide.shapes.add_table(2, 2, Emu(0), Emu(0), Emu(3_000_000), Emu(1_000_000))
+    for (r, c), text in {(0, 0): "Month", (0, 1): "Ships", (1, 0): "April", (1, 1): "25"}.items():
+        shape.table.cell(r, c).text = text
+    picture = presentation.slides.add_slide(blank)
+    picture.shapes.add_picture(io.BytesIO(png_bytes()), Emu(0), Emu(0))
+    chart_slide = presentation.slides.add_slide(blank)
+    data = CategoryChartData()
+    data.categories = ["April", "May"]
+    data.add_series("Ships", (25, 15))
+    chart_slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Emu(0), Emu(0), Emu(4_000_000), Emu(3_000_000), data)
+    presentation.save(str(path))
+    return path
+
+
+def write_xlsx(path: Path, *, long_rows: int = 0) -> Path:
+    """A "Budget" sheet (numbers, a date, a truth value, a formula, a comma in a cell, a gap of empty rows), a
+    "Notes" sheet, and with ``long_rows`` a "Log" sheet of that many rows."""
+    workbook = openpyxl.Workbook()  # not write-only: its sheets declare their size, as Excel's do
+    budget = workbook.active
+    budget.title = "Budget"
+    budget.append(["Item", "Cost", "Paid", "Due"])
+    budget.append(["Rope, 50 m", 120, True, dt.date(2024, 3, 1)])
+    budget.append(["Lamp oil", 35.5, False, dt.datetime(2024, 4, 2, 9, 30)])
+    budget.append(["Total", "=B2+B3"])
+    for _ in range(5):
+        budget.append([])
+    budget.append(["Checked by", "Ada"])
+    notes = workbook.create_sheet("Notes")
+    notes.append(["Order more oil before winter."])
+    if long_rows:
+        log = workbook.create_sheet("Log")
+        for n in range(1, long_rows + 1):
+            log.append([n, f"entry {n}"])
+    workbook.save(str(path))
     return path
