@@ -1,17 +1,18 @@
 """What the command line reads: prompts and ``chat`` lines as bytes (invalid UTF-8 repaired, paths kept
-exact), ``/image PATH``-style attachments on a line, and their decoding into attachments to send."""
+exact), the ``/file PATH``-style attachment commands a line begins with (the rest is the user's text, byte for
+byte), and their decoding into attachments to send."""
 
 from __future__ import annotations
 
 import io
-import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from app.cli.output import Output, printable
-from app.media.intake import AttachmentKind, PendingAttachment, decode_file
+from app.media import MediaError
+from app.media.intake import AttachmentKind, PendingAttachment, decode_file, kind_for_suffix, unsupported_message
 
 REPLACED = "its invalid bytes were replaced with \N{REPLACEMENT CHARACTER}."
 
@@ -37,30 +38,81 @@ def stdin_bytes() -> BinaryIO:
     return buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
 
 
+#: The commands a ``chat`` line may begin with, each followed by a path.
+ATTACH_COMMANDS = ("/image", "/audio", "/video", "/file")
+
+
+class LineError(ValueError):
+    """A ``chat`` line whose attachment commands cannot be read (e.g. ``/file`` with no path)."""
+
+
 def load_attachments(files: list[tuple[str, Path]]) -> list[PendingAttachment]:
     """Decode attachments (raises ``MediaError`` with a clear message); each keeps its path's exact bytes, its
-    name is made printable (a name that is not UTF-8 is stored and shown with U+FFFD)."""
-    return [decode_file(path, cast("AttachmentKind", kind), name=printable(path.name)) for kind, path in files]
+    name is made printable (a name that is not UTF-8 is stored and shown with U+FFFD). The kind "file" means:
+    judge by the name, then by the content (a picture, a recording, a video or a document)."""
+    return [_load(kind, path) for kind, path in files]
+
+
+def _load(kind: str, path: Path) -> PendingAttachment:
+    name = printable(path.name)
+    if kind != "file":
+        return decode_file(path, cast("AttachmentKind", kind), name=name)
+    named = kind_for_suffix(path)
+    if named is None:
+        raise MediaError(unsupported_message(name))
+    if named == "model":
+        raise MediaError(f"{name} is a model file: load it with --model, not as an attachment.")
+    return decode_file(path, named, name=name)
 
 
 def parse_chat_line(line: str) -> tuple[list[tuple[str, Path]], str]:
-    """``/image PATH`` etc. anywhere in the line become attachments; the rest is the text."""
-    try:
-        words = shlex.split(line)
-    except ValueError:  # an unbalanced quote: take the line as it is
-        words = line.split()
+    """Split a ``chat`` line into its attachments and its text.
+
+    Only the attachment commands at the start of the line are read (``/image PATH``, ``/audio PATH``,
+    ``/video PATH``, ``/file PATH``, any number of them; a path with spaces is put in quotes); everything after
+    them is the user's text exactly as typed, quotes, backslashes and runs of spaces included (only the line's
+    ending is taken off). Raises ``LineError`` for a command with no path or an unclosed quote.
+    """
+    text = line.removesuffix("\n").removesuffix("\r")
     files: list[tuple[str, Path]] = []
-    text: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word in ("/image", "/audio", "/video") and i + 1 < len(words):
-            files.append((word[1:], Path(words[i + 1]).expanduser()))
-            i += 2
-            continue
-        text.append(word)
-        i += 1
-    return files, " ".join(text)
+    rest = text
+    while True:
+        stripped = rest.lstrip(" \t")
+        command = next((c for c in ATTACH_COMMANDS if _starts_word(stripped, c)), None)
+        if command is None:
+            break
+        path, rest = _take_path(stripped[len(command) :], command)
+        files.append((command[1:], Path(path).expanduser()))
+    if not files:
+        return [], text
+    return files, rest[1:] if rest[:1] in (" ", "\t") else rest
+
+
+def _starts_word(text: str, word: str) -> bool:
+    return text.startswith(word) and (len(text) == len(word) or text[len(word)] in " \t")
+
+
+def _take_path(after: str, command: str) -> tuple[str, str]:
+    """The path at the start of ``after`` (quoted with " or ', or up to the next space) and what follows it."""
+    body = after.lstrip(" \t")
+    if not body:
+        raise LineError(f"{command} needs a path, e.g. {command} notes.pdf")
+    quote = body[0]
+    if quote in "\"'":
+        end = body.find(quote, 1)
+        if end < 0:
+            raise LineError(f"{command}: the path's closing {quote} is missing.")
+        path, rest = body[1:end], body[end + 1 :]
+    else:
+        cut = len(body)
+        for separator in (" ", "\t"):
+            found = body.find(separator)
+            if 0 <= found < cut:
+                cut = found
+        path, rest = body[:cut], body[cut:]
+    if not path:
+        raise LineError(f"{command} needs a path, e.g. {command} notes.pdf")
+    return path, rest
 
 
 class ChatInput:
@@ -77,7 +129,13 @@ class ChatInput:
             line = raw.decode("utf-8", "surrogateescape")
             if not line.strip():
                 continue
-            files, text = parse_chat_line(line)
+            try:
+                files, text = parse_chat_line(line)
+            except LineError as exc:
+                self.skipped += 1
+                self.out.error(f"line {number}: {exc}")
+                self.out.done("error")
+                continue
             text, mangled = readable_text(text)
             if mangled:
                 self.out.notice(f"line {number} is not valid UTF-8 text; {REPLACED}")

@@ -91,12 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--image", action="append", type=Path, default=[], help="attach a picture (repeatable)")
     ask.add_argument("--audio", action="append", type=Path, default=[], help="attach a recording (repeatable)")
     ask.add_argument("--video", action="append", type=Path, default=[], help="attach a short video (repeatable)")
+    ask.add_argument(
+        "--file",
+        action="append",
+        type=Path,
+        default=[],
+        help="attach any file Gemma reads: a document (text, code, PDF, Word, PowerPoint, Excel) or media (repeatable)",
+    )
     chat = sub.add_parser(
         "chat",
         help="a conversation: one user turn per line of standard input",
         description=(
             "Read one user turn per line from standard input and answer each in turn, keeping the "
-            "conversation. A line may attach files: '/image PATH', '/audio PATH', '/video PATH'. "
+            "conversation. A line may begin with attachments: '/file PATH' (a document, picture, recording or "
+            "video), or '/image PATH', '/audio PATH', '/video PATH'; put a path with spaces in quotes. The rest of "
+            "the line is sent exactly as typed. "
             "A turn whose attachment cannot be read is skipped (with its reason) and the conversation goes on."
         ),
         epilog=(
@@ -156,7 +165,7 @@ def _ask(args: argparse.Namespace, out: Output) -> int:
     if mangled:
         out.notice(f"the prompt is not valid UTF-8 text; {REPLACED}")
     files = [("image", p) for p in args.image] + [("audio", p) for p in args.audio]
-    files += [("video", p) for p in args.video]
+    files += [("video", p) for p in args.video] + [("file", p) for p in args.file]
     if not prompt.strip() and not files:
         return out.fail("The prompt is empty: give a question after the options.", EXIT_USAGE)
     try:
