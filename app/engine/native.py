@@ -191,6 +191,15 @@ class NativeModel:
             n = C.llama_tokenize(self.vocab, data, len(data), arr, n_max, add_special, parse_special)
         return list(arr[:n])
 
+    def count_tokens(self, text: str, *, parse_special: bool = False) -> int:
+        """How many tokens ``text`` makes, without building their list (a 300-page document's 320K ids as Python
+        ints would hold the GIL for tens of milliseconds). llama.cpp answers a zero-room call with -count."""
+        data = text.encode("utf-8", "replace")
+        if not data:
+            return 0
+        n = int(C.llama_tokenize(self.vocab, data, len(data), None, 0, False, parse_special))
+        return -n if n < 0 else n
+
     def piece(self, token: int, *, special: bool = True) -> bytes:
         """The bytes of one token (special tokens rendered when ``special``)."""
         buf = self._piece_buf
