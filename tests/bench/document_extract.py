@@ -63,7 +63,7 @@ class Heartbeat:
 
 def count_tokens(model: NativeModel, document: Document) -> int:
     """Tokens of the document as the prompt carries it (its fenced text block; no pictures here)."""
-    return sum(len(model.tokenize(p.text, add_special=False, parse_special=False)) for p in document_parts(document))
+    return sum(model.count_tokens(p.text) for p in document_parts(document))
 
 
 def read_and_count(model: NativeModel, path: Path) -> tuple[float, float, int]:
