@@ -91,10 +91,14 @@ class ModelSession:
         )
 
     def measure(self, parts: Sequence[Part]) -> list[tuple[str, int]]:
-        """What each media part would cost in context positions, before sending."""
+        """What each media part, and each text part that carries a ``media_id`` (a document's block), would cost
+        in context positions, before sending. Text is tokenized as the prompt tokenizes a person's text: as
+        plain text, never as control tokens."""
         costs: list[tuple[str, int]] = []
         for part in parts:
             if part.type == "text":
+                if part.media_id:  # counted, not listed: a long document's ids would hold the GIL for long
+                    costs.append((part.media_id, self.model.count_tokens(part.text)))
                 continue
             probe = GenerateRequest(messages=(Message("user", (part, Part("text", "?"))),))
             check_request(probe, self._caps)

@@ -13,18 +13,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.media.documents.model import Document, PageChoice
-from app.media.documents.zip_guard import EXCEL, KINDS, POWERPOINT, WORD, OfficeKind, check_office_zip
+from app.media.documents.zip_guard import (
+    EXCEL,
+    KINDS,
+    POWERPOINT,
+    WORD,
+    OfficeKind,
+    check_office_zip,
+    declared_kind,
+)
 from app.media.errors import MediaError, open_source, subject
 
 
 def read_office(path: Path, *, name: str, choice: PageChoice) -> Document:
-    """Read a ``.docx``, ``.pptx`` or ``.xlsx`` file (the kind from ``name``'s suffix, else the path's)."""
+    """Read a ``.docx``, ``.pptx`` or ``.xlsx`` file (the kind from ``name``'s suffix, else the path's, else what
+    its ZIP declares)."""
     suffix = Path(name).suffix.lower() or path.suffix.lower()
     kind = next((k for k in KINDS if k.suffix == suffix), None)
-    if kind is None:
-        raise MediaError(f"{subject(name)} is not a Word, PowerPoint or Excel file.")
     stream, label = open_source(path, name)
     with stream:
+        if kind is None:  # no Office suffix (a file saved without one): what its ZIP declares
+            kind = declared_kind(stream)
+            if kind is None:
+                raise MediaError(f"{subject(name)} is not a Word, PowerPoint or Excel file.")
         check_office_zip(stream, label, kind)
         with library_errors(label, kind):
             if kind is WORD:

@@ -79,6 +79,20 @@ def check_office_zip(stream: BinaryIO, name: str, expected: OfficeKind) -> None:
         raise MediaError(f"{who} is a ZIP archive, not {expected.article}.")
 
 
+def declared_kind(stream: BinaryIO) -> OfficeKind | None:
+    """The Office kind a ZIP's ``[Content_Types].xml`` declares (for a file without its suffix), or None.
+
+    Reads only the ZIP's directory and that one small part; leaves the stream at its start."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            declared = _content_types(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return None
+    finally:
+        stream.seek(0)
+    return next((kind for kind in KINDS if declared is not None and kind.family in declared), None)
+
+
 def _not_a_zip_message(who: str, stream: BinaryIO, head: bytes, expected: OfficeKind) -> str:
     if head.startswith(_OLE_MAGIC):
         if _holds(stream, _ENCRYPTED_PACKAGE):

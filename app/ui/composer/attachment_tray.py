@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWidget
 
 from app.media import AudioInput, ImageInput
+from app.media.documents import Document
 from app.media.intake import PendingAttachment
 
 #: Tile size in logical pixels; thumbnails are made at this size times the screen's device pixel ratio.
@@ -32,7 +33,7 @@ class Chip:
 def chip_for(attachment: PendingAttachment, dpr: float = 1.0) -> Chip:
     """The attachment with a thumbnail of its picture, or of a video's first frame (any thread)."""
     payload = attachment.payload
-    if isinstance(payload, AudioInput):
+    if isinstance(payload, AudioInput | Document):
         return Chip(attachment, None)
     return Chip(attachment, thumbnail(payload if isinstance(payload, ImageInput) else payload.frames[0], dpr))
 

@@ -175,3 +175,13 @@ def test_a_word_document_without_text_is_refused(tmp_path: Path) -> None:
     docx.Document().save(str(path))
     with pytest.raises(MediaError, match=r"^blank\.docx has no text to read \(pictures and drawings are not sent\)\.$"):
         read_document(path)
+
+
+def test_office_files_saved_without_their_suffix_are_known_by_their_zip(tmp_path: Path) -> None:
+    for write, kind in ((write_docx, "Word document"), (write_pptx, "PowerPoint presentation"),
+                        (write_xlsx, "Excel workbook")):  # fmt: skip
+        made = write(tmp_path / f"made{kind[0]}.zip")
+        bare = made.rename(tmp_path / f"attachment-{kind[0]}")  # e.g. saved from a mail without its name
+        assert read_document(bare).kind == kind
+    with pytest.raises(MediaError, match="^plain is not a Word, PowerPoint or Excel file.$"):
+        read_document(write_plain_zip(tmp_path / "archive.zip", {"a.txt": b"hello"}).rename(tmp_path / "plain"))
