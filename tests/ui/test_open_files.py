@@ -221,6 +221,23 @@ def test_a_picture_opens_the_window_with_it_and_a_later_launch_hands_its_picture
     assert first.poll() is None and len(app_windows(x_display)) == 1
 
 
+def test_two_launches_at_once_make_one_window_with_both_pictures(desk: Desk) -> None:
+    """As Windows does for several files opened together: one process each, started at the same moment."""
+    png(desk.tmp / "red.png", "red")
+    png(desk.tmp / "blue.png", "blue")
+    launches = [desk.start("red.png"), desk.start("blue.png")]
+    deadline = time.monotonic() + START_S
+    while all(p.poll() is None for p in launches) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(p.poll() is not None for p in launches), "neither launch handed its picture to the other"
+    (ended,) = [p for p in launches if p.poll() is not None]
+    (window,) = [p for p in launches if p is not ended]
+    assert ended.returncode == 0, desk.stderr(ended)
+    line = desk.wait_for("the composer holds 2 attachment(s): ", proc=window).splitlines()[-1]
+    assert sorted(line.rsplit(": ", 1)[1].split(", ")) == ["blue.png", "red.png"]
+    assert "opening a window of its own" not in desk.log() and window.poll() is None
+
+
 def test_a_socket_left_by_a_killed_window_does_not_stop_the_next(desk: Desk) -> None:
     png(desk.tmp / "red.png", "red")
     png(desk.tmp / "blue.png", "blue")
@@ -245,7 +262,7 @@ def test_a_socket_left_by_a_killed_window_does_not_stop_the_next(desk: Desk) -> 
 def test_a_window_that_does_not_answer_is_waited_for_two_seconds_only(desk: Desk) -> None:
     png(desk.tmp / "blue.png", "blue")
     hung = desk.start()
-    desk.wait_for("window shown", proc=hung)  # its chats are open: it hangs holding no lock on the database
+    desk.wait_for("listening for later launches", proc=hung)  # shown, its chats open: no lock held on them
     hung.send_signal(signal.SIGSTOP)
     try:
         mark = len(desk.log())

@@ -92,17 +92,17 @@ def run_app(files: Sequence[Path] = (), instance: Instance | None = None, argv: 
     app = _application(argv)
     opener = FileOpener(app)
     opener.listen_to(app)
-    server: InstanceServer | None = None
-    if instance is not None and instance.primary:
-        server = InstanceServer(app)
-        server.filesReceived.connect(opener.from_launch)
-        server.listen()
     window = create_window(app)
     window.show()
     logging.getLogger(__name__).info("window shown %.3f s after start", time.perf_counter() - t0)
     if files:
         opener.open(list(files), "the command line")
     opener.set_window(window)
+    server: InstanceServer | None = None
+    if instance is not None and instance.primary:  # now: a launch meanwhile waited, and is answered at once
+        server = InstanceServer(app)
+        server.filesReceived.connect(opener.from_launch)
+        server.listen()
     code = app.exec()
     if server is not None:
         server.close()

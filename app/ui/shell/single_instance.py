@@ -1,10 +1,12 @@
 """One Gemma Desk per user: a second ``gemma-desk [FILE…]`` hands its files to the running window and exits.
 
-The running window holds a lock file (``QLockFile`` in the data folder) and listens on a ``QLocalServer`` named
-after the user and that folder. A later launch that finds the lock taken connects with ``QLocalSocket``, sends
-its files and waits at most ``HAND_OFF_TIMEOUT_S`` for the answer; without one (the first window hangs) it opens
-a window of its own and says so in the log. A lock left by a crashed app is stale (its process is gone): the
-next launch takes it, and removes the socket the crashed app left.
+The first window holds a lock file (``QLockFile`` in the data folder) from its start, and once it is shown
+listens on a ``QLocalServer`` named after the user and that folder. A later launch that finds the lock taken
+connects with ``QLocalSocket``, sends its files and waits at most ``HAND_OFF_TIMEOUT_S`` for the answer; without
+one (the first window hangs) it opens a window of its own and says so in the log. While nobody listens yet (the
+first window is still starting: two launches at once, as Windows makes for several files opened together) it
+tries again for up to ``STARTUP_WAIT_S``. A lock left by a crashed app is stale (its process is gone): the next
+launch takes it, and removes the socket the crashed app left.
 
 The protocol, one message each way: 4 bytes (big-endian length), then that many bytes of UTF-8 JSON. The launch
 sends ``{"files": [absolute paths], "until": T}`` (no files: just come to the front; ``T``, on the system's
@@ -38,8 +40,10 @@ from app.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
 
-#: How long a launch waits for the running window before opening a window of its own.
+#: How long a launch waits for the running window's answer before opening a window of its own.
 HAND_OFF_TIMEOUT_S = 2.0
+#: How long a launch waits for a window that holds the lock but does not listen yet (it is starting).
+STARTUP_WAIT_S = 20.0
 #: The largest message either side reads (a list of paths is far smaller).
 MAX_MESSAGE_BYTES = 256 * 1024
 #: Paths one launch hands over (the composer takes 16 attachments; the rest are refused with its notice).
@@ -189,12 +193,13 @@ class Instance:
             self.lock.unlock()
 
 
-def claim(paths: list[Path], timeout_s: float = HAND_OFF_TIMEOUT_S) -> Instance | None:
+def claim(paths: list[Path]) -> Instance | None:
     """Hand ``paths`` (absolute) to the running window: None when it took them (this launch is done). Otherwise
     this process opens the window: as the primary when it got the lock, else (the running one did not answer
-    in ``timeout_s``) as a window of its own. Blocks for at most ``timeout_s``; needs no QApplication."""
-    deadline = time.monotonic() + timeout_s
-    message = Request([os.fspath(p) for p in paths[:MAX_PATHS]], deadline).encode()
+    within ``HAND_OFF_TIMEOUT_S``, or did not listen within ``STARTUP_WAIT_S``) as a window of its own. Needs no
+    QApplication."""
+    started = time.monotonic()
+    files = [os.fspath(p) for p in paths[:MAX_PATHS]]
     if len(paths) > MAX_PATHS:
         log.warning("only the first %d of %d files are handed over", MAX_PATHS, len(paths))
     try:
@@ -206,53 +211,55 @@ def claim(paths: list[Path], timeout_s: float = HAND_OFF_TIMEOUT_S) -> Instance 
     while True:
         if lock.tryLock(0):
             return Instance(lock, primary=True)
-        answered, detail = _exchange(message, deadline)
-        if answered:
+        outcome, detail = _exchange(files)
+        if outcome == "handed":
             log.info("handed %d file(s) to the running Gemma Desk (%s)", len(paths), detail)
             return None
         if lock.error() != QLockFile.LockError.LockFailedError:  # no lock can be taken here at all
             log.warning("cannot take %s (%s); this window listens for later launches anyway", lock_path(), detail)
             return Instance(None, primary=True)
-        if time.monotonic() >= deadline:
-            log.warning(
-                "the running Gemma Desk did not answer within %.0f s (%s): opening a window of its own",
-                timeout_s,
-                detail,
-            )
+        if outcome != "absent":
+            log.warning("the running Gemma Desk %s: opening a window of its own", detail)
             return Instance(None, primary=False)
-        time.sleep(0.05)  # it holds the lock but may not listen yet: it is starting
+        if time.monotonic() - started >= STARTUP_WAIT_S:
+            waited = f"has not listened for {STARTUP_WAIT_S:.0f} s ({detail})"
+            log.warning("the running Gemma Desk %s: opening a window of its own", waited)
+            return Instance(None, primary=False)
+        time.sleep(0.1)  # it holds the lock but does not listen yet: it is starting
 
 
 def _ms_left(deadline: float) -> int:
     return max(0, int((deadline - time.monotonic()) * 1000))
 
 
-def _exchange(message: bytes, deadline: float) -> tuple[bool, str]:
-    """Send ``message`` to the running window and read its answer: (answered, what happened)."""
+def _exchange(files: list[str]) -> tuple[str, str]:
+    """Send ``files`` to the running window and read its answer: ("handed" | "absent": nobody listens | "silent":
+    no answer in time | "refused", and what happened, said of the running window)."""
     if sys.platform == "win32":  # let the running window come to the front (Windows refuses it otherwise)
         import ctypes
 
         ctypes.windll.user32.AllowSetForegroundWindow(-1)  # type: ignore[attr-defined,unused-ignore]
+    deadline = time.monotonic() + HAND_OFF_TIMEOUT_S
     socket = QLocalSocket()
     socket.connectToServer(server_name())
     try:
         if not socket.waitForConnected(_ms_left(deadline)):
-            return False, f"no answer on its socket: {socket.errorString()}"
-        socket.write(message)
+            return "absent", f"is not listening: {socket.errorString()}"
+        socket.write(Request(files, deadline).encode())
         socket.waitForBytesWritten(_ms_left(deadline))
         reader = FrameReader()
         answer: object = None
         while answer is None:
             if not socket.waitForReadyRead(_ms_left(deadline)) and not socket.bytesAvailable():
-                return False, "connected, but it sent no answer"
+                return "silent", f"did not answer within {HAND_OFF_TIMEOUT_S:.0f} s"
             answer = reader.feed(bytes(socket.readAll().data()))
     except ProtocolError as exc:
-        return False, f"its answer was unreadable: {exc}"
+        return "refused", f"sent an unreadable answer: {exc}"
     finally:
         socket.abort()
     if isinstance(answer, dict) and answer.get("ok") is True:
-        return True, f"it accepted {answer.get('accepted')}"
-    return False, f"it refused them: {answer}"
+        return "handed", f"it accepted {answer.get('accepted')}"
+    return "refused", f"refused them: {answer}"
 
 
 # --- the running window ---------------------------------------------------------------------------------------
