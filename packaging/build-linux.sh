@@ -29,6 +29,8 @@ stage=build/stage/gemma-desk-$version
 rm -rf build/stage && mkdir -p "$stage/share/applications"
 cp -a "$bundle" "$stage/app"
 cp packaging/linux/gemma-desk.desktop "$stage/share/applications/"
+mkdir -p "$stage/share/mime/packages"
+cp packaging/linux/io.gemmadesk.GemmaDesk.mime.xml "$stage/share/mime/packages/gemma-desk.xml"  # the .gguf type
 for size in 16 24 32 48 64 128 256 512; do
   mkdir -p "$stage/share/icons/hicolor/${size}x${size}/apps"
   cp "resources/icons/gemma-desk-$size.png" "$stage/share/icons/hicolor/${size}x${size}/apps/gemma-desk.png"

@@ -29,6 +29,8 @@ from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, J
 
 
 class _ArgumentParser(argparse.ArgumentParser):
+    commands: tuple[str, ...] = ()  # the top-level parser's commands (ask, chat, models)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         words = self.prog.split()[1:]  # "gemma-desk models download" -> the command after the program name
         sys.stderr.write(f"gemma-desk: {message} (see 'gemma-desk {' '.join([*words, '--help'])}')\n")
@@ -63,7 +65,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="also print the engine's log")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _ArgumentParser:
     parser = _ArgumentParser(
         prog="gemma-desk",
         description="Gemma Desk: chat with Google's Gemma 4 models on your own machine.",
@@ -127,11 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli import models
 
     models.add_parser(sub)
+    parser.commands = tuple(sub.choices)
     return parser
 
 
 def run(argv: list[str]) -> int:
     parser = build_parser()
+    if argv and not argv[0].startswith("-") and argv[0] not in parser.commands:  # files for the window, or a typo
+        words = [a for a in argv if not a.startswith("-") and a not in parser.commands]
+        missing = next((a for a in words if not Path(a).exists()), None)
+        if missing is not None:
+            parser.error(f"'{missing}' is neither a command ({', '.join(parser.commands)}) nor a file")
+        parser.error("give files to open in the window, or a command with its options, not both")
     args = parser.parse_args(argv)
     if args.self_check:
         from app.cli.self_check import run as self_check

@@ -9,6 +9,8 @@ loads no Qt.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,11 +18,21 @@ if TYPE_CHECKING:
     from app.ui.shell.self_check import Say
 
 
-def run_app() -> int:
-    """Open the window and run until it closes (``gemma-desk`` with no arguments)."""
+def run_app(files: Sequence[Path] = ()) -> int:
+    """Open the window with ``files`` attached and run until it closes (``gemma-desk [FILE…]``). When this user's
+    window is already open, hand it the files (or just bring it to the front) and return 0 at once, without
+    loading the widgets."""
+    from app.applog import setup_logging
+    from app.ui.shell.single_instance import claim
+
+    setup_logging()
+    absolute = [Path(os.path.abspath(p)) for p in files]
+    instance = claim(absolute)
+    if instance is None:
+        return 0
     from app.ui.shell.app import run_app as run
 
-    return run()
+    return run(absolute, instance)
 
 
 def allow_webengine_as_root() -> None:

@@ -19,6 +19,8 @@ app="build/dist/Gemma Desk.app"
 # The usage strings must be there, or macOS ends the app the first time it opens the microphone or camera.
 /usr/libexec/PlistBuddy -c "Print :NSMicrophoneUsageDescription" "$app/Contents/Info.plist" >/dev/null
 /usr/libexec/PlistBuddy -c "Print :NSCameraUsageDescription" "$app/Contents/Info.plist" >/dev/null
+# The document types, or the Finder never offers "Open With > Gemma Desk" (packaging/macos/document-types.plist).
+/usr/libexec/PlistBuddy -c "Print :CFBundleDocumentTypes:0:LSItemContentTypes" "$app/Contents/Info.plist" >/dev/null
 
 model=$(uv run python -c "from tests.conftest import build_tiny_model; print(build_tiny_model())")
 QT_QPA_PLATFORM=offscreen "$app/Contents/MacOS/gemma-desk" --self-check --check-model "$model"

@@ -1,11 +1,14 @@
-"""Starting the window: the Qt application, theme, the chat store, and the main window."""
+"""Starting the window: the Qt application, theme, the chat store, the main window, and the files it opens with."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QIcon
@@ -16,6 +19,8 @@ from app.paths import resource_path
 from app.settings import Settings
 from app.store import Store
 from app.ui.shell.main_window import MainWindow
+from app.ui.shell.open_files import DeskApplication, FileOpener
+from app.ui.shell.single_instance import Instance, InstanceServer
 from app.ui.shell.theme import apply_theme
 from app.ui.tasks import run_on_db
 
@@ -79,13 +84,39 @@ def create_window(app: QApplication) -> MainWindow:
     return MainWindow(store, settings, store_notice=notice)
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """``gemma-desk`` with no command: open the window."""
+def run_app(files: Sequence[Path] = (), instance: Instance | None = None, argv: list[str] | None = None) -> int:
+    """Open the window and attach ``files``. ``instance`` (from ``single_instance.claim``): when it is this
+    user's primary window, it listens for later launches and takes their files."""
     t0 = time.perf_counter()
     setup_logging()
+    app = _application(argv)
+    opener = FileOpener(app)
+    opener.listen_to(app)
+    window = create_window(app)
+    window.show()
+    logging.getLogger(__name__).info("window shown %.3f s after start", time.perf_counter() - t0)
+    if files:
+        opener.open(list(files), "the command line")
+    opener.set_window(window)
+    server: InstanceServer | None = None
+    if instance is not None and instance.primary:  # now: a launch meanwhile waited, and is answered at once
+        server = InstanceServer(app)
+        server.filesReceived.connect(opener.from_launch)
+        server.listen()
+    code = app.exec()
+    if server is not None:
+        server.close()
+    if instance is not None:
+        instance.release()
+    window.store.close()
+    return int(code)
+
+
+def _application(argv: list[str] | None) -> QApplication:
+    """The Qt application (the one already made, if any), named, styled and with the app's icon."""
     allow_webengine_as_root()
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  # the preview's WebEngine
-    app = QApplication.instance() or QApplication(sys.argv[:1] if argv is None else argv)
+    app = QApplication.instance() or DeskApplication(sys.argv[:1] if argv is None else argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Gemma Desk")
     app.setApplicationDisplayName("Gemma Desk")
@@ -95,11 +126,4 @@ def run_app(argv: list[str] | None = None) -> int:
     for size in (16, 24, 32, 48, 64, 128, 256, 512):
         icon.addFile(str(resource_path(f"icons/gemma-desk-{size}.png")))
     app.setWindowIcon(icon if not icon.isNull() else QIcon.fromTheme("gemma-desk"))
-    window = create_window(app)
-    window.show()
-    import logging
-
-    logging.getLogger(__name__).info("window shown %.3f s after start", time.perf_counter() - t0)
-    code = app.exec()
-    window.store.close()
-    return int(code)
+    return app

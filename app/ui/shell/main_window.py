@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
             if not widget.streaming:
                 widget.body.set_theme(self.chat.theme)
 
-    # -- drag and drop onto the whole window, closing ------------------------------------------------
+    # -- drag and drop onto the whole window, files from outside, closing ----------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -304,6 +304,16 @@ class MainWindow(QMainWindow):
         if paths:
             self.composer.add_files(paths)
             event.acceptProposedAction()
+
+    def open_files(self, paths: list[Path]) -> None:
+        """Files from outside the window (``gemma-desk FILE…``, a later launch, the desktop): attached as a drop
+        would be, and the window comes to the front."""
+        if paths:
+            self.composer.add_files(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
