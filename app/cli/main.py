@@ -83,6 +83,17 @@ def build_parser() -> _ArgumentParser:
         help="with --self-check: also open the window, load this model, ask it one question and render a preview",
     )
     sub = parser.add_subparsers(dest="command")
+    _add_ask_parser(sub)
+    _add_chat_parser(sub)
+    from app.cli import models
+
+    models.add_parser(sub)
+    parser.commands = tuple(sub.choices)
+    return parser
+
+
+def _add_ask_parser(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """``gemma-desk ask``: one prompt, with attachments."""
     ask = sub.add_parser(
         "ask",
         help="answer one prompt from the command line",
@@ -100,6 +111,10 @@ def build_parser() -> _ArgumentParser:
         default=[],
         help="attach any file Gemma reads: a document (text, code, PDF, Word, PowerPoint, Excel) or media (repeatable)",
     )
+
+
+def _add_chat_parser(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
+    """``gemma-desk chat``: one user turn per line of standard input."""
     chat = sub.add_parser(
         "chat",
         help="a conversation: one user turn per line of standard input",
@@ -126,11 +141,6 @@ def build_parser() -> _ArgumentParser:
         metavar="ID",
         help="with --store: go on with its latest conversation (or the one numbered ID)",
     )
-    from app.cli import models
-
-    models.add_parser(sub)
-    parser.commands = tuple(sub.choices)
-    return parser
 
 
 def run(argv: list[str]) -> int:

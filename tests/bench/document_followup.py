@@ -95,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         model_session, _ = ModelSession.load(
-            LoadRequest(write_tiny_gemma4(folder / "tiny.gguf"), n_ctx=args.tokens + 8192)
+            LoadRequest(write_tiny_gemma4(folder / "tiny.gguf", n_ctx_train=131072), n_ctx=args.tokens + 8192)
         )
         try:
             doc = folder / "report.md"

@@ -183,5 +183,5 @@ def test_office_files_saved_without_their_suffix_are_known_by_their_zip(tmp_path
         made = write(tmp_path / f"made{kind[0]}.zip")
         bare = made.rename(tmp_path / f"attachment-{kind[0]}")  # e.g. saved from a mail without its name
         assert read_document(bare).kind == kind
-    with pytest.raises(MediaError, match="^plain is not a Word, PowerPoint or Excel file.$"):
+    with pytest.raises(MediaError, match=r"^plain is not a Word, PowerPoint or Excel file\.$"):
         read_document(write_plain_zip(tmp_path / "archive.zip", {"a.txt": b"hello"}).rename(tmp_path / "plain"))
