@@ -168,7 +168,7 @@ def test_chat_turn_with_a_bad_attachment_is_skipped_not_fatal(
 
 # --- files that are not regular files, odd names, odd input, Ctrl-C ----------------------------------------
 
-HINT = "attach a picture, sound or video file."
+HINT = "attach a picture, sound, video or document file."
 
 
 def chat(

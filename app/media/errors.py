@@ -60,7 +60,7 @@ def open_source(source: str | os.PathLike[str] | bytes, name: str) -> tuple[Bina
     return stream, label
 
 
-_ATTACH_HINT = "attach a picture, sound or video file."
+_ATTACH_HINT = "attach a picture, sound, video or document file."
 
 
 def _open_error_message(who: str, error: OSError) -> str:

@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 Role = Literal["user", "assistant", "system"]
 Status = Literal["complete", "streaming", "stopped", "error"]
-AttachmentKind = Literal["image", "audio", "video", "file"]
+AttachmentKind = Literal["image", "audio", "video", "document", "file"]
 
 ROLES: tuple[Role, ...] = ("user", "assistant", "system")
 STATUSES: tuple[Status, ...] = ("complete", "streaming", "stopped", "error")
-ATTACHMENT_KINDS: tuple[AttachmentKind, ...] = ("image", "audio", "video", "file")
+ATTACHMENT_KINDS: tuple[AttachmentKind, ...] = ("image", "audio", "video", "document", "file")
 
 #: The title a conversation starts with; the first user message replaces it.
 DEFAULT_TITLE = "New chat"

@@ -118,7 +118,7 @@ def test_closing_the_conversation_lets_its_media_go(chat: ChatSession, photo: Pa
 def test_a_stored_file_that_is_not_media_is_refused_by_name(tmp_path: Path) -> None:
     kept = tmp_path / "3f9a0c"  # the store keeps files under their hash
     kept.write_text("meeting notes")
-    with pytest.raises(MediaError, match=r"^notes\.txt: Gemma reads pictures, audio and short videos"):
+    with pytest.raises(MediaError, match=r"^notes\.txt: Gemma reads pictures, audio, video and documents"):
         decode_stored("file", kept, "notes.txt")
 
 

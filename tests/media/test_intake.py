@@ -14,12 +14,23 @@ import soundfile as sf
 from PIL import Image
 
 from app.media import AudioInput, ImageInput, MediaError, VideoFrames, audio_from_samples, load_image
-from app.media.intake import decode_file, decode_image_bytes, kind_for_suffix, recording_attachment
+from app.media.documents import Document, PageChoice
+from app.media.intake import (
+    decode_file,
+    decode_image_bytes,
+    decode_text,
+    kind_for_suffix,
+    recording_attachment,
+    unsupported_message,
+)
 from tests.media.clips import write_clip
 
 REPO = Path(__file__).resolve().parents[2]
-NOT_MEDIA = "Gemma reads pictures, audio and short videos; paste text into the message instead."
-HINT = "attach a picture, sound or video file."
+NOT_MEDIA = (
+    r"Gemma reads pictures, audio, video and documents \(text, code, PDF, Word, PowerPoint, Excel\), "
+    r"not this kind of file\."
+)
+HINT = "attach a picture, sound, video or document file."
 
 
 def _png(path: Path, size: tuple[int, int] = (96, 64), colour: tuple[int, int, int] = (30, 140, 220)) -> Path:
@@ -58,8 +69,15 @@ def _png_with_header(width: int, height: int) -> bytes:
         ("clip.MKV", "video"),
         ("gemma-4-E4B-it-Q4_K_M.gguf", "model"),
         ("screenshot", ""),
-        ("notes.txt", None),
-        ("report.pdf", None),
+        ("notes.txt", "document"),
+        ("report.PDF", "document"),
+        ("slides.pptx", "document"),
+        ("Makefile", "document"),
+        ("Dockerfile", "document"),
+        ("Dockerfile.dev", "document"),
+        ("main.rs", "document"),
+        ("setup.exe", None),
+        ("photos.zip", None),
     ],
 )
 def test_a_name_alone_says_the_kind(name: str, kind: str | None) -> None:
@@ -132,10 +150,15 @@ def test_a_file_without_a_suffix_is_judged_by_its_content(tmp_path: Path) -> Non
     voice = _wav(tmp_path / "voice.wav", 1.0).rename(tmp_path / "voice")
     assert decode_file(shot, "").kind == "image"
     assert decode_file(voice, "").kind == "audio"
-    readme = tmp_path / "README"
-    readme.write_text("just words")
-    with pytest.raises(MediaError, match=rf"^README: {NOT_MEDIA}$"):
-        decode_file(readme, "")
+    script = tmp_path / "backup"
+    script.write_text("#!/bin/sh\ncp -r ~/notes /mnt/usb\n")
+    document = decode_file(script, "")
+    assert (document.kind, document.summary) == ("document", f"{script.stat().st_size} bytes · 2 lines")
+    assert isinstance(document.payload, Document) and document.payload.kind == "shell script"
+    program = tmp_path / "tool"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
+    with pytest.raises(MediaError, match=rf"^tool: {NOT_MEDIA}$"):
+        decode_file(program, "")
 
 
 def test_pasted_bytes_are_kept_with_the_picture(tmp_path: Path) -> None:
@@ -164,6 +187,66 @@ def test_a_recording_keeps_its_wav_and_length(tmp_path: Path) -> None:
         "0:03",
     )
     assert attachment.size == wav.stat().st_size and attachment.payload is audio
+
+
+# --- documents ------------------------------------------------------------------------------------------------
+
+
+def test_a_text_document_keeps_its_bytes_and_counts_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("# Shopping\n\n- milk\n- bread\n", encoding="utf-8")
+    attachment = decode_file(path, kind_for_suffix(path) or "")
+    assert (attachment.kind, attachment.name, attachment.source_path) == ("document", "notes.md", path)
+    assert attachment.data == path.read_bytes() and attachment.size == len(attachment.data)
+    assert attachment.summary == f"{attachment.size} bytes · 4 lines"
+    assert isinstance(attachment.payload, Document)
+    assert (attachment.payload.kind, attachment.payload.language) == ("Markdown", "markdown")
+    assert attachment.media_id == attachment.payload.media_id and attachment.media_id.startswith("doc:")
+    path.unlink()  # the file goes away after the drop: the attachment still holds what was read
+    assert attachment.payload.text == "# Shopping\n\n- milk\n- bread\n"
+
+
+def test_a_long_text_document_is_summed_up_in_kilobytes_and_lines(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    path.write_text("".join(f"2026-01-01 12:00:{i % 60:02d} GET /index.html 200\n" for i in range(120)))
+    attachment = decode_file(path, "document")
+    assert attachment.summary == f"{path.stat().st_size / 1000:.1f} KB · 120 lines"
+
+
+def test_a_document_takes_a_page_choice_through_to_its_reader(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("a,b\n1,2\n")
+    attachment = decode_file(path, "document", choice=PageChoice(pages=(1,)))
+    assert isinstance(attachment.payload, Document) and attachment.payload.text == "a,b\n1,2\n"
+
+
+def test_a_pdf_without_its_extension_goes_to_the_pdf_reader(tmp_path: Path) -> None:
+    scan = tmp_path / "scan"
+    scan.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+    with pytest.raises(MediaError, match=r"^scan\b") as caught:
+        decode_file(scan, "")
+    assert "looks binary" not in str(caught.value)  # the PDF reader answered, not the text reader
+
+
+def test_pasted_text_becomes_a_text_document_holding_its_bytes() -> None:
+    text = "Dear team,\r\nthe numbers are in.\r\n" * 100
+    attachment = decode_text(text)
+    assert (attachment.kind, attachment.name, attachment.source_path) == ("document", "Pasted text.txt", None)
+    assert attachment.data == text.encode("utf-8") and attachment.size == len(attachment.data)
+    assert attachment.summary == f"{len(attachment.data) / 1000:.1f} KB · 200 lines"
+    assert isinstance(attachment.payload, Document)
+    assert attachment.payload.text == text.replace("\r\n", "\n") and attachment.payload.kind == "text"
+    code = decode_text("def f():\n    return 1\n", name="snippet.py")
+    assert isinstance(code.payload, Document) and code.payload.language == "python"
+    with pytest.raises(MediaError, match=r"^Pasted text\.txt is empty\.$"):
+        decode_text("")
+
+
+def test_the_refusal_names_what_is_still_refused() -> None:
+    assert unsupported_message("setup.exe") == (
+        "setup.exe: Gemma reads pictures, audio, video and documents (text, code, PDF, Word, PowerPoint, Excel), "
+        "not this kind of file."
+    )
 
 
 # --- refusals: one line, naming the file ----------------------------------------------------------------------

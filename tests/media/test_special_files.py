@@ -16,7 +16,7 @@ from app.media import MediaError, load_audio, load_image, load_video
 from app.media.errors import open_source
 
 LOADERS: dict[str, Callable[[Path], object]] = {"image": load_image, "audio": load_audio, "video": load_video}
-HINT = "attach a picture, sound or video file."
+HINT = "attach a picture, sound, video or document file."
 
 
 def refusal(load: Callable[[Path], object], path: Path, *, deadline: float = 10.0) -> str:

@@ -25,6 +25,10 @@ from app.ui.composer.composer import MAX_ATTACHMENTS, Composer
 pytestmark = pytest.mark.gui
 
 MODEL = "Gemma 4 E4B"
+NOT_READABLE = (
+    "Gemma reads pictures, audio, video and documents (text, code, PDF, Word, PowerPoint, Excel), "
+    "not this kind of file."
+)
 
 
 # --- real media files ---------------------------------------------------------------------------------------
@@ -306,24 +310,24 @@ def test_dropping_a_picture_a_recording_and_a_video(qtbot: QtBot, composer: Comp
 
 
 def test_unsupported_file_is_refused_with_a_reason(qtbot: QtBot, composer: Composer, tmp_path: Path) -> None:
-    notes = tmp_path / "notes.txt"
-    notes.write_text("remember the milk")
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00" + bytes(range(256)) * 4)
     notices = _notices(composer)
-    composer.add_files([notes])
-    assert notices == ["notes.txt: Gemma reads pictures, audio and short videos; paste text into the message instead."]
+    composer.add_files([program])
+    assert notices == [f"setup.exe: {NOT_READABLE}"]
     assert composer.pending_decodes() == 0 and composer.attachments() == []
     assert not composer.tray.isVisible()
 
 
 def test_a_file_without_extension_is_judged_by_its_content(qtbot: QtBot, composer: Composer, tmp_path: Path) -> None:
     shot = _png(tmp_path / "screenshot.png").rename(tmp_path / "screenshot")
-    text = tmp_path / "README"
-    text.write_text("just words")
+    program = tmp_path / "tool"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
     notices = _notices(composer)
-    composer.add_files([shot, text])
+    composer.add_files([shot, program])
     [attachment] = _decoded(qtbot, composer, 1)
     assert attachment.kind == "image"
-    assert notices == ["README: Gemma reads pictures, audio and short videos; paste text into the message instead."]
+    assert notices == [f"tool: {NOT_READABLE}"]
 
 
 def test_dropping_a_model_offers_to_load_it(qtbot: QtBot, composer: Composer, tmp_path: Path) -> None:

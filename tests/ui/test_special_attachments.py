@@ -22,7 +22,7 @@ from app.ui.composer.composer import Composer
 
 pytestmark = pytest.mark.gui
 
-HINT = "attach a picture, sound or video file."
+HINT = "attach a picture, sound, video or document file."
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ one-line reason naming the file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from app.media.documents.model import Document, PageChoice
-from app.media.errors import MediaError
+from app.media.errors import MediaError, open_source, read_head, sniff
 
 PDF_SUFFIX = ".pdf"
 OFFICE_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx"})
@@ -62,15 +63,36 @@ def read_document(path: Path, *, name: str | None = None, choice: PageChoice | N
     """
     label = name or path.name
     wanted = choice or PageChoice()
-    suffix = Path(label).suffix.lower() or path.suffix.lower()
-    if suffix == PDF_SUFFIX:
+    found = document_format(path, label)
+    if found == "pdf":
         from app.media.documents.pdf import read_pdf
 
         return read_pdf(path, name=label, choice=wanted)
-    if suffix in OFFICE_SUFFIXES:
+    if found == "office":
         from app.media.documents.office import read_office
 
         return read_office(path, name=label, choice=wanted)
     from app.media.documents.text import read_text_file
 
     return read_text_file(path, name=label)
+
+
+def document_format(path: Path, name: str) -> Literal["pdf", "office", "text"]:
+    """Which reader takes the file: by the name's suffix (else the path's), else by its first bytes (a PDF or
+    an Office file without its extension); "text" for the rest (the text reader refuses what is not text)."""
+    suffix = Path(name).suffix.lower() or path.suffix.lower()
+    if suffix == PDF_SUFFIX:
+        return "pdf"
+    if suffix in OFFICE_SUFFIXES:
+        return "office"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    try:
+        stream, _label = open_source(path, name)
+    except MediaError:
+        return "text"  # the reader names the problem
+    with stream:
+        found = sniff(read_head(stream))
+    if found is not None and found.family == "document":
+        return "pdf" if found.kind == "a PDF document" else "office"
+    return "text"
