@@ -16,10 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.media.errors import MediaError
 from app.media.images import ImageInput
 
 #: A page with fewer readable characters than this is judged a picture (a scan, a slide, a chart).
 MIN_TEXT_CHARS = 40
+
+
+class TooManyPages(MediaError):
+    """A document with more pages than one message takes whole: ``page_count`` lets a client offer a range."""
+
+    def __init__(self, message: str, *, page_count: int) -> None:
+        super().__init__(message)
+        self.page_count = page_count
 
 
 @dataclass(frozen=True)

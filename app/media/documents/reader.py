@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.media.documents.model import Document, PageChoice
+from app.media.documents.model import TooManyPages as TooManyPages  # raised by the readers; named here for callers
 from app.media.errors import MediaError, open_source, read_head, sniff
 
 PDF_SUFFIX = ".pdf"
@@ -39,14 +40,6 @@ DOCUMENT_NAMES = frozenset(
      "changelog", "news", "todo", "vagrantfile", "gemfile", "rakefile", "procfile", "jenkinsfile", "cmakelists.txt"}
 )  # fmt: skip
 DOCUMENT_SUFFIXES = frozenset({PDF_SUFFIX, *OFFICE_SUFFIXES, *TEXT_SUFFIXES})
-
-
-class TooManyPages(MediaError):
-    """A document with more pages than one message takes whole: ``page_count`` lets a client offer a range."""
-
-    def __init__(self, message: str, *, page_count: int) -> None:
-        super().__init__(message)
-        self.page_count = page_count
 
 
 def is_document_name(path: Path) -> bool:
