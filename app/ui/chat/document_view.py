@@ -91,7 +91,7 @@ class DocumentCard(QFrame):
         super().__init__(parent)
         self.setObjectName("DocumentCard")
         self.name = name
-        self.size = size
+        self.file_size = size
         self.preview: DocumentPreview | None = None
         self.error = ""
         self._build()
@@ -190,8 +190,8 @@ class DocumentCard(QFrame):
             pieces.append(parts)
         if preview is not None and preview.pictures:
             pieces.append(f"{preview.pictures} as picture{'s' * (preview.pictures != 1)}")
-        if self.size:
-            pieces.append(format_size(self.size))
+        if self.file_size:
+            pieces.append(format_size(self.file_size))
         if self.error:
             pieces.append(self.error)
         detail = " · ".join(pieces)

@@ -228,11 +228,13 @@ class AttachmentTray(QScrollArea):
 
     def set_needs_pages(self, token: int, page_count: int) -> None:
         tile = self._tiles[token]
-        if not isinstance(tile, DocumentTile):
-            replacement = self._make_tile(token, "document", tile.name)
-            self._put(token, replacement, instead_of=tile)
-            tile = replacement
-        tile.set_needs_pages(page_count)
+        if isinstance(tile, DocumentTile):
+            tile.set_needs_pages(page_count)
+        else:  # judged by its content: a PDF without its suffix
+            document = DocumentTile("document", tile.name, TILE_SIZE, self._row)
+            self._connect_document(token, document)
+            self._put(token, document, instead_of=tile)
+            document.set_needs_pages(page_count)
         self._sync()
 
     def set_pasted(self, token: int) -> None:
@@ -265,15 +267,18 @@ class AttachmentTray(QScrollArea):
         return list(self._tiles.values())
 
     def _make_tile(self, token: int, kind: str, name: str) -> Tile:
-        tile: Tile
         if kind == "document":
-            tile = DocumentTile(kind, name, TILE_SIZE, self._row)
-            tile.pagesClicked.connect(lambda: self.pagesRequested.emit(token))
-            tile.pasteBackClicked.connect(lambda: self.pasteBackRequested.emit(token))
-        else:
-            tile = AttachmentTile(kind, name, self._row)
+            document = DocumentTile(kind, name, TILE_SIZE, self._row)
+            self._connect_document(token, document)
+            return document
+        tile = AttachmentTile(kind, name, self._row)
         tile.removeClicked.connect(lambda: self.removeRequested.emit(token))
         return tile
+
+    def _connect_document(self, token: int, tile: DocumentTile) -> None:
+        tile.removeClicked.connect(lambda: self.removeRequested.emit(token))
+        tile.pagesClicked.connect(lambda: self.pagesRequested.emit(token))
+        tile.pasteBackClicked.connect(lambda: self.pasteBackRequested.emit(token))
 
     def _put(self, token: int, tile: Tile, instead_of: Tile | None = None) -> None:
         self._tiles[token] = tile

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,7 +105,7 @@ class ContextOffers(QObject):
                 f"Reload with a {size} context",
                 f"The model reloads with a {plan.n_ctx:,}-token context (Settings → Context size); "
                 "your message stays here.",
-                lambda n=plan.n_ctx: self.reload_with(n),
+                partial(self.reload_with, plan.n_ctx),
             )
             bar.show_offers(f"{said} A {size} context holds it: the model reloads.", [reload, *offers])
 

@@ -9,7 +9,6 @@ background, opens the ``PagePicker`` and reads the document again with the pages
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
@@ -17,7 +16,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from app.media import MediaError
-from app.media.documents import Document, PageChoice, read_document
+from app.media.documents import PDF_SUFFIX, Document, PageChoice, read_document
+from app.media.documents.pdf import MAX_PDF_PAGES, MAX_PICTURE_PAGES, pdf_page_summaries
 from app.ui.composer.attachment_tray import AttachmentTray, Chip
 from app.ui.composer.document_chip import is_multi_page
 from app.ui.composer.intake import AttachmentIntake
@@ -29,8 +29,15 @@ from app.ui.tasks import run_in_background
 log = logging.getLogger(__name__)
 
 
+def is_pdf(name: str) -> bool:
+    return Path(name).suffix.lower() == PDF_SUFFIX
+
+
 def page_summaries(path: Path, name: str) -> list[PageSummary]:
-    """Every page of a document with its label and amount of text (any thread; raises MediaError)."""
+    """Every page (slide, sheet) of a document with its label and amount of text: a PDF's counted without
+    drawing any, other documents read as text (any thread; raises MediaError)."""
+    if is_pdf(name):
+        return [PageSummary(p.number, f"Page {p.number}", p.chars) for p in pdf_page_summaries(path, name)]
     document = read_document(path, name=name, choice=PageChoice(pictures=()))
     return [PageSummary(s.number, s.label, len("".join(s.text.split()))) for s in document.sections]
 
@@ -49,7 +56,6 @@ class DocumentActions(QObject):
         self.text_box = text_box
         self.counter = TokenCounter(self)
         self.page_picker: PagePicker | None = None  # the open picker (tests reach it here)
-        self.max_pages: Callable[[], int] = lambda: 0  # pages a document may send at once (0: any)
         intake.ready.connect(self._on_intake_ready)
         intake.dropped.connect(self._on_intake_dropped)
         intake.rereading.connect(self._on_intake_rereading)
@@ -70,7 +76,7 @@ class DocumentActions(QObject):
 
     @Slot(int)
     def paste_back(self, token: int) -> None:
-        """"Paste as text instead": the text goes back into the box at the cursor, exactly as pasted."""
+        """ "Paste as text instead": the text goes back into the box at the cursor, exactly as pasted."""
         text = self.intake.take_pasted(token)
         if text is not None:
             self.text_box.insert_text(text)
@@ -104,14 +110,15 @@ class DocumentActions(QObject):
     def _open_picker(self, token: int, name: str, pages: list[PageSummary], current: PageChoice) -> None:
         if self.page_picker is not None:
             self.page_picker.close()
-        needs = self.intake.page_count(token)
+        pdf = is_pdf(name)
         picker = PagePicker(
             name,
             pages,
             current,
             vision=self.intake.abilities.vision or not self.intake.abilities.model_loaded,
             picture_tokens=self.counter.picture_tokens(),
-            max_pages=self.max_pages() if needs else 0,
+            max_pages=MAX_PDF_PAGES if pdf else 0,
+            max_pictures=MAX_PICTURE_PAGES if pdf else 0,
             parent=self.tray.window(),
         )
         picker.accepted.connect(lambda: self.intake.choose_pages(token, picker.choice()))

@@ -137,13 +137,15 @@ class PagePicker(QDialog):
         vision: bool,
         picture_tokens: int,
         max_pages: int = 0,
+        max_pictures: int = 0,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Pages of {name}")
         self.name = name
         self.picture_tokens = picture_tokens
-        self.max_pages = max_pages
+        self.max_pages = max_pages  # pages one message takes (0: any)
+        self.max_pictures = max_pictures  # pages one message sends as pictures (0: any)
         numbers = [p.number for p in pages]
         included = {n for n in numbers if current.includes(n)}
         if max_pages and not current.pages:
@@ -227,6 +229,8 @@ class PagePicker(QDialog):
             problem = "Choose at least one page."
         elif not problem and self.max_pages and len(included) > self.max_pages:
             problem = f"At most {self.max_pages:,} pages can be sent at once."
+        elif not problem and self.max_pictures and pictures > self.max_pictures:
+            problem = f"At most {self.max_pictures:,} pages can go as pictures at once."
         self._show_problem(problem)
 
     def _show_problem(self, problem: str) -> None:
