@@ -22,7 +22,7 @@ from app.store.models import (
     StoreError,
     auto_title,
 )
-from app.store.rows import MESSAGE_COLUMNS, dump_json, message_from_row, placed
+from app.store.rows import MESSAGE_COLUMNS, dump_json, message_from_row, placed, stored_choice
 from app.store.search import index_stored, index_text, unindex
 
 _CHUNK = 500  # ids per IN (...) query
@@ -70,9 +70,12 @@ class MessagesMixin(StoreConnection):
             )
             message_id = cast(int, cursor.lastrowid)
             db.executemany(
-                "INSERT INTO attachments(message_id, sha256, ext, kind, name, mime, size, position) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(message_id, a.sha256, a.ext, a.kind, a.name, a.mime, a.size, i) for i, a in enumerate(attachments)],
+                "INSERT INTO attachments(message_id, sha256, ext, kind, name, mime, size, position, choice_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (message_id, a.sha256, a.ext, a.kind, a.name, a.mime, a.size, i, a.choice or "{}")
+                    for i, a in enumerate(attachments)
+                ],
             )
             if self._fts and status != "streaming":
                 index_text(db, message_id, content)
@@ -159,12 +162,13 @@ def read_messages(db: sqlite3.Connection, ids: Sequence[int]) -> list[Message]:
         chunk = list(ids[start : start + _CHUNK])
         marks = ",".join("?" * len(chunk))
         rows += db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({marks})", chunk)
-        for message_id, sha, ext, kind, name, mime, size in db.execute(
-            "SELECT message_id, sha256, ext, kind, name, mime, size FROM attachments "
+        for message_id, sha, ext, kind, name, mime, size, choice in db.execute(
+            "SELECT message_id, sha256, ext, kind, name, mime, size, choice_json FROM attachments "
             f"WHERE message_id IN ({marks}) ORDER BY message_id, position",
             chunk,
         ):
-            refs.setdefault(message_id, []).append(AttachmentRef(sha, kind, name, mime, size, ext))
+            ref = AttachmentRef(sha, kind, name, mime, size, ext, stored_choice(choice))
+            refs.setdefault(message_id, []).append(ref)
     rows.sort(key=lambda row: cast(int, row[0]))
     return [message_from_row(row, tuple(refs.get(row[0], ()))) for row in rows]
 

@@ -48,6 +48,7 @@ class AttachmentRef:
     mime: str
     size: int
     ext: str = ""  # the stored file's extension, e.g. ".jpg" ("" for none)
+    choice: str = ""  # a document's page choice (``PageChoice.to_json()``); "" for the default or not a document
 
 
 @dataclass(frozen=True)

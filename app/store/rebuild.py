@@ -29,6 +29,7 @@ from app.store.models import (
     StoreError,
     auto_title,
 )
+from app.store.rows import stored_choice
 
 #: The columns of the tables worth saving, as ``SCHEMA_VERSION`` has them (the first is the rowid).
 CONVERSATION_COLUMNS = (
@@ -38,7 +39,9 @@ MESSAGE_COLUMNS = (
     "id", "conversation_id", "parent_id", "role", "content", "thinking", "thinking_seconds", "status", "error",
     "stats_json", "model", "created_at", "updated_at",
 )  # fmt: skip
-ATTACHMENT_COLUMNS = ("id", "message_id", "sha256", "ext", "kind", "name", "mime", "size", "position")
+ATTACHMENT_COLUMNS = ("id", "message_id", "sha256", "ext", "kind", "name", "mime", "size", "position", "choice_json")
+#: Columns a database of an older version may lack, and what such rows read as.
+OPTIONAL_COLUMNS = {"choice_json": "'{}'"}
 TABLES = {"conversations": CONVERSATION_COLUMNS, "messages": MESSAGE_COLUMNS, "attachments": ATTACHMENT_COLUMNS}
 
 #: Appended to a message whose text could be read only in part.
@@ -213,14 +216,15 @@ def _attachments(found: Found, messages: dict[int, list[Any]], files: Attachment
     missing = 0
     rows = found.rows["attachments"]
     for aid in sorted(rows):
-        aid, mid, sha, ext, kind, name, mime, size, position = rows[aid]
+        aid, mid, sha, ext, kind, name, mime, size, position, choice = rows[aid]
         if mid not in messages:
             continue
-        ref = AttachmentRef(str(sha), kind, str(name), str(mime), int(size or 0), str(ext or ""))
+        ref = AttachmentRef(str(sha), kind, str(name), str(mime), int(size or 0), str(ext or ""), stored_choice(choice))
         if not _file_present(files, ref):
             missing += 1
             continue
-        kept.append((aid, mid, ref.sha256, ref.ext, ref.kind, ref.name, ref.mime, ref.size, int(position or 0)))
+        row = (aid, mid, ref.sha256, ref.ext, ref.kind, ref.name, ref.mime, ref.size, int(position or 0))
+        kept.append((*row, ref.choice or "{}"))
     unread = {aid for aid, mid in found.attachment_owner.items() if mid in messages and aid not in rows}
     return kept, len(unread), missing
 
@@ -326,7 +330,8 @@ def write(plan: Plan, destination: Path) -> None:
             [(*m[:11], m[11] or 0.0, m[12] or m[11] or 0.0) for _mid, m in sorted(plan.messages.items())],
         )
         db.executemany(
-            f"INSERT INTO attachments({', '.join(ATTACHMENT_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+            f"INSERT INTO attachments({', '.join(ATTACHMENT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(ATTACHMENT_COLUMNS))})",
             plan.attachments,
         )
         db.executemany(

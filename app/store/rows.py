@@ -35,6 +35,11 @@ def load_json(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def stored_choice(value: object) -> str:
+    """An attachment's page choice as its ref holds it: "" for the default (stored as '{}') or anything odd."""
+    return value if isinstance(value, str) and value not in ("", "{}") else ""
+
+
 def conversation_from_row(row: tuple[Any, ...]) -> Conversation:
     cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at = row
     return Conversation(

@@ -27,6 +27,7 @@ from app.store.rebuild import (
     MAX_ROWID,
     MESSAGE_COLUMNS,
     MIN_ROWID,
+    OPTIONAL_COLUMNS,
     TABLES,
     Found,
     Plan,
@@ -103,7 +104,9 @@ def _scan_table(
     """Every readable row in rowid order, stepping over what fails; returns the rows and the unreadable ranges."""
     rows: dict[int, Row] = {}
     unreadable: list[tuple[int, int]] = []
-    select = f"SELECT rowid, {', '.join(columns[1:])} FROM {table} NOT INDEXED WHERE rowid >= ? ORDER BY rowid"
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    wanted = [c if c in present else OPTIONAL_COLUMNS.get(c, c) for c in columns[1:]]  # an older file's rows
+    select = f"SELECT rowid, {', '.join(wanted)} FROM {table} NOT INDEXED WHERE rowid >= ? ORDER BY rowid"
     start = MIN_ROWID
     while True:
         try:
@@ -279,7 +282,11 @@ def _message_shape(record: Record) -> Row | None:
 
 def _attachment_shape(record: Record) -> Row | None:
     v = record.values
+    if record.complete and len(v) == len(ATTACHMENT_COLUMNS) - 1:  # a row from before page choices
+        v = (*v, "{}")
     if not record.complete or len(v) != len(ATTACHMENT_COLUMNS) or not _is_id(v[0], record.rowid):
+        return None
+    if not isinstance(v[9], str):
         return None
     if not (isinstance(v[1], int) and isinstance(v[2], str) and len(v[2]) == 64 and isinstance(v[3], str)):
         return None
@@ -295,7 +302,7 @@ _SHAPES: dict[str, Callable[[Record], Row | None]] = {
     "conversations": _conversation_shape,
     "attachments": _attachment_shape,
 }
-_SHAPE_COLUMNS = frozenset(len(columns) for columns in TABLES.values())
+_SHAPE_COLUMNS = frozenset({*(len(columns) for columns in TABLES.values()), len(ATTACHMENT_COLUMNS) - 1})
 _UPDATED_AT = {
     "messages": MESSAGE_COLUMNS.index("updated_at"),
     "conversations": CONVERSATION_COLUMNS.index("updated_at"),

@@ -75,7 +75,35 @@ def _migrate_to_1(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1,)
+_V2_ATTACHMENTS = """CREATE TABLE attachments_v2 (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL,
+        ext TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind IN ('image', 'audio', 'video', 'document', 'file')),
+        name TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        choice_json TEXT NOT NULL DEFAULT '{}'
+    )"""
+_V1_ATTACHMENT_COLUMNS = "id, message_id, sha256, ext, kind, name, mime, size, position"
+
+
+def _migrate_to_2(db: sqlite3.Connection) -> None:
+    """Documents: attachments of kind 'document', each with its page choice (which pages go, which as pictures).
+
+    SQLite cannot change a CHECK in place, so the table is rebuilt (rows copied, ids kept) with its indexes.
+    """
+    db.execute(_V2_ATTACHMENTS)
+    db.execute(f"INSERT INTO attachments_v2({_V1_ATTACHMENT_COLUMNS}) SELECT {_V1_ATTACHMENT_COLUMNS} FROM attachments")
+    db.execute("DROP TABLE attachments")  # its indexes go with it
+    db.execute("ALTER TABLE attachments_v2 RENAME TO attachments")
+    db.execute("CREATE INDEX attachments_by_message ON attachments(message_id, position)")
+    db.execute("CREATE INDEX attachments_by_sha ON attachments(sha256)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1, _migrate_to_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.store import CorruptDatabase, Store
+from app.store import SCHEMA_VERSION, CorruptDatabase, Store
 from app.store.attachments import AttachmentFolder
 from app.store.rebuild import CUT_MARK
 from app.store.salvage import salvage
@@ -390,7 +390,7 @@ def test_a_damaged_database_from_a_newer_version_is_left_alone(tmp_path: Path) -
 
     store, notice = Store.open_or_recover(path)
     with store:
-        assert store.db_path == tmp_path / "chats.v1.sqlite3"
+        assert store.db_path == tmp_path / f"chats.v{SCHEMA_VERSION}.sqlite3"
         assert notice is not None and "saved by a newer version of Gemma Desk" in notice
     assert _digest(path) == before and _kept(tmp_path) == []
 

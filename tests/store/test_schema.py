@@ -35,15 +35,15 @@ def _add_pinned(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
 
 
-def test_a_version_1_database_migrates_to_a_later_version_keeping_its_data(tmp_path: Path) -> None:
+def test_a_database_migrates_to_a_later_version_keeping_its_data(tmp_path: Path) -> None:
     path = tmp_path / "chats.sqlite3"
     with Store.open(path) as store:
         conversation = store.create_conversation("Kept")
         store.add_message(conversation.id, parent_id=None, role="user", content="still here")
     db = sqlite3.connect(path, isolation_level=None)
-    assert schema.user_version(db) == 1
-    assert schema.migrate(db, [*schema.MIGRATIONS, _add_pinned]) == 2
-    assert schema.user_version(db) == 2
+    assert schema.user_version(db) == SCHEMA_VERSION
+    assert schema.migrate(db, [*schema.MIGRATIONS, _add_pinned]) == SCHEMA_VERSION + 1
+    assert schema.user_version(db) == SCHEMA_VERSION + 1
     assert db.execute("SELECT title, pinned FROM conversations").fetchall() == [("Kept", 0)]
     assert db.execute("SELECT content FROM messages").fetchall() == [("still here",)]
     db.close()
@@ -60,7 +60,7 @@ def test_a_failing_migration_leaves_the_database_at_its_old_version(tmp_path: Pa
     db = sqlite3.connect(path, isolation_level=None)
     with pytest.raises(RuntimeError, match=r"^boom$"):
         schema.migrate(db, [*schema.MIGRATIONS, broken])
-    assert schema.user_version(db) == 1
+    assert schema.user_version(db) == SCHEMA_VERSION
     columns = [row[1] for row in db.execute("PRAGMA table_info(conversations)")]
     assert "half_done" not in columns
     db.close()

@@ -15,7 +15,7 @@ _HIDDEN = frozenset({"script", "style", "head", "template", "noscript", "svg", "
 _BLOCKS = frozenset(
     {"address", "article", "aside", "blockquote", "body", "dd", "details", "div", "dl", "dt", "fieldset",
      "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li",
-     "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul",
+     "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "ul",
      "caption"}
 )  # fmt: skip
 _CELLS = frozenset({"td", "th"})

@@ -39,19 +39,19 @@ def binary_message(name: str, head: bytes) -> str:
 def decode_text(data: bytes, name: str) -> tuple[str, tuple[str, ...]]:
     """The text in ``data`` and any notes for the user (see the module's docstring). Raises MediaError."""
     head = data[:4096]
-    found = sniff(head)
-    if found is not None and found.family != "text" and found.kind != "an SVG drawing":
-        raise MediaError(binary_message(name, head))
     notes: tuple[str, ...] = ()
     text = _decode_marked(data, name)
     if text is None:
+        found = sniff(head)
+        if found is not None and found.family != "text" and found.kind != "an SVG drawing":
+            raise MediaError(binary_message(name, head))
         text = _decode_utf16_unmarked(data, name)
     if text is None:
-        if b"\x00" in data:
-            raise MediaError(binary_message(name, head))
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
+            if b"\x00" in data:
+                raise MediaError(binary_message(name, head)) from None
             text, encoding = _guess(data, name, head)
             notes = (f"{name} is not UTF-8; it was read as {encoding} (a guess from its content).",)
     return _clean(text, name, head), notes
@@ -73,9 +73,9 @@ def _decode_marked(data: bytes, name: str) -> str | None:
 
 
 def _utf16_reason(error: UnicodeDecodeError) -> str:
-    if "surrogate" in error.reason:
-        return f"it has a broken character (an unpaired surrogate) at byte {error.start + 2:,}"
-    return f"it is cut short or damaged at byte {error.start + 2:,}"
+    if "end of data" in error.reason:
+        return f"it ends in the middle of a character (at byte {error.start + 2:,})"
+    return f"it has a broken character (an unpaired surrogate) at byte {error.start + 2:,}"
 
 
 def _decode_utf16_unmarked(data: bytes, name: str) -> str | None:
