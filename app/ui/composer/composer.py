@@ -163,7 +163,7 @@ class Composer(QWidget):
     def budget(self) -> ContextBudget:
         """The message's cost against the loaded context (``n_ctx`` 0 while no model is loaded)."""
         bridge = self._bridge
-        info = bridge.model_info if bridge is not None and not bridge.is_loading else None
+        info = bridge.model_info if bridge is not None else None  # None while a model loads
         draft = estimate_tokens(self.input.document().characterCount() - 1)
         return ContextBudget(self._history, self.documents.counter.total(), draft, info.n_ctx if info else 0)
 

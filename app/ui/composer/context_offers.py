@@ -79,7 +79,7 @@ class ContextOffers(QObject):
     def update(self, budget: ContextBudget) -> None:
         """Show what to offer for ``budget`` (or hide the bar when the message fits)."""
         bar = self.composer.overflow_bar
-        info = None if self.bridge.is_loading else self.bridge.model_info
+        info = self.bridge.model_info  # None while a model loads
         if info is None or budget.state not in ("blocked", "overflow"):
             bar.hide()
             return

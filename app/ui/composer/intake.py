@@ -194,7 +194,9 @@ class AttachmentIntake(QObject):
 
     def add_pasted_text(self, text: str) -> int | None:
         """A long paste as a text document ("Pasted text.txt"); ``take_pasted`` gives it back. Its token."""
-        started = self._start([_Job("document", PASTED_NAME, "", lambda dpr: chip_for(decode_text(text, name=PASTED_NAME)))])
+        started = self._start(
+            [_Job("document", PASTED_NAME, "", lambda dpr: chip_for(decode_text(text, name=PASTED_NAME)))]
+        )
         if not started:
             return None
         self._pasted[started[0]] = text

@@ -80,11 +80,8 @@ class TokenCounter(QObject):
 
     @property
     def model(self) -> ModelInfo | None:
-        """The model counting (None while none is loaded, or one is loading)."""
-        bridge = self._bridge
-        if bridge is None or bridge.is_loading:
-            return None
-        return bridge.model_info
+        """The model counting (None while none is loaded, also while one is loading)."""
+        return self._bridge.model_info if self._bridge is not None else None
 
     # --- chips --------------------------------------------------------------------------------------------
 
