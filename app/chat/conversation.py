@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.chat.answer import AnswerRecorder, AnswerUpdate
-from app.chat.payloads import Parts, PayloadCache, decode_stored
+from app.chat.payloads import Parts, PayloadCache, cache_key, decode_stored
 from app.chat.request import ChatOptions, build_request
 from app.engine import EngineEvent, GenerateRequest
 from app.engine.attachments import parts_for
+from app.media.documents import Document
 from app.media.intake import PendingAttachment
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
@@ -156,13 +157,21 @@ class ChatSession:
         return self.conversation
 
     def _keep(self, attachment: PendingAttachment) -> AttachmentRef:
-        """Copy an attachment into the store and keep its decoded parts for the request."""
+        """Copy an attachment into the store and keep its decoded parts for the request. A document that kept
+        its bytes at intake (text) is stored from them, so it is sent as read even if its file is gone now."""
+        payload = attachment.payload
         source = attachment.source_path if attachment.source_path is not None else attachment.data
+        if isinstance(payload, Document) and attachment.data is not None:
+            source = attachment.data
         if source is None:
             raise ChatError(f"{attachment.name} has no file or data to keep.")
-        mime = mimetypes.guess_type(attachment.name)[0] or "application/octet-stream"
+        default = "text/plain" if attachment.kind == "document" else "application/octet-stream"
+        mime = mimetypes.guess_type(attachment.name)[0] or default
         ref = self.store.store_attachment_file(source, attachment.name, attachment.kind, mime)
-        self.payloads.put(ref.sha256, parts_for(attachment.payload))
+        if isinstance(payload, Document):
+            choice = payload.choice.to_json()
+            ref = replace(ref, choice="" if choice == "{}" else choice)
+        self.payloads.put(cache_key(ref), parts_for(payload))
         return ref
 
     # -- the model's answer ---------------------------------------------------------------------------
@@ -175,7 +184,7 @@ class ChatSession:
     def attachment_parts(self, ref: AttachmentRef) -> Parts:
         """A stored attachment's parts, decoded once while its conversation is open (safe from any thread)."""
         return self.payloads.get_or_decode(
-            ref.sha256, lambda: decode_stored(ref.kind, self.store.attachment_path(ref), ref.name)
+            cache_key(ref), lambda: decode_stored(ref.kind, self.store.attachment_path(ref), ref.name, ref.choice)
         )
 
     def record(self, recorder: AnswerRecorder, events: Iterable[EngineEvent]) -> Iterator[EngineEvent]:

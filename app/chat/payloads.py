@@ -18,9 +18,11 @@ from typing import cast
 from app.engine import Part
 from app.engine.attachments import parts_for
 from app.media import AudioClip, ImageInput, MediaError
+from app.media.documents import PageChoice
 from app.media.intake import AttachmentKind, decode_file, unsupported_message
+from app.store import AttachmentRef
 
-MEDIA_KINDS = frozenset({"image", "audio", "video"})
+MEDIA_KINDS = frozenset({"image", "audio", "video", "document"})
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # a minute of video at 1024 px is ~110 MB, a 3072 px picture ~28 MB
 DEFAULT_MAX_ITEMS = 1024
@@ -28,11 +30,18 @@ DEFAULT_MAX_ITEMS = 1024
 Parts = tuple[Part, ...]
 
 
-def decode_stored(kind: str, path: Path, name: str) -> Parts:
-    """The message parts of an attachment file kept by the store (raises ``MediaError`` naming ``name``)."""
+def decode_stored(kind: str, path: Path, name: str, choice: str = "") -> Parts:
+    """The message parts of an attachment file kept by the store (raises ``MediaError`` naming ``name``); a
+    document is read with its stored page ``choice``, so it reads exactly as it did when it was sent."""
     if kind not in MEDIA_KINDS:  # the store also keeps other files; none of them is media to decode
         raise MediaError(unsupported_message(name))
-    return tuple(parts_for(decode_file(path, cast("AttachmentKind", kind), name=name).payload))
+    pages = PageChoice.from_json(choice) if kind == "document" else None
+    return tuple(parts_for(decode_file(path, cast("AttachmentKind", kind), name=name, choice=pages).payload))
+
+
+def cache_key(ref: AttachmentRef) -> str:
+    """Where a ref's parts are cached: by its file's hash, and its page choice (one PDF, two choices)."""
+    return f"{ref.sha256}:{ref.choice}" if ref.choice else ref.sha256
 
 
 def size_of(parts: Sequence[Part]) -> int:

@@ -34,6 +34,7 @@ from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
 from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
+from app.engine.prompt_tokens import Span, tokenize_spans
 from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
 from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
 
@@ -91,10 +92,15 @@ class ModelSession:
         )
 
     def measure(self, parts: Sequence[Part]) -> list[tuple[str, int]]:
-        """What each media part would cost in context positions, before sending."""
+        """What each media part, and each text part that carries a ``media_id`` (a document's block), would cost
+        in context positions, before sending. Text is tokenized as the prompt tokenizes a person's text: as
+        plain text, never as control tokens."""
         costs: list[tuple[str, int]] = []
         for part in parts:
             if part.type == "text":
+                if part.media_id:
+                    items = tokenize_spans(self.model, [Span("text", part.text)])
+                    costs.append((part.media_id, sum(len(item) for item in items if isinstance(item, list))))
                 continue
             probe = GenerateRequest(messages=(Message("user", (part, Part("text", "?"))),))
             check_request(probe, self._caps)

@@ -123,7 +123,7 @@ def decode_image_bytes(data: bytes, name: str) -> PendingAttachment:
 
 def decode_text(text: str, *, name: str = "Pasted text.txt") -> PendingAttachment:
     """Pasted text as a text document (its UTF-8 bytes kept as ``data``). Raises MediaError (empty, too large)."""
-    data = text.encode("utf-8", "surrogatepass")
+    data = text.encode("utf-8", "replace")  # a lone surrogate (never typed, but pasted maybe) becomes "?"
     document = read_text_bytes(data, name=name)
     return PendingAttachment("document", name, None, data, len(data), document, document_summary(len(data), document))
 

@@ -1,4 +1,5 @@
-"""Exporting a conversation: Markdown of the active branch (pictures alongside), or JSON of the whole tree."""
+"""Exporting a conversation: Markdown of the active branch (pictures and documents alongside), or JSON of the
+whole tree (each attachment with its page choice)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,32 @@ def _attachment_link(ref: AttachmentRef, source: Path, files_dir: Path, used: se
     shutil.copyfile(source, files_dir / name)
     link = f"<{files_dir.name}/{name}>"
     label = ref.name.replace("[", "(").replace("]", ")")
-    return f"![{label}]({link})" if ref.kind == "image" else f"[{label}]({link})"
+    if ref.kind == "image":
+        return f"![{label}]({link})"
+    pages = _chosen_pages(ref.choice)
+    return f"[{label}]({link})" + (f" (pages {pages})" if pages else "")
+
+
+def _chosen_pages(choice: str) -> str:
+    """ "1-3, 9" for a document sent in part (from its stored page choice); "" when it went whole."""
+    data = _choice(choice)
+    numbers = sorted({n for n in data.get("pages", ()) if isinstance(n, int) and not isinstance(n, bool)})
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def _choice(choice: str) -> dict[str, Any]:
+    """A stored page choice as data ({} for none, or one that cannot be read)."""
+    try:
+        data = json.loads(choice or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def to_json(conversation: Conversation, messages: Sequence[Message], active: Sequence[int]) -> dict[str, Any]:
@@ -120,7 +146,14 @@ def to_json(conversation: Conversation, messages: Sequence[Message], active: Seq
                 "created_at": m.created_at,
                 "updated_at": m.updated_at,
                 "attachments": [
-                    {"sha256": a.sha256, "kind": a.kind, "name": a.name, "mime": a.mime, "size": a.size}
+                    {
+                        "sha256": a.sha256,
+                        "kind": a.kind,
+                        "name": a.name,
+                        "mime": a.mime,
+                        "size": a.size,
+                        "choice": _choice(a.choice),
+                    }
                     for a in m.attachments
                 ],
             }

@@ -133,3 +133,16 @@ def test_a_damaged_version_1_file_keeps_its_attachments(tmp_path: Path, page: st
         [ref] = message.attachments
         assert (ref.sha256, ref.name, ref.kind, ref.choice) == (sha, "cat.png", "image", "")
         assert store.attachment_path(ref).read_bytes() == data
+
+
+def test_a_markdown_export_says_which_pages_of_a_document_went(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "chats.sqlite3") as store:
+        conversation = store.create_conversation("Report")
+        ref = store.store_attachment_file(b"%PDF-1.7 pretend", "report.pdf", "document", "application/pdf")
+        some = replace(ref, choice=PageChoice(pages=(1, 2, 3, 9, 11, 12)).to_json())
+        store.add_message(conversation.id, parent_id=None, role="user", content="Sum it up", attachments=(some,))
+        markdown = store.export_markdown(conversation.id, tmp_path / "out").read_text()
+        [exported] = store.export_json(conversation.id)["messages"][0]["attachments"]
+    assert "[report.pdf](<Report_files/report.pdf>) (pages 1-3, 9, 11-12)" in markdown
+    assert (tmp_path / "out" / "Report_files" / "report.pdf").read_bytes() == b"%PDF-1.7 pretend"
+    assert exported["choice"] == {"pages": [1, 2, 3, 9, 11, 12]}

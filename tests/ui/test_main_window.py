@@ -195,15 +195,15 @@ def test_drop_an_image_and_ask_about_it(
     assert path[1].stats and path[1].stats["media_encoded"] == 1
 
 
-def test_text_file_dropped_is_refused_with_a_reason(
+def test_a_program_dropped_is_refused_with_a_reason(
     qtbot: QtBot, open_window: WindowFactory, tiny_model: Path, tmp_path: Path
 ) -> None:
-    notes = tmp_path / "notes.txt"
-    notes.write_text("hello")
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00" + bytes(range(256)))
     window = open_window(tiny_model)
-    window.composer.add_files([notes])
+    window.composer.add_files([program])
     qtbot.waitUntil(lambda: window.notice_bar.isVisible())
-    assert "notes.txt" in window.notice_bar.label.text()
+    assert "setup.exe: Gemma reads pictures, audio, video and documents" in window.notice_bar.label.text()
     assert window.composer.attachments() == []
 
 

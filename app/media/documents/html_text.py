@@ -19,6 +19,7 @@ _BLOCKS = frozenset(
      "caption"}
 )  # fmt: skip
 _CELLS = frozenset({"td", "th"})
+_SPACES = re.compile(r"[ \t\r\n\f]+")  # HTML's white space, shown as one space outside <pre>
 _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "wbr"})
 
 
@@ -78,7 +79,7 @@ class _Reader(HTMLParser):
         elif self._pre:
             self.pieces.append(data)
         else:
-            collapsed = re.sub(r"[ \t\r\n\f]+", " ", data)
+            collapsed = _SPACES.sub(" ", data)
             if not self.pieces or self.pieces[-1].endswith(("\n", "\t", " ")):
                 collapsed = collapsed.lstrip(" ")
             self.pieces.append(collapsed)
