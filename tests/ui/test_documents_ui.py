@@ -20,7 +20,7 @@ from app.engine import GenerateRequest
 from app.media.documents import Document, PageChoice
 from app.settings import Settings
 from app.store import Store
-from app.ui.composer.composer import Composer
+from app.ui.composer.composer import MAX_ATTACHMENTS, Composer
 from app.ui.composer.document_chip import DocumentTile
 from app.ui.composer.page_picker import PICTURE
 from app.ui.shell.app import create_window
@@ -199,6 +199,18 @@ def test_a_short_paste_stays_text(qtbot: QtBot, composer: Composer) -> None:
     assert composer.intake.count() == 0
 
 
+def test_a_long_paste_with_no_room_left_goes_in_as_text(qtbot: QtBot, composer: Composer) -> None:
+    notices: list[str] = []
+    composer.noticeRequested.connect(notices.append)
+    for i in range(MAX_ATTACHMENTS):
+        _paste(composer, f"paste {i} " + "y" * 2100)
+    qtbot.waitUntil(lambda: len(composer.attachments()) == MAX_ATTACHMENTS, timeout=10_000)
+    text = "the one too many " * 200
+    _paste(composer, text)
+    assert composer.text() == text  # not lost: in the box, as a short paste would be
+    assert notices == [f"Only {MAX_ATTACHMENTS} attachments fit in one message; 1 was left out."]
+
+
 # --- chips, sending and cards -------------------------------------------------------------------------------
 
 
@@ -325,7 +337,10 @@ def test_a_document_too_big_for_the_context_blocks_send_and_reload_makes_room(
     qtbot.waitUntil(lambda: bar.button("Reload with a") is not None, timeout=20_000)
     assert "the model reloads" in bar.label.text()
     reload = bar.button("Reload with a")
-    assert reload is not None
+    assert reload is not None and reload.isVisible()
+    bar.close_button.click()  # dismissed: it stays away while the message is still too long…
+    qtbot.keyClicks(composer.input, " Thanks!")
+    assert bar.isHidden() and not composer.send_button.isEnabled()
     wanted = window.context_offers.reloading_to
     reload.click()
     target = window.context_offers.reloading_to

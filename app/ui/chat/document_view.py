@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_LINES = 400
 MAX_CHARS = 64_000
 #: Fence languages read as prose (shown in the normal font); anything else is code or data (monospace).
+#: The expander's text box grows with the text up to this height (then it scrolls).
+VIEW_MAX_HEIGHT = 360
 PROSE = frozenset({"", "text", "markdown", "md", "rst", "org", "html", "xhtml", "tex", "latex", "adoc"})
 
 
@@ -121,7 +123,7 @@ class DocumentCard(QFrame):
         self.text_view.setReadOnly(True)
         self.text_view.setAccessibleName(f"Text of {self.name}")
         self.text_view.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        self.text_view.setMaximumHeight(320)
+        self.text_view.setMaximumHeight(VIEW_MAX_HEIGHT)
         self.text_view.hide()
         self.more = QLabel(self)
         self.more.setEnabled(False)
@@ -163,6 +165,10 @@ class DocumentCard(QFrame):
         if preview.monospace:
             self.text_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text_view.setPlainText(preview.text)
+        lines = preview.text.count("\n") + 1
+        chrome = 2 * self.text_view.document().documentMargin() + 2 * self.text_view.frameWidth() + 4
+        wanted = int(lines * self.text_view.fontMetrics().lineSpacing() + chrome)
+        self.text_view.setFixedHeight(min(VIEW_MAX_HEIGHT, wanted))
         more = preview.more_lines
         self.more.setText(f"… {more:,} more line{'s' * (more != 1)}" if more else "")
         self._describe()

@@ -103,19 +103,7 @@ class MessageWidget(QFrame):
 
         header = self._build_header(title)
 
-        self.attachments_row = QHBoxLayout()
-        self.attachments_row.setContentsMargins(0, 0, 0, 0)
-        self.attachments_row.setSpacing(6)
-        self.attachments_box = QWidget(self)
-        self.attachments_box.setLayout(self.attachments_row)
-        self.attachments_box.hide()
-        self.documents_box = QWidget(self)
-        self.documents_column = QVBoxLayout(self.documents_box)
-        self.documents_column.setContentsMargins(0, 0, 0, 0)
-        self.documents_column.setSpacing(4)
-        self.documents_box.hide()
-        self.document_cards: list[DocumentCard] = []
-        self._buttons: dict[int, QToolButton] = {}  # attachment index → its button (pictures, sound, video)
+        self._build_attachments()
 
         self.thinking = ThinkingBlock(self)
         self.thinking.hide()
@@ -190,6 +178,22 @@ class MessageWidget(QFrame):
         header.addWidget(self.page_button)
         header.addWidget(self.copy_button)
         return header
+
+    def _build_attachments(self) -> None:
+        """A row of pictures, recordings and videos, and a column of document cards below it."""
+        self.attachments_row = QHBoxLayout()
+        self.attachments_row.setContentsMargins(0, 0, 0, 0)
+        self.attachments_row.setSpacing(6)
+        self.attachments_box = QWidget(self)
+        self.attachments_box.setLayout(self.attachments_row)
+        self.attachments_box.hide()
+        self.documents_box = QWidget(self)
+        self.documents_column = QVBoxLayout(self.documents_box)
+        self.documents_column.setContentsMargins(0, 0, 0, 0)
+        self.documents_column.setSpacing(4)
+        self.documents_box.hide()
+        self.document_cards: list[DocumentCard] = []
+        self._buttons: dict[int, QToolButton] = {}  # attachment index → its button (pictures, sound, video)
 
     def _build_editor(self) -> None:
         """The editor that replaces the text while the user edits it, with Send and Cancel."""

@@ -145,7 +145,9 @@ def _explain(budget: ContextBudget) -> str:
 
 
 class OverflowBar(QFrame):
-    """A bar above the message box, shown while the message does not fit: a line and up to two offers."""
+    """A bar above the message box, shown while the message does not fit: a line and up to two offers.
+
+    Dismissed, it stays hidden while the same situation lasts (the same ``key``), however the draft changes."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,34 +156,49 @@ class OverflowBar(QFrame):
         self.label.setWordWrap(True)
         self.label.setAccessibleName("Context notice")
         self.buttons: list[QPushButton] = []
+        self._actions: list[Callable[[], None]] = []
+        self.key: object = None  # what the shown notice is about
+        self.dismissed: object = None  # the key of the notice the user closed
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Dismiss this notice")
         self.close_button.setAccessibleName("Dismiss context notice")
-        self.close_button.clicked.connect(self.hide)
+        self.close_button.clicked.connect(self._on_close_button_clicked)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(10, 4, 4, 4)
         self._layout.addWidget(self.label, 1)
         self._layout.addWidget(self.close_button)
         self.hide()
 
-    def show_offers(self, text: str, offers: Sequence[tuple[str, str, Callable[[], None]]] = ()) -> None:
-        """``text``, and a button for each (label, tooltip, action)."""
-        for button in self.buttons:
-            self._layout.removeWidget(button)
-            button.deleteLater()
-        self.buttons = []
-        for label, tip, action in offers:
-            button = QPushButton(label, self)
+    def show_offers(
+        self, text: str, offers: Sequence[tuple[str, str, Callable[[], None]]] = (), *, key: object = None
+    ) -> None:
+        """``text``, and a button for each (label, tooltip, action); buttons with the same labels are kept."""
+        labels = [label for label, _tip, _action in offers]
+        if labels != [b.text() for b in self.buttons]:
+            for button in self.buttons:
+                self._layout.removeWidget(button)
+                button.deleteLater()
+            self.buttons = [self._button(i, label) for i, label in enumerate(labels)]
+        for button, (_label, tip, _action) in zip(self.buttons, offers, strict=True):
             button.setToolTip(tip)
-            button.setAccessibleName(label.rstrip("…"))
-            button.clicked.connect(action)
-            self._layout.insertWidget(self._layout.count() - 1, button)
-            self.buttons.append(button)
+        self._actions = [action for _label, _tip, action in offers]
         self.label.setText(text)
-        self.show()
+        self.key = key
+        self.setVisible(key is None or key != self.dismissed)
+
+    def _button(self, index: int, label: str) -> QPushButton:
+        button = QPushButton(label, self)
+        button.setAccessibleName(label.rstrip("…"))
+        button.clicked.connect(lambda: self._actions[index]())
+        self._layout.insertWidget(self._layout.count() - 1, button)
+        return button
 
     def button(self, label: str) -> QPushButton | None:
-        """The offer whose label starts with ``label`` (tests, and keyboard users' screen readers)."""
+        """The offer whose label starts with ``label``."""
         return next((b for b in self.buttons if b.text().startswith(label)), None)
+
+    def _on_close_button_clicked(self) -> None:
+        self.dismissed = self.key
+        self.hide()

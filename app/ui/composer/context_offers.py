@@ -87,18 +87,19 @@ class ContextOffers(QObject):
         pick = self._pick_offer()
         offers = [pick] if pick else []
         if refusal := self._refusal(budget, info, largest):
-            bar.show_offers(refusal, offers)
+            bar.show_offers(refusal, offers, key=("refused", info.path))
             return
         said = _what_happens(budget)
         target = context_for(budget.needed(), largest)
+        key = (budget.state, info.path, info.n_ctx, target)
         if target <= info.n_ctx:  # the model's largest context is loaded already: older messages go
-            bar.show_offers(said, offers)
+            bar.show_offers(said, offers, key=key)
             return
         plan = self._plan(info, target)
         if plan is None:
-            bar.show_offers(said + " Checking whether a larger context fits in memory…", offers)
+            bar.show_offers(said + " Checking whether a larger context fits in memory…", offers, key=key)
         elif plan.problem or plan.n_ctx < budget.newest + answer_room(plan.n_ctx):
-            bar.show_offers(f"{said} {plan.problem or 'A larger context does not fit in memory.'}", offers)
+            bar.show_offers(f"{said} {plan.problem or 'A larger context does not fit in memory.'}", offers, key=key)
         else:
             size = format_context(plan.n_ctx)
             reload: Offer = (
@@ -107,7 +108,7 @@ class ContextOffers(QObject):
                 "your message stays here.",
                 partial(self.reload_with, plan.n_ctx),
             )
-            bar.show_offers(f"{said} A {size} context holds it: the model reloads.", [reload, *offers])
+            bar.show_offers(f"{said} A {size} context holds it: the model reloads.", [reload, *offers], key=key)
 
     def _refusal(self, budget: ContextBudget, info: ModelInfo, largest: int) -> str:
         """The one-line refusal when even the model's largest context cannot hold the message, else ""."""

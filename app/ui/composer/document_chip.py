@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.ui.composer.attachment_tray import Chip
 
 #: The chip's width in logical pixels (its height is the tray's tile size).
-CHIP_WIDTH = 248
+CHIP_WIDTH = 288
 
 
 def unit_of(document: Document | None, name: str) -> str:

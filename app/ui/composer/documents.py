@@ -71,7 +71,9 @@ class DocumentActions(QObject):
     def add_pasted_text(self, text: str) -> None:
         """A long paste becomes a "Pasted text" chip (with "Paste as text instead")."""
         token = self.intake.add_pasted_text(text)
-        if token is not None:
+        if token is None:  # no room for another attachment (the intake said so): the text goes in as text
+            self.text_box.insert_text(text)
+        else:
             self.tray.set_pasted(token)
 
     @Slot(int)
