@@ -220,11 +220,18 @@ def test_code_and_pdf_chips_count_tokens_send_and_show_as_cards(
     code = tmp_path / "sums.py"
     code.write_text(CODE, encoding="utf-8")
     report = write_pdf(tmp_path / "report.pdf", [page_text(1), page_text(2), ""], scan_page=3)
+    picture = tmp_path / "chart.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(picture)
     configure(context_size=4096)
     window = open_window(tiny_model, tiny_mmproj)
     requests = record_requests(window)
-    window.composer.add_files([code, report])
+    window.composer.add_files([code, report, picture])
     tiles = wait_counted(qtbot, window.composer, 2)
+    [picture_tile] = [t for t in window.composer.tray.tiles() if not isinstance(t, DocumentTile)]
+    qtbot.waitUntil(lambda: picture_tile.tokens.endswith("tokens"), timeout=10_000)
+    assert not picture_tile.tokens.startswith("~")  # counted by the model, as documents are
+    assert picture_tile.toolTip().endswith(picture_tile.tokens)
+    picture_tile.remove_button.click()  # this test is about the documents
     by_name = {t.name: t for t in tiles}
     assert by_name["report.pdf"].detail.text().startswith("3 pages · ")
     code_tokens, pdf_tokens = tokens_of(by_name["sums.py"]), tokens_of(by_name["report.pdf"])
@@ -294,7 +301,8 @@ def test_picking_pages_and_a_picture_page_rereads_the_chip(
     [tile] = wait_counted(qtbot, composer, 1)
     before = tokens_of(tile)
     assert tile.pages_button.isVisible()
-    qtbot.mouseClick(tile.pages_button, Qt.MouseButton.LeftButton)
+    assert [a.text() for a in tile.context_menu().actions()] == ["Pages…", "Remove"]
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)  # a click on the chip opens the picker too
     qtbot.waitUntil(lambda: composer.documents.page_picker is not None, timeout=10_000)
     picker = composer.documents.page_picker
     assert picker is not None and picker.range_field.text() == "1-4"
