@@ -37,6 +37,18 @@ def test_the_bundle_carries_its_libraries_and_data() -> None:
     assert any((internal / "PySide6" / "Qt" / "libexec").glob("QtWebEngineProcess*"))
 
 
+def test_the_bundle_carries_the_document_readers() -> None:
+    """PDFium's library and version files (pypdfium2 reads them on import), the Word and PowerPoint templates
+    (python-docx and python-pptx open them to make parts a file lacks), openpyxl's data."""
+    internal = BUNDLE / "_internal"
+    assert any((internal / "pypdfium2_raw").glob("*pdfium*")), "PDFium's native library is missing"
+    assert (internal / "pypdfium2_raw" / "version.json").is_file() and (
+        internal / "pypdfium2" / "version.json"
+    ).is_file()
+    assert (internal / "docx" / "templates" / "default.docx").is_file()
+    assert (internal / "pptx" / "templates" / "default.pptx").is_file()
+
+
 def test_the_frozen_app_checks_itself(tmp_path: Path) -> None:
     proc = frozen("--self-check", home=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -65,10 +65,10 @@ def _slide_text(slide: Any) -> tuple[str, int]:
             lines = ["  " * p.level + p.text.strip() for p in shape.text_frame.paragraphs if p.text.strip()]
             if lines:
                 blocks.append("\n".join(lines))
-        if getattr(shape, "has_table", False) and shape.has_table:
+        if shape.has_table:
             rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
             blocks.append(markdown_table(rows))
-        if getattr(shape, "has_chart", False) and shape.has_chart:
+        if shape.has_chart:
             blocks.append(_chart_markdown(shape.chart))
     if slide.has_notes_slide:
         frame = slide.notes_slide.notes_text_frame

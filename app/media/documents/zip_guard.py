@@ -54,9 +54,9 @@ def check_office_zip(stream: BinaryIO, name: str, expected: OfficeKind) -> None:
     Leaves the stream at its start.
     """
     who = subject(name)
-    head = read_head(stream, 1 << 16)
+    head = read_head(stream)
     if not head.startswith(b"PK\x03\x04"):
-        raise MediaError(_not_a_zip_message(who, head, expected))
+        raise MediaError(_not_a_zip_message(who, stream, head, expected))
     try:
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()
@@ -79,9 +79,9 @@ def check_office_zip(stream: BinaryIO, name: str, expected: OfficeKind) -> None:
         raise MediaError(f"{who} is a ZIP archive, not {expected.article}.")
 
 
-def _not_a_zip_message(who: str, head: bytes, expected: OfficeKind) -> str:
+def _not_a_zip_message(who: str, stream: BinaryIO, head: bytes, expected: OfficeKind) -> str:
     if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_PACKAGE in head:
+        if _holds(stream, _ENCRYPTED_PACKAGE):
             return f"{who} is protected by a password; save a copy without the password and attach that."
         return (
             f"{who} is an old-style {expected.old_suffix} file; save it as {expected.suffix} "
@@ -91,6 +91,20 @@ def _not_a_zip_message(who: str, head: bytes, expected: OfficeKind) -> str:
     if found is None:
         return f"{who} is not {expected.article}, though its name says so."
     return f"{who} is not {expected.article}; it looks like {found.kind}."
+
+
+def _holds(stream: BinaryIO, needle: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the stream's bytes contain ``needle`` (read a megabyte at a time; the stream is left at its start)."""
+    stream.seek(0)
+    tail = b""
+    try:
+        while block := stream.read(chunk):
+            if needle in tail + block:
+                return True
+            tail = block[-len(needle) :]
+        return False
+    finally:
+        stream.seek(0)
 
 
 def _check_sizes(who: str, members: list[zipfile.ZipInfo]) -> None:
