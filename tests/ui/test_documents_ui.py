@@ -321,6 +321,33 @@ def test_picking_pages_and_a_picture_page_rereads_the_chip(
     assert tokens_of(tile) != before
 
 
+def test_a_decks_slides_are_picked_the_same_way(qtbot: QtBot, composer: Composer, tmp_path: Path) -> None:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for n in range(1, 4):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = f"Slide title {n}"
+        slide.placeholders[1].text = f"Point {n}: " + "details " * 12
+    path = tmp_path / "deck.pptx"
+    deck.save(str(path))
+    composer.add_files([path])
+    qtbot.waitUntil(lambda: len(composer.attachments()) == 1, timeout=10_000)
+    [tile] = document_tiles(composer)
+    assert tile.detail.text().startswith("3 slides · ") and tile.pages_button.text() == "Slides…"
+    tile.pages_button.click()
+    qtbot.waitUntil(lambda: composer.documents.page_picker is not None, timeout=10_000)
+    picker = composer.documents.page_picker
+    assert picker is not None and picker.windowTitle() == "Slides of deck.pptx"
+    assert not picker.model.flags(picker.model.index(0, PICTURE)) & Qt.ItemFlag.ItemIsUserCheckable
+    picker.range_field.clear()
+    qtbot.keyClicks(picker.range_field, "2")
+    picker.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: tile.detail.text().startswith("1 of 3 slides · "), timeout=10_000)
+    document = composer.attachments()[0].payload
+    assert isinstance(document, Document) and "Slide title 2" in document.text and "Slide title 1" not in document.text
+
+
 # --- too long for the context -------------------------------------------------------------------------------
 
 

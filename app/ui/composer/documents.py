@@ -19,7 +19,7 @@ from app.media import MediaError
 from app.media.documents import PDF_SUFFIX, Document, PageChoice, read_document
 from app.media.documents.pdf import MAX_PDF_PAGES, MAX_PICTURE_PAGES, pdf_page_summaries
 from app.ui.composer.attachment_tray import AttachmentTray, Chip
-from app.ui.composer.document_chip import is_multi_page
+from app.ui.composer.document_chip import is_multi_page, unit_of
 from app.ui.composer.intake import AttachmentIntake
 from app.ui.composer.message_input import MessageInput
 from app.ui.composer.page_picker import PagePicker, PageSummary
@@ -112,15 +112,17 @@ class DocumentActions(QObject):
     def _open_picker(self, token: int, name: str, pages: list[PageSummary], current: PageChoice) -> None:
         if self.page_picker is not None:
             self.page_picker.close()
-        pdf = is_pdf(name)
+        pdf = is_pdf(name)  # only a PDF's pages can go as pictures
+        abilities = self.intake.abilities
         picker = PagePicker(
             name,
             pages,
             current,
-            vision=self.intake.abilities.vision or not self.intake.abilities.model_loaded,
+            vision=pdf and (abilities.vision or not abilities.model_loaded),
             picture_tokens=self.counter.picture_tokens(),
             max_pages=MAX_PDF_PAGES if pdf else 0,
             max_pictures=MAX_PICTURE_PAGES if pdf else 0,
+            unit=unit_of(None, name),
             parent=self.tray.window(),
         )
         picker.accepted.connect(lambda: self.intake.choose_pages(token, picker.choice()))

@@ -138,10 +138,12 @@ class PagePicker(QDialog):
         picture_tokens: int,
         max_pages: int = 0,
         max_pictures: int = 0,
+        unit: str = "page",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Pages of {name}")
+        self.unit = unit  # "page", "slide", "sheet"
+        self.setWindowTitle(f"{unit.capitalize()}s of {name}")
         self.name = name
         self.picture_tokens = picture_tokens
         self.max_pages = max_pages  # pages one message takes (0: any)
@@ -164,16 +166,17 @@ class PagePicker(QDialog):
     def _build(self) -> None:
         self.range_field = QLineEdit(self)
         self.range_field.setPlaceholderText("e.g. 1-20, 25")
-        self.range_field.setAccessibleName("Pages to send")
-        self.range_field.setToolTip("Pages to send: single pages and ranges, separated by commas (1-20, 25)")
+        units = f"{self.unit.capitalize()}s"
+        self.range_field.setAccessibleName(f"{units} to send")
+        self.range_field.setToolTip(f"{units} to send: single {self.unit}s and ranges, separated by commas (1-20, 25)")
         self.range_field.textEdited.connect(self._on_range_field_textEdited)
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #c62828;")
-        self.error.setAccessibleName("Problem with the pages")
+        self.error.setAccessibleName(f"Problem with the {self.unit}s")
         self.error.hide()
         self.table = QTableView(self)
         self.table.setModel(self.model)
-        self.table.setAccessibleName("Pages")
+        self.table.setAccessibleName(units)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
@@ -186,7 +189,7 @@ class PagePicker(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("&Pages:", self.range_field)
+        form.addRow(f"&{units}:", self.range_field)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -220,17 +223,17 @@ class PagePicker(QDialog):
         included = self.model.included
         pictures = sum(1 for n in self.model.pictures if n in included)
         count = len(self.model.pages)
-        text = f"About {self.estimate():,} tokens · {len(included):,} of {count:,} pages"
+        text = f"About {self.estimate():,} tokens · {len(included):,} of {count:,} {self.unit}s"
         if pictures:
             text += f", {pictures:,} as picture{'s' * (pictures != 1)}"
         self.total.setText(text)
         problem = self._range_problem
         if not problem and not included:
-            problem = "Choose at least one page."
+            problem = f"Choose at least one {self.unit}."
         elif not problem and self.max_pages and len(included) > self.max_pages:
-            problem = f"At most {self.max_pages:,} pages can be sent at once."
+            problem = f"At most {self.max_pages:,} {self.unit}s can be sent at once."
         elif not problem and self.max_pictures and pictures > self.max_pictures:
-            problem = f"At most {self.max_pictures:,} pages can go as pictures at once."
+            problem = f"At most {self.max_pictures:,} {self.unit}s can go as pictures at once."
         self._show_problem(problem)
 
     def _show_problem(self, problem: str) -> None:
