@@ -392,8 +392,8 @@ def test_a_document_too_big_for_the_context_blocks_send_and_reload_makes_room(
 def test_a_document_over_the_models_largest_context_is_refused_in_one_line(
     qtbot: QtBot, open_window: WindowFactory, tiny_model: Path, tmp_path: Path
 ) -> None:
-    notes = tmp_path / "huge.txt"
-    notes.write_text("".join(f"Line {i}: the measured value was {i * 7} units.\n" for i in range(1200)))
+    lines = [f"Line {i}: the measured value was {i * 7} units." for i in range(1000)]
+    notes = write_pdf(tmp_path / "notes.pdf", ["\n".join(lines[i : i + 50]) for i in range(0, 1000, 50)])
     configure(context_size=2048)
     window = open_window(tiny_model)
     composer = window.composer
@@ -405,10 +405,14 @@ def test_a_document_over_the_models_largest_context_is_refused_in_one_line(
     bar = composer.overflow_bar
     qtbot.waitUntil(bar.isVisible, timeout=10_000)
     assert bar.label.text() == (
-        f"huge.txt is {tokens:,} tokens; {info.name} holds at most {info.n_ctx_train:,} even at its largest context."
+        f"notes.pdf is {tokens:,} tokens; {info.name} holds at most {info.n_ctx_train:,} even at its largest context."
     )
     assert bar.button("Reload") is None
     assert not composer.send_button.isEnabled()
+    pick = bar.button("Pick pages")
+    assert pick is not None
+    pick.click()
+    qtbot.waitUntil(lambda: composer.documents.page_picker is not None, timeout=10_000)
 
 
 def test_a_pdf_with_too_many_pages_opens_the_picker_instead_of_failing(
