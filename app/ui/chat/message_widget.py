@@ -310,6 +310,7 @@ class MessageWidget(QFrame):
         card.toggled.connect(lambda _on: self.heightChanged.emit())
         card.loaded.connect(self.heightChanged)
         self.documents_column.addWidget(card)
+        card.show()
         self.document_cards.append(card)
 
     def open_attachment(self, index: int) -> QDialog | None:

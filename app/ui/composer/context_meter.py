@@ -193,6 +193,7 @@ class OverflowBar(QFrame):
         button.setAccessibleName(label.rstrip("…"))
         button.clicked.connect(lambda: self._actions[index]())
         self._layout.insertWidget(self._layout.count() - 1, button)
+        button.show()  # now, not when the layout gets round to it (the bar may be showing already)
         return button
 
     def button(self, label: str) -> QPushButton | None:
