@@ -190,6 +190,7 @@ class DocumentTile(QWidget):
     def set_reading(self) -> None:
         """It is being read again (other pages were picked)."""
         self.attachment = None
+        self.page_count = 0
         self.icon.reading = True
         self._describe()
 
