@@ -59,14 +59,16 @@ class ContextOffers(QObject):
         bridge: EngineBridge,
         settings: Settings,
         *,
-        probe: Callable[[], Hardware],
+        probe: Callable[[Path], Hardware],
+        models_folder: Callable[[], Path],
         reload: Callable[[], None],
     ) -> None:
         super().__init__(composer)
         self.composer = composer
         self.bridge = bridge
         self.settings = settings
-        self.probe = probe
+        self.probe = probe  # looks at this machine (its memory), given the models folder; runs in the background
+        self.models_folder = models_folder
         self.reload = reload
         self._plans: dict[tuple[Path, int], _Reload] = {}  # memory estimates made, by model and context
         self._asking: set[tuple[Path, int]] = set()
@@ -141,11 +143,11 @@ class ContextOffers(QObject):
             self._asking.add(key)
             gpu_layers = self.settings.get_int("gpu_layers")
             budget = info.vision_budget or self.settings.get_int("vision_budget")
-            probe = self.probe
+            probe, folder = self.probe, self.models_folder()
 
             def work() -> _Reload:
                 plan: LoadPlan = plan_load(
-                    key[0], info.mmproj_path, target, probe(), gpu_layers=gpu_layers, vision_budget=budget
+                    key[0], info.mmproj_path, target, probe(folder), gpu_layers=gpu_layers, vision_budget=budget
                 )
                 if plan.too_big:
                     return _Reload(plan.n_ctx, f"A {format_context(target)} context does not fit: {plan.fit.message}.")

@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
             self.composer,
             self.bridge,
             settings,
-            probe=lambda: self.models.probe(self.models.folder()),
+            probe=lambda folder: self.models.probe(folder),  # read when used: tests give the window another
+            models_folder=self.models.folder,
             reload=self.loading.reload_model,
         )
         self.screenshot_html = ScreenshotToHtml(
