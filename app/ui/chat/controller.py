@@ -33,7 +33,8 @@ from app.engine import (
     Stats,
     ThinkingDelta,
 )
-from app.media.intake import PendingAttachment
+from app.media.documents import Document, PageChoice
+from app.media.intake import PendingAttachment, decode_file
 from app.settings import Settings
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
@@ -68,6 +69,17 @@ def _thumbnail(path: Path) -> QImage | None:
     return image.scaled(
         THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
+
+
+def _document_reader(ref: AttachmentRef, path: Path) -> Callable[[], Document]:
+    """Reads a stored document as it was sent (its page choice too), for its card in the message (any thread)."""
+
+    def read() -> Document:
+        payload = decode_file(path, "document", name=ref.name, choice=PageChoice.from_json(ref.choice)).payload
+        assert isinstance(payload, Document)
+        return payload
+
+    return read
 
 
 def chat_options(settings: Settings) -> ChatOptions:
@@ -211,15 +223,21 @@ class ChatController(QObject):
 
     def _show_attachments(self, widget: MessageWidget, refs: tuple[AttachmentRef, ...]) -> None:
         paths = [self.store.attachment_path(ref) for ref in refs]
-        widget.set_attachments([AttachmentView(r.kind, r.name, p) for r, p in zip(refs, paths, strict=True)])
+
+        def view(ref: AttachmentRef, path: Path, image: QImage | None = None) -> AttachmentView:
+            load = _document_reader(ref, path) if ref.kind == "document" else None
+            return AttachmentView(ref.kind, ref.name, path, image, ref.size, load)
+
+        widget.set_attachments([view(r, p) for r, p in zip(refs, paths, strict=True)])
+        if not any(r.kind == "image" for r in refs):
+            return
 
         def thumbs() -> list[QImage | None]:
             return [_thumbnail(p) if r.kind == "image" else None for r, p in zip(refs, paths, strict=True)]
 
         def show(images: list[QImage | None]) -> None:
-            views = [AttachmentView(r.kind, r.name, p, img) for r, p, img in zip(refs, paths, images, strict=True)]
             with contextlib.suppress(RuntimeError):  # the widget is gone (another chat was opened)
-                widget.set_attachments(views)
+                widget.set_attachments([view(r, p, img) for r, p, img in zip(refs, paths, images, strict=True)])
 
         run_in_background(thumbs, show)
 

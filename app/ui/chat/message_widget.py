@@ -1,4 +1,4 @@
-"""One chat message: who wrote it, its pictures, the model's thinking, the answer, actions.
+"""One chat message: who wrote it, its pictures and documents, the model's thinking, the answer, actions.
 
 Actions: Copy (any message), Edit and re-send (user messages), Regenerate
 (the last answer), a "‹ 2/3 ›" switcher when a message has other versions,
@@ -8,7 +8,8 @@ chat controller decides what happens.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -28,8 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.media.documents import Document
 from app.render.artifacts import find_page, page_for
 from app.render.markdown import LIGHT, Theme
+from app.ui.chat.document_view import DocumentCard
 from app.ui.chat.markdown_view import StreamingBody
 from app.ui.chat.thinking_block import ThinkingBlock
 
@@ -38,10 +41,12 @@ from app.ui.chat.thinking_block import ThinkingBlock
 class AttachmentView:
     """What the message shows for one attachment."""
 
-    kind: str  # "image", "audio", "video"
+    kind: str  # "image", "audio", "video", "document"
     name: str
     path: Path | None  # the stored file (for enlarging / playing)
     thumbnail: QImage | None = None
+    size: int = 0  # bytes of the stored file
+    load: Callable[[], Document] | None = field(default=None, compare=False)  # a document's reader (any thread)
 
 
 def _tool(text: str, tip: str, parent: QWidget) -> QToolButton:
@@ -98,12 +103,7 @@ class MessageWidget(QFrame):
 
         header = self._build_header(title)
 
-        self.attachments_row = QHBoxLayout()
-        self.attachments_row.setContentsMargins(0, 0, 0, 0)
-        self.attachments_row.setSpacing(6)
-        self.attachments_box = QWidget(self)
-        self.attachments_box.setLayout(self.attachments_row)
-        self.attachments_box.hide()
+        self._build_attachments()
 
         self.thinking = ThinkingBlock(self)
         self.thinking.hide()
@@ -132,6 +132,7 @@ class MessageWidget(QFrame):
         layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.attachments_box)
+        layout.addWidget(self.documents_box)
         layout.addWidget(self.thinking)
         layout.addWidget(self.body)
         layout.addWidget(self.editor)
@@ -177,6 +178,22 @@ class MessageWidget(QFrame):
         header.addWidget(self.page_button)
         header.addWidget(self.copy_button)
         return header
+
+    def _build_attachments(self) -> None:
+        """A row of pictures, recordings and videos, and a column of document cards below it."""
+        self.attachments_row = QHBoxLayout()
+        self.attachments_row.setContentsMargins(0, 0, 0, 0)
+        self.attachments_row.setSpacing(6)
+        self.attachments_box = QWidget(self)
+        self.attachments_box.setLayout(self.attachments_row)
+        self.attachments_box.hide()
+        self.documents_box = QWidget(self)
+        self.documents_column = QVBoxLayout(self.documents_box)
+        self.documents_column.setContentsMargins(0, 0, 0, 0)
+        self.documents_column.setSpacing(4)
+        self.documents_box.hide()
+        self.document_cards: list[DocumentCard] = []
+        self._buttons: dict[int, QToolButton] = {}  # attachment index → its button (pictures, sound, video)
 
     def _build_editor(self) -> None:
         """The editor that replaces the text while the user edits it, with Send and Cancel."""
@@ -251,13 +268,26 @@ class MessageWidget(QFrame):
         return list(self._attachments)
 
     def set_attachments(self, items: list[AttachmentView]) -> None:
+        """Pictures, sound and video as buttons in a row; documents as cards below it (kept when only the
+        pictures' thumbnails arrive, so an expanded card stays open)."""
+        same_documents = [(a.name, a.path) for a in items if a.kind == "document"] == [
+            (a.name, a.path) for a in self._attachments if a.kind == "document"
+        ]
         self._attachments = list(items)
-        while self.attachments_row.count():
-            item = self.attachments_row.takeAt(0)
-            widget = item.widget() if item else None
-            if widget is not None:
-                widget.deleteLater()
+        for layout in (self.attachments_row, *(() if same_documents else (self.documents_column,))):
+            while layout.count():
+                item = layout.takeAt(0)
+                widget = item.widget() if item else None
+                if widget is not None:
+                    widget.deleteLater()
+        self._buttons = {}
+        if not same_documents:
+            self.document_cards = []
         for index, att in enumerate(items):
+            if att.kind == "document":
+                if not same_documents:
+                    self._add_document_card(att)
+                continue
             button = QToolButton(self.attachments_box)
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
@@ -270,8 +300,18 @@ class MessageWidget(QFrame):
             button.setAccessibleName(f"Attached {att.kind}: {att.name}")
             button.clicked.connect(lambda _=False, i=index: self.open_attachment(i))
             self.attachments_row.addWidget(button)
+            self._buttons[index] = button
         self.attachments_row.addStretch(1)
-        self.attachments_box.setVisible(bool(items))
+        self.attachments_box.setVisible(bool(self._buttons))
+        self.documents_box.setVisible(bool(self.document_cards))
+
+    def _add_document_card(self, att: AttachmentView) -> None:
+        card = DocumentCard(att.name, att.size, att.load, self.documents_box)
+        card.toggled.connect(lambda _on: self.heightChanged.emit())
+        card.loaded.connect(self.heightChanged)
+        self.documents_column.addWidget(card)
+        card.show()
+        self.document_cards.append(card)
 
     def open_attachment(self, index: int) -> QDialog | None:
         """Enlarge a picture, play a recording (``playRequested``); videos open in the system's player."""
@@ -296,9 +336,8 @@ class MessageWidget(QFrame):
     def set_playing(self, path: Path | None) -> None:
         """Show which recording plays (■) and which can be played (▶)."""
         for i, att in enumerate(self._attachments):
-            item = self.attachments_row.itemAt(i)
-            button = item.widget() if item is not None else None
-            if att.kind == "audio" and isinstance(button, QToolButton):
+            button = self._buttons.get(i)
+            if att.kind == "audio" and button is not None:
                 on = path is not None and att.path == path
                 button.setText(("■ " if on else "▶ ") + att.name)
                 button.setAccessibleName(f"{'Stop' if on else 'Play'} the recording {att.name}")

@@ -2,12 +2,15 @@
 
 Attachments (dropped, pasted, picked or recorded) go to ``AttachmentIntake`` (``app.ui.composer.intake``),
 which reads them off the GUI thread; the composer shows its tiles and notices and sends what it holds.
+Documents' token counts, long pastes and page picking are ``DocumentActions``' (``documents``); the context
+meter weighs the message against the loaded context and keeps Send from a message that cannot fit.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -26,8 +29,13 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QToolButton
 from app.media import AudioInput
 from app.media.intake import PendingAttachment
 from app.ui.composer.attachment_tray import AttachmentTray
+from app.ui.composer.context_meter import ContextBudget, ContextMeter, OverflowBar, estimate_tokens
+from app.ui.composer.documents import DocumentActions
 from app.ui.composer.intake import MAX_ATTACHMENTS, Abilities, AttachmentIntake, file_filter
 from app.ui.composer.message_input import MessageInput, local_files
+
+if TYPE_CHECKING:
+    from app.ui.engine_bridge import EngineBridge
 
 __all__ = ["MAX_ATTACHMENTS", "Composer", "MessageInput", "PendingAttachment"]
 
@@ -46,11 +54,14 @@ class Composer(QWidget):
     thinkingToggled = Signal(bool)
     modelFileDropped = Signal(object)  # Path to a .gguf
     noticeRequested = Signal(str)
+    budgetChanged = Signal(object)  # ContextBudget: what the message costs against the context
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._busy = False
         self._last_dir = str(Path.home())
+        self._bridge: EngineBridge | None = None
+        self._history = 0  # tokens the conversation so far takes
         self.intake = AttachmentIntake(self.devicePixelRatioF, self)
         self.setAcceptDrops(True)
         self._build()
@@ -72,6 +83,8 @@ class Composer(QWidget):
             f"Applies to this conversation ({_keys('Ctrl+T')})."
         )
         self.send_button = QPushButton("Send", self)
+        self.meter = ContextMeter(self)
+        self.overflow_bar = OverflowBar(self)
         metrics = self.send_button.fontMetrics()
         self.send_button.setMinimumWidth(max(metrics.horizontalAdvance(t) for t in ("Send", "Stop")) + 32)
         for button in (self.attach_button, self.think_button):
@@ -83,10 +96,12 @@ class Composer(QWidget):
         row.addWidget(self.think_button)
         self._tools_at = row.count()
         row.addStretch(1)
+        row.addWidget(self.meter)
         row.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(4)
+        layout.addWidget(self.overflow_bar)
         layout.addWidget(self.tray)
         layout.addWidget(self.input)
         layout.addLayout(row)
@@ -107,6 +122,9 @@ class Composer(QWidget):
         self.input.imagePasted.connect(self._on_input_imagePasted)
         self.input.textChanged.connect(self._update_send)
         self.tray.removeRequested.connect(self._on_tray_removeRequested)
+        self.documents = DocumentActions(self.intake, self.tray, self.input, self)
+        self.documents.countsChanged.connect(self._update_send)
+        self.documents.noticeRequested.connect(self.noticeRequested)
         self.attach_button.clicked.connect(self._on_attach_button_clicked)
         self.think_button.toggled.connect(self.thinkingToggled)
         self.send_button.clicked.connect(self._on_send_button_clicked)
@@ -129,6 +147,29 @@ class Composer(QWidget):
     def set_capabilities(self, *, model_loaded: bool, vision: bool, audio: bool, model_name: str = "") -> None:
         self.intake.abilities = Abilities(model_loaded, vision, audio, model_name)
         self._update_send()
+
+    def use_engine(self, bridge: EngineBridge) -> None:
+        """Count attachments' tokens with the model ``bridge`` loads, and weigh the message against its context."""
+        self._bridge = bridge
+        self.documents.counter.use_engine(bridge)
+        bridge.modelLoaded.connect(lambda *_args: self._update_send())
+        bridge.modelUnloaded.connect(lambda *_args: self._update_send())
+
+    def set_history_tokens(self, tokens: int) -> None:
+        """What the conversation so far takes in the context (the meter adds the message to it)."""
+        self._history = max(0, tokens)
+        self._update_send()
+
+    def budget(self) -> ContextBudget:
+        """The message's cost against the loaded context (``n_ctx`` 0 while no model is loaded)."""
+        bridge = self._bridge
+        info = bridge.model_info if bridge is not None else None  # None while a model loads
+        draft = estimate_tokens(self.input.document().characterCount() - 1)
+        return ContextBudget(self._history, self.documents.counter.total(), draft, info.n_ctx if info else 0)
+
+    def choose_pages(self, token: int) -> None:
+        """Open the page picker for a document in the tray."""
+        self.documents.choose_pages(token)
 
     def set_thinking(self, on: bool) -> None:
         """Show the conversation's setting, without emitting thinkingToggled."""
@@ -216,10 +257,17 @@ class Composer(QWidget):
             return blocker
         if not self.intake.count() and not self._has_text():
             return "Type a message or attach a file"
-        return None
+        return self._budget.blocker()
+
+    _budget = ContextBudget(0, 0, 0, 0)
 
     @Slot()
     def _update_send(self) -> None:
+        budget = self.budget()  # cheap: the text box's length and the chips' counts
+        if budget != self._budget:
+            self._budget = budget
+            self.meter.show_budget(budget)
+            self.budgetChanged.emit(budget)
         button = self.send_button
         if self._busy:
             button.setText("Stop")

@@ -3,7 +3,9 @@
 ``AttachmentIntake`` judges each file by its name on the GUI thread, refuses what cannot be attached (not
 media, the same file twice, too many, media the loaded model cannot take) and reads the rest through
 ``run_in_background`` with ``app.media.intake``. It reports tray tiles and notices as signals; the
-composer only shows them.
+composer only shows them. Documents may be read again with other pages (``choose_pages``); one too long to
+send whole waits for its pages (``pagesNeeded``) instead of failing; a long paste becomes a text document
+that can go back into the message box (``take_pasted``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.media import AudioInput, MediaError
+from app.media.documents import DOCUMENT_NAMES, DOCUMENT_SUFFIXES, Document, PageChoice, TooManyPages
 from app.media.intake import (
     AUDIO_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -31,6 +34,7 @@ from app.media.intake import (
     PendingAttachment,
     decode_file,
     decode_image_bytes,
+    decode_text,
     kind_for_suffix,
     recording_attachment,
     unsupported_message,
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Attachments one message may carry; more are left out with a notice.
 MAX_ATTACHMENTS = 16
+#: What a long paste is called as a document.
+PASTED_NAME = "Pasted text.txt"
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,17 @@ class Abilities:
             return f"{name}: {model} cannot hear audio: only Gemma 4 E2B and E4B (with their mmproj) take audio."
         return None
 
+    def document_refusal(self, document: Document) -> str | None:
+        """Why the loaded model cannot take this document as read (pages as pictures need vision), or None."""
+        if not self.model_loaded or self.vision or not document.pictures:
+            return None
+        count = len(document.pictures)
+        model = self.model_name or "This model"
+        return (
+            f"{document.name}: {count} {document.unit}{'s' * (count != 1)} would go as pictures, but {model} "
+            f"cannot see pictures: choose {document.unit}s to send as text"
+        )
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -74,6 +91,7 @@ class _Job:
     name: str
     key: str  # the file's absolute path, to catch the same file twice ("" for pasted pictures)
     run: Callable[[float], Chip]
+    path: Path | None = None  # the file, for a document that may be read again with other pages
 
 
 class AttachmentIntake(QObject):
@@ -87,6 +105,8 @@ class AttachmentIntake(QObject):
     noticeRequested = Signal(str)
     modelFileDropped = Signal(object)  # Path to a .gguf
     recordingReady = Signal()  # a recording to send at once is read
+    rereading = Signal(int)  # token: a document is read again with other pages
+    pagesNeeded = Signal(int, int)  # token, page count: too long to send whole; its pages must be picked
 
     def __init__(self, dpr: Callable[[], float], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +115,10 @@ class AttachmentIntake(QObject):
         self._items: dict[int, Chip | None] = {}
         self._keys: dict[int, str] = {}
         self._futures: dict[int, Future[Chip]] = {}
+        self._sources: dict[int, tuple[Path, str]] = {}  # documents: the file and what the user calls it
+        self._needs_pages: dict[int, int] = {}  # documents too long to send whole: their page count
+        self._previous: dict[int, Chip] = {}  # documents being read again: the chip to restore on failure
+        self._pasted: dict[int, str] = {}  # long pastes: the text exactly as pasted
         self._tokens = itertools.count(1)
         self._send_when_ready = False  # a push-to-talk clip: send as soon as it is read
 
@@ -105,7 +129,22 @@ class AttachmentIntake(QObject):
 
     def pending(self) -> int:
         """How many are still being read."""
-        return sum(chip is None for chip in self._items.values())
+        return sum(chip is None and t not in self._needs_pages for t, chip in self._items.items())
+
+    def tokens(self) -> list[int]:
+        """Every attachment's token, in tray order (those still being read included)."""
+        return list(self._items)
+
+    def chip(self, token: int) -> Chip | None:
+        return self._items.get(token)
+
+    def source(self, token: int) -> tuple[Path, str] | None:
+        """A document's file and name (None for pasted text and media)."""
+        return self._sources.get(token)
+
+    def page_count(self, token: int) -> int:
+        """The pages of a document waiting for its pages to be picked (0 otherwise)."""
+        return self._needs_pages.get(token, 0)
 
     def count(self) -> int:
         """How many there are, those still being read included."""
@@ -115,9 +154,16 @@ class AttachmentIntake(QObject):
         """Why these attachments cannot be sent now, or None."""
         if pending := self.pending():
             return f"Wait: {pending} attachment{'s are' if pending > 1 else ' is'} still being read"
+        for token, pages in self._needs_pages.items():
+            name = self._sources[token][1] if token in self._sources else "A document"
+            return f"Choose the pages of {name} to send: it has {pages:,}"
         for attachment in self.attachments():
             if refusal := self.abilities.refusal(attachment.kind, attachment.name):
                 return f"{refusal} Remove it to send."
+            if isinstance(attachment.payload, Document) and (
+                refusal := self.abilities.document_refusal(attachment.payload)
+            ):
+                return refusal
         return None
 
     # --- adding -------------------------------------------------------------------------------------------
@@ -143,8 +189,44 @@ class AttachmentIntake(QObject):
                 if key in self._keys.values() or any(job.key == key for job in jobs):
                     self.noticeRequested.emit(f"{path.name} is already attached.")
                 else:
-                    jobs.append(_Job(kind, path.name, key, _file_reader(path, kind)))
+                    jobs.append(_Job(kind, path.name, key, _file_reader(path, kind), path))
         self._start(jobs)
+
+    def add_pasted_text(self, text: str) -> int | None:
+        """A long paste as a text document ("Pasted text.txt"); ``take_pasted`` gives it back. Its token."""
+        started = self._start(
+            [_Job("document", PASTED_NAME, "", lambda dpr: chip_for(decode_text(text, name=PASTED_NAME)))]
+        )
+        if not started:
+            return None
+        self._pasted[started[0]] = text
+        return started[0]
+
+    def take_pasted(self, token: int) -> str | None:
+        """The pasted text exactly as pasted, its chip removed (None when ``token`` is no paste)."""
+        text = self._pasted.get(token)
+        if text is not None:
+            self.remove(token)
+        return text
+
+    def is_pasted(self, token: int) -> bool:
+        return token in self._pasted
+
+    def choose_pages(self, token: int, choice: PageChoice) -> None:
+        """Read a document again with these pages (and pictures); its chip spins meanwhile."""
+        source = self._sources.get(token)
+        if source is None or token not in self._items:
+            return
+        path, name = source
+        old = self._items[token]
+        if old is not None:
+            self._previous[token] = old
+        self._needs_pages.pop(token, None)
+        self._items[token] = None
+        self.rereading.emit(token)
+        job = _Job("document", name, self._keys.get(token, ""), _file_reader(path, "document", choice), path)
+        self._submit(token, job, self._dpr())
+        self.changed.emit()
 
     def add_recording(self, path: Path, audio: AudioInput, *, send: bool) -> None:
         """A push-to-talk clip already decoded; ``send``: report ``recordingReady`` once it is attached."""
@@ -166,6 +248,8 @@ class AttachmentIntake(QObject):
         """Drop one attachment; a decode still running is abandoned."""
         self._items.pop(token, None)
         self._keys.pop(token, None)
+        for kept in (self._sources, self._needs_pages, self._previous, self._pasted):
+            kept.pop(token, None)
         future = self._futures.pop(token, None)
         if future is not None:
             future.cancel()  # only stops one that has not started; a running one's result is ignored
@@ -182,7 +266,8 @@ class AttachmentIntake(QObject):
         else:
             self._start([job])
 
-    def _start(self, jobs: list[_Job]) -> None:
+    def _start(self, jobs: list[_Job]) -> list[int]:
+        """Start reading ``jobs`` (as many as there is room for); their tokens."""
         room = max(0, MAX_ATTACHMENTS - len(self._items))
         if len(jobs) > room:
             left = len(jobs) - room
@@ -190,13 +275,18 @@ class AttachmentIntake(QObject):
             self.noticeRequested.emit(f"Only {MAX_ATTACHMENTS} attachments fit in one message; {left} {were} left out.")
             jobs = jobs[:room]
         dpr = self._dpr()
+        tokens: list[int] = []
         for job in jobs:
             token = next(self._tokens)
+            tokens.append(token)
             self._items[token] = None
             self._keys[token] = job.key
+            if job.path is not None and job.kind in ("document", ""):
+                self._sources[token] = (job.path, job.name)
             self.started.emit(token, job.kind, job.name)
             self._submit(token, job, dpr)
         self.changed.emit()
+        return tokens
 
     # --- results (on the GUI thread) ----------------------------------------------------------------------
 
@@ -224,6 +314,7 @@ class AttachmentIntake(QObject):
         if not self._keep_first_of_twins(token, attachment):
             return
         self._futures.pop(token, None)
+        self._previous.pop(token, None)
         self._items[token] = chip
         self.ready.emit(token, chip)
         self.changed.emit()
@@ -253,6 +344,19 @@ class AttachmentIntake(QObject):
         if token not in self._items:
             return
         self._send_when_ready = False
+        if isinstance(error, TooManyPages) and token in self._sources:
+            self._futures.pop(token, None)
+            self._needs_pages[token] = error.page_count
+            self.pagesNeeded.emit(token, error.page_count)
+            self.changed.emit()
+            return
+        if (previous := self._previous.pop(token, None)) is not None:  # other pages could not be read
+            self._futures.pop(token, None)
+            self._items[token] = previous
+            self.ready.emit(token, previous)
+            self.changed.emit()
+            self.noticeRequested.emit(str(error) if isinstance(error, MediaError) else f"{name} could not be read.")
+            return
         self.remove(token)
         if isinstance(error, MediaError):
             self.noticeRequested.emit(str(error))
@@ -271,19 +375,23 @@ def png_of(image: QImage, name: str) -> bytes:
 
 
 def file_filter() -> str:
-    """The file picker's filter: the media Gemma reads, and models."""
+    """The file picker's filter: the media and documents Gemma reads, and models."""
 
     def globs(suffixes: frozenset[str]) -> str:
         return " ".join(f"*{s}" for s in sorted(suffixes))
 
     media = IMAGE_SUFFIXES | AUDIO_SUFFIXES | VIDEO_SUFFIXES
+    names = " ".join(sorted(n.capitalize() for n in DOCUMENT_NAMES if "." not in n))
+    documents = f"{globs(DOCUMENT_SUFFIXES)} {names}"
     return ";;".join(
         [
-            f"Pictures, audio and video ({globs(media)})",
+            f"Pictures, audio, video and documents ({globs(media)} {documents})",
+            f"Documents: text, code, PDF, Word, PowerPoint, Excel ({documents})",
             f"Pictures ({globs(IMAGE_SUFFIXES)})",
             f"Audio ({globs(AUDIO_SUFFIXES)})",
             f"Video ({globs(VIDEO_SUFFIXES)})",
             f"Gemma models (*{MODEL_SUFFIX})",
+            "All files (*)",
         ]
     )
 
@@ -294,5 +402,7 @@ def _same_media_message(dropped: str, kept: str) -> str:
     return f"{dropped} is the same as {kept}, which is already attached."
 
 
-def _file_reader(path: Path, kind: AttachmentKind | Literal[""]) -> Callable[[float], Chip]:
-    return lambda dpr: chip_for(decode_file(path, kind), dpr)
+def _file_reader(
+    path: Path, kind: AttachmentKind | Literal[""], choice: PageChoice | None = None
+) -> Callable[[float], Chip]:
+    return lambda dpr: chip_for(decode_file(path, kind, choice=choice), dpr)

@@ -1,4 +1,8 @@
-"""The message text box: grows with its text, Enter sends, and dropped or pasted files and pictures leave as signals."""
+"""The message text box: grows with its text, Enter sends, and dropped or pasted files and pictures leave as signals.
+
+A paste longer than ``LONG_PASTE`` characters leaves as ``longTextPasted`` too (the composer attaches it as a
+text document instead of flooding the box); ``insert_text`` puts text back without that check.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from PySide6.QtCore import QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QFocusEvent, QFontMetricsF, QImage, QKeyEvent, QResizeEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-PLACEHOLDER = "Ask Gemma…, drop a picture, or paste a screenshot"
+PLACEHOLDER = "Ask Gemma…, drop a picture or a document, or paste a screenshot"
+#: A pasted text longer than this becomes an attachment ("Pasted text") rather than text in the box.
+LONG_PASTE = 2000
 _WORD_WRAP = QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
 
 
@@ -36,6 +42,7 @@ class MessageInput(QPlainTextEdit):
     submitRequested = Signal()
     filesDropped = Signal(list)  # list[Path]
     imagePasted = Signal(QImage)
+    longTextPasted = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +52,8 @@ class MessageInput(QPlainTextEdit):
         self.setAccessibleName("Message")
         self.setToolTip(
             "Your message. Enter sends, Shift+Enter starts a new line.\n"
-            "Paste a screenshot or drop pictures, audio or a short video to attach them."
+            "Paste a screenshot or drop pictures, audio, a short video or documents to attach them.\n"
+            f"A pasted text longer than {LONG_PASTE:,} characters is attached as a document."
         )
         self.textChanged.connect(self._on_self_textChanged)
         self._fit_height()
@@ -68,15 +76,24 @@ class MessageInput(QPlainTextEdit):
         return bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:
-        """Files and pictures become attachments; text (also text that comes with a picture) pastes as text."""
+        """Files and pictures become attachments, and so does a long text; other text (also text that comes
+        with a picture) pastes as text."""
         files = local_files(source)
         if files:
             self.filesDropped.emit(files)
         elif source.hasImage() and not source.hasText():
             self.imagePasted.emit(QImage(source.imageData()))
+        elif source.hasText() and len(text := source.text()) > LONG_PASTE:
+            self.longTextPasted.emit(text)
         else:
             self.choose_wrap(source.text())
             super().insertFromMimeData(source)
+
+    def insert_text(self, text: str) -> None:
+        """Put ``text`` in at the cursor as it is (a long paste coming back from its chip)."""
+        self.choose_wrap(text)
+        self.textCursor().insertText(text)
+        self.ensureCursorVisible()
 
     def choose_wrap(self, incoming: str) -> None:
         """Before ``incoming`` is inserted: wrap anywhere if it holds an unbroken run Qt would take ages to wrap."""

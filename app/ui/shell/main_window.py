@@ -33,6 +33,8 @@ from app.ui.chat.controller import ChatController
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView
 from app.ui.composer.composer import Composer
+from app.ui.composer.context_meter import history_tokens
+from app.ui.composer.context_offers import ContextOffers
 from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
 from app.ui.model_setup.setup import ModelSetup
@@ -68,6 +70,14 @@ class MainWindow(QMainWindow):
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
         self.chats = ChatList(self, store, self.sidebar, self.controller, self.chat, self.composer, self.notice_bar)
         self.loading = ModelLoading(self)
+        self.context_offers = ContextOffers(
+            self.composer,
+            self.bridge,
+            settings,
+            probe=lambda folder: self.models.probe(folder),  # read when used: tests give the window another
+            models_folder=self.models.folder,
+            reload=self.loading.reload_model,
+        )
         self.screenshot_html = ScreenshotToHtml(
             self,
             self.composer,
@@ -132,6 +142,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         c, comp = self.controller, self.composer
+        comp.use_engine(self.bridge)
         comp.sendRequested.connect(self._on_send)
         comp.stopRequested.connect(c.stop)
         comp.thinkingToggled.connect(c.set_thinking)
@@ -215,6 +226,7 @@ class MainWindow(QMainWindow):
             self.sidebar.select(conversation.id)
             self.setWindowTitle(f"{conversation.title} — Gemma Desk")
         self.status.set_context(0, 0)
+        self.composer.set_history_tokens(history_tokens(self.controller.path))
 
     def _on_send(self, text: str, attachments: list[object]) -> None:
         self.controller.send(text, attachments)
@@ -228,6 +240,7 @@ class MainWindow(QMainWindow):
 
     def _on_stats(self, stats: GenerationStats) -> None:
         self.status.set_stats(stats)
+        self.composer.set_history_tokens(stats.context_used)
 
     def _announce(self, text: str) -> None:
         """Tell screen readers that the answer is complete."""
