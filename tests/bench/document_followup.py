@@ -100,6 +100,7 @@ def main() -> None:
         try:
             doc = folder / "report.md"
             doc_tokens = write_document(doc, model_session, args.tokens)
+            doc_mb = doc.stat().st_size / 1e6
             store = Store.open(folder / "chats.db")
             cached: list[float] = []
             reread: list[float] = []
@@ -124,7 +125,7 @@ def main() -> None:
             model_session.close()
 
     c, r = statistics.median(cached), statistics.median(reread)
-    print(f"\nTiny Gemma 4, a {doc_tokens:,}-token document ({doc.stat().st_size / 1e6:.2f} MB), {args.rounds} rounds")
+    print(f"\nTiny Gemma 4, a {doc_tokens:,}-token document ({doc_mb:.2f} MB), {args.rounds} rounds")
     print(f"  first question (document read)   : {first_s * 1000:8.1f} ms  evaluated {first_stats.evaluated_tokens:,}")
     print(f"  follow-up, document cached       : {c * 1000:8.1f} ms  evaluated {statistics.median(cached_eval):,.0f}")
     print(f"  follow-up, document read again   : {r * 1000:8.1f} ms  evaluated {statistics.median(reread_eval):,.0f}")
