@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.input import LineError, parse_chat_line
+from tests.media.documents.sample_files import write_pdf
 from tests.test_cli import assert_one_line_error, json_lines, run_cli
 
 # --- a chat line: attachment commands first, then the text byte for byte -------------------------------------
@@ -109,3 +110,52 @@ def test_ask_file_refuses_a_model_and_an_unknown_kind(
     program.write_bytes(b"MZ\x90\x00" + bytes(range(256)) * 8)
     proc = run_cli(python, cli_env, "ask", "-m", str(tiny_model), "--file", str(program), "hi")
     assert_one_line_error(proc, 1, "tool.exe")
+
+
+# --- documents ------------------------------------------------------------------------------------------------
+
+
+def test_ask_about_documents_puts_their_text_in_the_prompt(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    code = tmp_path / "Makefile"
+    code.write_text("all:\n\tcc -o app main.c  # build\n" * 40)
+    notes = write_pdf(tmp_path / "notes.pdf", ["Minutes of the harbour meeting. " * 20, "Budget: forty ships. " * 20])
+    base = ["ask", "-m", str(tiny_model), "--json", "--max-tokens", "1", "--seed", "1"]
+    bare = run_cli(python, cli_env, *base, "What do they say?")
+    both = run_cli(python, cli_env, *base, "--file", str(code), "--file", str(notes), "What do they say?")
+    assert bare.returncode == both.returncode == 0, both.stderr
+    [bare_stats] = [e for e in json_lines(bare.stdout) if e["type"] == "stats"]
+    [both_stats] = [e for e in json_lines(both.stdout) if e["type"] == "stats"]
+    # The tiny model's vocabulary spends about a token a character: both documents' text is in the prompt.
+    added = int(both_stats["prompt_tokens"]) - int(bare_stats["prompt_tokens"])  # type: ignore[call-overload]
+    assert added > len(code.read_text()) // 2 + 600
+
+
+def test_chat_file_lines_store_documents_with_the_conversation(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "chats.db"
+    (tmp_path / "my notes.md").write_text("# Plan\n\n- ship it\n")
+    turns = f'/file "{tmp_path / "my notes.md"}" Summarise   "this"\nThanks!\n'
+    proc = subprocess.run(
+        [python, "-m", "app", "chat", "-m", str(tiny_model), "--json", "--max-tokens", "2", "--store", str(db)],
+        input=turns, capture_output=True, text=True, env=cli_env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert stored_user_messages(db) == [('Summarise   "this"', [("document", "my notes.md")]), ("Thanks!", [])]
+
+
+def test_chat_skips_a_turn_whose_document_cannot_be_read(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "data.txt").write_bytes(bytes(range(256)) * 64)  # binary, named .txt
+    proc = subprocess.run(
+        [python, "-m", "app", "chat", "-m", str(tiny_model), "--json", "--max-tokens", "2"],
+        input=f"/file {tmp_path / 'data.txt'} what is it?\nHello\n", capture_output=True, text=True, env=cli_env,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    events = json_lines(proc.stdout)
+    assert events[0]["type"] == "error" and str(events[0]["message"]).startswith("data.txt ")
+    assert len([e for e in events if e["type"] == "stats"]) == 1

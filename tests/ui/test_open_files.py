@@ -35,6 +35,7 @@ from app.cli.main import build_parser
 from app.ui import confirm
 from app.ui.shell.open_files import DeskApplication, FileOpener
 from app.ui.shell.single_instance import HAND_OFF_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONNECTIONS
+from tests.media.documents.sample_files import write_pdf
 from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
@@ -193,14 +194,12 @@ def test_a_mistyped_command_or_a_missing_file_is_refused_in_one_line(desk: Desk)
 # --- launches ------------------------------------------------------------------------------------------------
 
 
-def test_a_picture_opens_the_window_with_it_and_a_later_launch_hands_its_picture_over(
-    desk: Desk, x_display: str
-) -> None:
-    png(desk.tmp / "red.png", "red")
+def test_a_pdf_opens_the_window_with_it_and_a_later_launch_hands_its_picture_over(desk: Desk, x_display: str) -> None:
+    write_pdf(desk.tmp / "notes.pdf", ["Minutes of the harbour meeting.", "Budget: 40 ships."])
     png(desk.tmp / "blue.png", "blue")
     desk.env.update(DISPLAY=x_display, QT_QPA_PLATFORM="xcb")
-    first = desk.start("red.png")
-    shown = desk.wait_for("the composer holds 1 attachment(s): red.png", proc=first)
+    first = desk.start("notes.pdf")
+    shown = desk.wait_for("the composer holds 1 attachment(s): notes.pdf", proc=first)
     assert "attached 1 file(s) from the command line" in shown
     assert len(app_windows(x_display)) == 1
 
@@ -209,7 +208,7 @@ def test_a_picture_opens_the_window_with_it_and_a_later_launch_hands_its_picture
     assert done.returncode == 0, done.stderr[-2000:]
     assert "PySide6.QtNetwork" in done.stderr and "PySide6.QtWidgets" not in done.stderr  # no widgets loaded
     assert took < 30, f"the handing over took {took:.1f} s"
-    log = desk.wait_for("the composer holds 2 attachment(s): red.png, blue.png", since=mark, proc=first)
+    log = desk.wait_for("the composer holds 2 attachment(s): notes.pdf, blue.png", since=mark, proc=first)
     assert "attached 1 file(s) from a later launch" in log and "handed 1 file(s) to the running Gemma Desk" in log
     assert len(app_windows(x_display)) == 1  # the later launch made no window of its own
     print(f"\nhanding a picture to the running window: {took:.2f} s for the whole second process")
