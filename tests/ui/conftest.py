@@ -61,3 +61,29 @@ def launch(qtbot: QtBot, home: Path) -> Iterator[Launch]:
     for window in windows:
         window.close()
         window.store.close()
+
+
+#: ``open_window(model=None, mmproj=None)``: the window as the app opens it, shown, with that model loaded.
+WindowFactory = Callable[..., MainWindow]
+
+
+@pytest.fixture()
+def open_window(qtbot: QtBot, home: Path) -> Iterator[WindowFactory]:
+    windows: list[MainWindow] = []
+
+    def make(model: Path | None = None, mmproj: Path | None = None) -> MainWindow:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        window = create_window(app)  # as the app starts: settings, store, recovery
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        if model is not None:
+            window.load_model(model, mmproj)
+            qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        window.store.close()

@@ -4,7 +4,7 @@ the context meter and its offers, and document cards in the conversation. Real f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 from PySide6.QtCore import QMimeData, Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from app.engine import GenerateRequest
@@ -22,8 +22,9 @@ from app.store import Store
 from app.ui.composer.composer import MAX_ATTACHMENTS, Composer
 from app.ui.composer.document_chip import DocumentTile
 from app.ui.composer.page_picker import PICTURE
-from app.ui.shell.app import create_window
 from app.ui.shell.main_window import MainWindow
+from tests.ui.conftest import WindowFactory
+from tests.ui.test_main_window import configure as main_window_configure
 
 pytestmark = pytest.mark.gui
 
@@ -68,35 +69,10 @@ def page_text(number: int) -> str:
 
 # --- windows ----------------------------------------------------------------------------------------------
 
-WindowFactory = Callable[..., MainWindow]
-
 
 def configure(**values: object) -> None:
-    settings = Settings.load()
-    settings.update({"context_size": 2048, "max_tokens": 8, "seed": 1, **values})
-    settings.save()
-
-
-@pytest.fixture()
-def open_window(qtbot: QtBot, home: Path) -> Iterator[WindowFactory]:
-    windows: list[MainWindow] = []
-
-    def make(model: Path | None = None, mmproj: Path | None = None) -> MainWindow:
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        window = create_window(app)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        if model is not None:
-            window.load_model(model, mmproj)
-            qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        window.store.close()
+    """Settings for these windows: answers of 8 tokens (the documents are what is tested)."""
+    main_window_configure(**{"max_tokens": 8, **values})
 
 
 def document_tiles(composer: Composer) -> list[DocumentTile]:

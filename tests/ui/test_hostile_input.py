@@ -12,9 +12,8 @@ from pytestqt.qtbot import QtBot
 from app.engine.events import GenerateRequest, LoadRequest
 from app.engine.prompt import Message
 from app.engine.session import ModelSession
-from tests.ui.test_main_window import WindowFactory, configure, open_window, send, stored_path, wait_idle
-
-__all__ = ["open_window"]  # the fixture, shared with the main window's tests
+from tests.ui.conftest import WindowFactory
+from tests.ui.test_main_window import configure, send, stored_path, wait_idle
 
 pytestmark = pytest.mark.gui
 

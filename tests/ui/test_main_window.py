@@ -9,21 +9,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QApplication
+from PySide6.QtWidgets import QAbstractButton
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
 from app.store import Store
-from app.ui.shell.app import create_window
 from app.ui.shell.main_window import MainWindow
 from tests.fixtures.tiny_gemma4 import GEMMA4_CHAT_TEMPLATE, write_tiny_gemma4
+from tests.ui.conftest import WindowFactory
 
 pytestmark = pytest.mark.gui
 
@@ -34,31 +33,6 @@ def configure(**values: object) -> None:
     settings = Settings.load()
     settings.update({"context_size": 2048, "max_tokens": 24, "seed": 1, **values})
     settings.save()
-
-
-WindowFactory = Callable[..., MainWindow]
-
-
-@pytest.fixture()
-def open_window(qtbot: QtBot, home: Path) -> Iterator[WindowFactory]:
-    windows: list[MainWindow] = []
-
-    def make(model: Path | None = None, mmproj: Path | None = None) -> MainWindow:
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        window = create_window(app)  # as the app starts: settings, store, recovery
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        if model is not None:
-            window.load_model(model, mmproj)
-            qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        window.store.close()
 
 
 def send(qtbot: QtBot, window: MainWindow, text: str) -> None:
