@@ -32,33 +32,10 @@ from app.engine.attachments import document_parts
 from app.engine.native import NativeModel
 from app.media.documents import Document, read_document
 from app.ui.tasks import run_in_background
+from tests.bench.heartbeat import Heartbeat
 
 TARGET_S = 2.0
 TARGET_STALL_MS = 50.0
-
-
-class Heartbeat:
-    """The longest gap between ticks of a 1 ms timer on the GUI thread."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(1)
-        self.timer.timeout.connect(self._tick)
-        self.last = self.longest = 0.0
-
-    def start(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.longest
 
 
 def count_tokens(model: NativeModel, document: Document) -> int:
@@ -79,7 +56,7 @@ def in_background(app: QApplication, model: NativeModel, path: Path) -> tuple[fl
     """Read and count on the task pool while the GUI thread runs its event loop: seconds, longest stall."""
     loop = QEventLoop()
     results: list[object] = []
-    beat = Heartbeat()
+    beat = Heartbeat(interval_ms=1)
     beat.start()
     started = time.perf_counter()
     run_in_background(

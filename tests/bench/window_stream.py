@@ -26,7 +26,6 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-bench-"))
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.engine import AnswerDelta, Done, GenerateRequest, GenerationStats, Stats, ThinkingDelta
@@ -34,6 +33,7 @@ from app.settings import Settings
 from app.ui.engine_bridge import EngineBridge
 from app.ui.shell.app import create_window
 from app.ui.shell.main_window import MainWindow
+from tests.bench.heartbeat import Heartbeat
 
 PROMPT = "Write a long story about a lighthouse keeper."
 
@@ -57,31 +57,6 @@ def parse_{n}(text: str) -> list[str]:
 - second point, a bit longer, to wrap over the line
 
 """
-
-
-class Heartbeat:
-    """Measures the longest gap between ticks of a 5 ms timer on the GUI thread."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.last = 0.0
-        self.longest = 0.0
-
-    def start(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.longest
 
 
 def wait(app: QApplication, condition: object, timeout: float = 120.0) -> None:
