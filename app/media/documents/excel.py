@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import openpyxl
 
-from app.media.documents.model import Document, PageChoice, Section, format_page_range
+from app.media.documents.model import Document, PageChoice, Section
 from app.media.errors import MediaError, subject
 
 #: Rows read from one sheet (about 10 tokens a row at the least: 100K tokens).
@@ -35,9 +35,7 @@ def read_excel(stream: BinaryIO, *, name: str, choice: PageChoice) -> Document:
         who = subject(name)
         if not sheets:
             raise MediaError(f"{who} has no worksheets.")
-        missing = [n for n in choice.pages if n > len(sheets)]
-        if missing:
-            raise MediaError(f"{who} has only {len(sheets):,} sheets; sheet {format_page_range(missing)} is not in it.")
+        choice.check_within(len(sheets), who, "sheet")
         sections: list[Section] = []
         notes: list[str] = []
         for number, sheet in enumerate(sheets, start=1):

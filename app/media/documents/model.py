@@ -44,6 +44,17 @@ class PageChoice:
     def includes(self, number: int) -> bool:
         return not self.pages or number in self.pages
 
+    def check_within(self, count: int, who: str, unit: str) -> None:
+        """Raise MediaError when the choice names a ``unit`` past the ``count`` the file has (a file changed since
+        the pages were picked, or a hand-made choice), e.g. "notes.pdf has only 3 pages; page 5 is not in it any more."
+        """
+        missing = [n for n in self.pages if n > count]
+        if missing:
+            plural = "s" * (count != 1)
+            raise MediaError(
+                f"{who} has only {count:,} {unit}{plural}; {unit} {format_page_range(missing)} is not in it any more."
+            )
+
     def to_json(self) -> str:
         data: dict[str, Any] = {}
         if self.pages:

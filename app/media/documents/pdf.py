@@ -94,10 +94,7 @@ def _chosen_pages(pdf: OpenPdf, choice: PageChoice) -> list[int]:
                 f"{who} has {count:,} pages; pick up to {MAX_PDF_PAGES:,} pages to attach.", page_count=count
             )
         return list(range(1, count + 1))
-    missing = [n for n in choice.pages if n > count]
-    if missing:
-        pages = format_page_range(missing)
-        raise MediaError(f"{who} has only {count:,} page{'s' * (count != 1)}; page {pages} is not in it any more.")
+    choice.check_within(count, who, "page")
     if len(choice.pages) > MAX_PDF_PAGES:
         raise TooManyPages(
             f"{len(choice.pages):,} pages of {who} are picked; pick up to {MAX_PDF_PAGES:,} pages to attach.",

@@ -28,9 +28,7 @@ def read_powerpoint(stream: BinaryIO, *, name: str, choice: PageChoice) -> Docum
     who = subject(name)
     if not slides:
         raise MediaError(f"{who} has no slides.")
-    missing = [n for n in choice.pages if n > len(slides)]
-    if missing:
-        raise MediaError(f"{who} has only {len(slides):,} slides; slide {format_page_range(missing)} is not in it.")
+    choice.check_within(len(slides), who, "slide")
     sections: list[Section] = []
     unseen: list[int] = []
     for number, slide in enumerate(slides, start=1):
