@@ -282,10 +282,14 @@ def _check_power(base: Number, exponent: Number) -> None:
         raise _fail("division by zero (0 to a negative power)")
     if abs(base) <= 1 or exponent <= 0:
         return
+    try:
+        bits = exponent * math.log2(abs(base))
+    except OverflowError:  # an exponent too large for a float
+        bits = math.inf
     if isinstance(base, int) and isinstance(exponent, int):
-        if exponent > MAX_BITS or exponent * math.log2(abs(base)) > MAX_BITS:
+        if bits > MAX_BITS:
             raise _fail(f"the result is too large (over {MAX_BITS:,} bits)")
-    elif exponent * math.log2(abs(base)) > 1024:
+    elif bits > 1024:
         raise _fail("the result is too large")
 
 
@@ -345,7 +349,7 @@ def _check_call(name: str, args: list[Number]) -> None:
             args[0] = n = int(n)
         if not isinstance(n, int) or n < 0:
             raise _fail("factorial needs a whole number that is not negative")
-        if n > 2 and math.lgamma(n + 1) / math.log(2) > MAX_BITS:
+        if n > 10_000 or (n > 2 and math.lgamma(n + 1) / math.log(2) > MAX_BITS):
             raise _fail(f"factorial({n}) is too large (over {MAX_BITS:,} bits)")
     elif name == "round" and len(args) == 2:
         digits = args[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import math
+import random
 import time
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def test_every_listed_function_is_tested_above() -> None:
         ("round(2.5, 0.5)", r"round's second argument must be a whole number of digits"),
         ("gcd(2.5, 5)", r"gcd needs whole numbers"),
         ("2.0 ** 5000", r"the result is too large$"),
+        ("2.0 ** 10**1000", r"the result is too large$"),
+        ("factorial(10**1000)", r"factorial\(1000000000000.*\) is too large \(over 4,096 bits\)"),
         ("1e308 * 10", r"the result is too large$"),
         ("10**400 / 3", r"the result is too large$"),
         ("1e999", r"a number is too large$"),
@@ -176,6 +179,22 @@ def test_hostile_and_broken_expressions_get_a_one_line_error(expression: str, me
         calculate(expression)
     assert "\n" not in str(raised.value)
     assert time.perf_counter() - started < 0.5, "refused before computing, not after"
+
+
+def test_random_expressions_give_a_result_or_a_one_line_error_never_a_crash() -> None:
+    pieces = ["1", "0", "-", "2", "9", "0.5", "1e300", "10**400", "**", "*", "/", "//", "%", "+", "(", ")", "<"]
+    pieces += [f"{name}(" for name in FUNCTIONS] + [",", "pi", "e", "."]
+    chooser = random.Random(15)
+    outcomes = {"result": 0, "error": 0}
+    for _ in range(3000):
+        expression = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 12)))
+        try:
+            calculate(expression)
+            outcomes["result"] += 1
+        except ToolError as error:
+            assert "\n" not in str(error) and str(error).startswith("calculator: ")
+            outcomes["error"] += 1
+    assert outcomes["result"] > 30 and outcomes["error"] > 1000
 
 
 def test_results_stay_within_the_bounds_and_print_in_full() -> None:
