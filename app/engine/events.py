@@ -111,9 +111,17 @@ class AnswerDelta:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
+    """A complete ``<|tool_call>…<tool_call|>`` from the model.
+
+    ``arguments`` are the parsed values; a malformed call has ``error`` set (one line, fit to show the user and
+    to tell the model), the name it seems to give (or "") and no arguments. ``raw`` is the text the model wrote.
+    """
+
     request_id: int
     name: str
-    arguments: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
 from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
+from app.engine.tool_calls import guess_name
 from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
 
 __all__ = ["LoadCancelled", "ModelSession"]
@@ -243,7 +244,9 @@ class ModelSession:
             return AnswerDelta(request_id, parsed.text)
         if parsed.kind is Kind.THINKING:
             return ThinkingDelta(request_id, parsed.text)
-        return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
+        if parsed.call is not None:
+            return ToolCall(request_id, parsed.call.name, parsed.call.arguments, parsed.text)
+        return ToolCall(request_id, guess_name(parsed.text), {}, parsed.text, parsed.error or "malformed tool call")
 
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
