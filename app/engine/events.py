@@ -54,6 +54,9 @@ class GenerateRequest:
     # When the conversation does not fit: "drop_oldest" keeps the system prompt and
     # the newest turns and drops the oldest whole turns; "stop" refuses instead.
     overflow: Literal["drop_oldest", "stop"] = "drop_oldest"
+    # OpenAI-style declarations ({"type": "function", "function": {name, description, parameters}}) that the
+    # model's template writes into the system turn; descriptions are text, the rest is checked for control tokens.
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 # -- events -------------------------------------------------------------------

@@ -34,7 +34,7 @@ from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
 from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
-from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
+from app.engine.stream_parser import MARKERS, TOOL_RESPONSE_CLOSE, Kind, Parsed, StreamParser
 from app.engine.tool_calls import guess_name
 from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
 
@@ -274,9 +274,17 @@ def _sampler(sp: SamplingParams) -> Sampler:
 
 
 def _model_turn_tail(prompt: str) -> str:
-    """What the template wrote after the last turn header, e.g. a pre-filled thought channel."""
+    """What the template wrote after the last turn header, e.g. a pre-filled thought channel.
+
+    A model turn that continues after tool results starts again after the last ``<tool_response|>``: the results
+    (and the earlier answer text) are untrusted, so a ``<|channel>`` typed in them must not steer the parser.
+    """
     start = prompt.rfind("<|turn>")
     if start == -1:
         return ""
     newline = prompt.find("\n", start)
-    return "" if newline == -1 else prompt[newline + 1 :]
+    if newline == -1:
+        return ""
+    tail = prompt[newline + 1 :]
+    response_end = tail.rfind(TOOL_RESPONSE_CLOSE)
+    return tail if response_end == -1 else tail[response_end + len(TOOL_RESPONSE_CLOSE) :]

@@ -18,6 +18,7 @@ CHANNEL_OPEN = "<|channel>"
 CHANNEL_CLOSE = "<channel|>"
 TOOL_CALL_OPEN = "<|tool_call>"
 TOOL_CALL_CLOSE = "<tool_call|>"
+TOOL_RESPONSE_CLOSE = "<tool_response|>"
 
 #: Every marker the parser acts on; a piece ending in a prefix of one is held back.
 MARKERS: tuple[str, ...] = (CHANNEL_OPEN, CHANNEL_CLOSE, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)

@@ -48,11 +48,13 @@ class ToolCallError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A parsed call: the tool's name, its arguments, and the text the model wrote."""
+    """A parsed call: the tool's name, its arguments, the text the model wrote, and an id that the conversation
+    gives it so its result can be matched (``Message.tool_call_id``)."""
 
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     raw: str = ""
+    id: str = ""
 
 
 def parse_tool_call(body: str) -> ToolCall:
