@@ -27,6 +27,9 @@ class SamplingParams:
     min_p: float = 0.0
     repeat_penalty: float = 1.0
     seed: int | None = None  # None: a fresh seed each time
+    # A llama.cpp GBNF grammar (rule "root") the answer must follow, e.g. to force an exact tool call in tests;
+    # written by our code, never by the model or a server. Tokens by id: <[17]>.
+    grammar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

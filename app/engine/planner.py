@@ -24,6 +24,8 @@ from app.media import AudioClip, ImageInput
 
 #: Room kept for the answer when older turns must be dropped.
 ANSWER_RESERVE = 1024
+#: The longest sampling grammar taken.
+MAX_GRAMMAR_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ def check_sampling(request: GenerateRequest) -> None:
         raise RequestError(f"The repeat penalty must be above 0; {sp.repeat_penalty} was asked for.")
     if sp.seed is not None and not 0 <= sp.seed <= 0xFFFFFFFF:
         raise RequestError(f"The seed must be between 0 and {0xFFFFFFFF}; {sp.seed} was asked for.")
+    if sp.grammar is not None and len(sp.grammar) > MAX_GRAMMAR_CHARS:
+        raise RequestError(f"The grammar is {len(sp.grammar):,} characters; at most {MAX_GRAMMAR_CHARS:,} are taken.")
     if request.max_tokens is not None and request.max_tokens < 1:
         raise RequestError(f"At least one token must be asked for; {request.max_tokens} was.")
 

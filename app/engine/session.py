@@ -28,7 +28,7 @@ from app.engine.events import (
     ToolCall,
 )
 from app.engine.loader import LoadCancelled, Loaded, load_model
-from app.engine.native import Sampler
+from app.engine.native import NativeModel, Sampler
 from app.engine.planner import Capabilities, check_request, plan_prompt, render_plan
 from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
 from app.engine.prefix_reuse import keep_prefix
@@ -189,7 +189,7 @@ class ModelSession:
     ) -> Generator[EngineEvent, None, AnswerWork]:
         """Sample, show and evaluate one token at a time until a stop: the hot path, tuned by hand (keep it so)."""
         stop_reason = "stopped" if stopped else ""
-        sampler = _sampler(request.sampling)
+        sampler = _sampler(request.sampling, self.model)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parser = StreamParser()
         parser.prime(_model_turn_tail(plan.text))
@@ -261,9 +261,11 @@ class ModelSession:
         return self.info.path
 
 
-def _sampler(sp: SamplingParams) -> Sampler:
+def _sampler(sp: SamplingParams, model: NativeModel) -> Sampler:
     """The sampler chain for ``sp`` (a fresh random seed when it has none)."""
     return Sampler(
+        grammar=sp.grammar,
+        model=model,
         temperature=sp.temperature,
         top_p=sp.top_p,
         top_k=sp.top_k,
