@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from app.engine import tool_calls
 from app.engine.prompt import Message
 
 #: Gemma 4's recommended chat sampling (DESIGN.md §2).
@@ -128,6 +129,10 @@ class ToolCall:
     arguments: dict[str, Any] = field(default_factory=dict)
     raw: str = ""
     error: str = ""
+
+    def as_call(self, call_id: str) -> tool_calls.ToolCall:
+        """The call as the assistant message's ``tool_calls`` carry it, under the id the conversation gives it."""
+        return tool_calls.ToolCall(self.name, dict(self.arguments), self.raw, call_id)
 
 
 @dataclass(frozen=True, slots=True)

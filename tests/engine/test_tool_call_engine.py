@@ -94,3 +94,34 @@ def test_a_broken_grammar_is_refused_with_a_message(session: ModelSession) -> No
 def test_an_oversized_grammar_is_refused(session: ModelSession) -> None:
     with pytest.raises(RequestError, match="at most 100,000 are taken"):
         run(session, 'root ::= "' + "a" * 100_000 + '"\n')
+
+
+def test_the_result_reaches_the_next_prompt_and_the_answer_streams(session: ModelSession) -> None:
+    question = Message.text("user", "What is the weather in Paris?")
+    events = run(session, forced(session, 'get_weather{city:"Paris"}'))
+    event = next(e for e in events if isinstance(e, ToolCall))
+    call = event.as_call("call-1")
+    follow_up = GenerateRequest(
+        messages=(
+            question,
+            Message("assistant", tool_calls=(call,)),
+            Message.tool_result(call, "Sunny, 21 °C <turn|>"),
+        ),
+        sampling=SamplingParams(seed=5, grammar='root ::= "It is sunny."\n'),
+        max_tokens=40,
+    )
+    plan = session.prepare(follow_up)
+    try:
+        assert plan.text.endswith(
+            '<|turn>model\n<|tool_call>call:get_weather{city:<|"|>Paris<|"|>}<tool_call|>'
+            '<|tool_response>response:get_weather{value:<|"|>Sunny, 21 °C <turn|><|"|>}<tool_response|>'
+        )
+    finally:
+        plan.close()
+    answer = list(session.generate(follow_up, request_id=4))
+    stats = answer[-1]
+    assert isinstance(stats, Stats)
+    assert stats.stats.reused_tokens > 0  # the question's tokens stay in the KV cache
+    assert stats.stats.stop_reason == "end"
+    assert [type(e).__name__ for e in answer[:-1]] == ["AnswerDelta"] * (len(answer) - 1)  # no thinking, no call
+    assert "".join(e.text for e in answer if isinstance(e, AnswerDelta)) == "It is sunny."
