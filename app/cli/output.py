@@ -56,7 +56,7 @@ class JsonOutput:
         elif isinstance(event, AnswerDelta):
             self._write({"type": "answer", "text": event.text})
         elif isinstance(event, ToolCall):
-            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments})
+            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments, "error": event.error})
         elif isinstance(event, ContextTrimmed):
             self._write(
                 {
@@ -126,7 +126,7 @@ class PlainOutput:
             self._write(event.text)
             self._line_start = event.text.endswith("\n")
         elif isinstance(event, ToolCall):
-            self._write(f"\n[tool call] {event.name}{event.arguments}\n")
+            self._write(f"\n[tool call] {event.raw.strip()}\n")
         elif isinstance(event, ContextTrimmed):
             self.err.write(
                 f"Note: the conversation is longer than the context; the oldest {event.dropped_messages} "

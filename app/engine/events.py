@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from app.engine import tool_calls
 from app.engine.prompt import Message
 
 #: Gemma 4's recommended chat sampling (DESIGN.md §2).
@@ -27,6 +28,9 @@ class SamplingParams:
     min_p: float = 0.0
     repeat_penalty: float = 1.0
     seed: int | None = None  # None: a fresh seed each time
+    # A llama.cpp GBNF grammar (rule "root") the answer must follow, e.g. to force an exact tool call in tests;
+    # written by our code, never by the model or a server. Tokens by id: <[17]>.
+    grammar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,9 @@ class GenerateRequest:
     # When the conversation does not fit: "drop_oldest" keeps the system prompt and
     # the newest turns and drops the oldest whole turns; "stop" refuses instead.
     overflow: Literal["drop_oldest", "stop"] = "drop_oldest"
+    # OpenAI-style declarations ({"type": "function", "function": {name, description, parameters}}) that the
+    # model's template writes into the system turn; descriptions are text, the rest is checked for control tokens.
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 # -- events -------------------------------------------------------------------
@@ -111,9 +118,21 @@ class AnswerDelta:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
+    """A complete ``<|tool_call>…<tool_call|>`` from the model.
+
+    ``arguments`` are the parsed values; a malformed call has ``error`` set (one line, fit to show the user and
+    to tell the model), the name it seems to give (or "") and no arguments. ``raw`` is the text the model wrote.
+    """
+
     request_id: int
     name: str
-    arguments: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+    error: str = ""
+
+    def as_call(self, call_id: str) -> tool_calls.ToolCall:
+        """The call as the assistant message's ``tool_calls`` carry it, under the id the conversation gives it."""
+        return tool_calls.ToolCall(self.name, dict(self.arguments), self.raw, call_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llama_cpp as C
 
-from app.engine.errors import ModelLoadError
+from app.engine.errors import ModelLoadError, RequestError
 from app.engine.native_log import capture_native_log, init_backend
 
 __all__ = ["NativeContext", "NativeModel", "Sampler"]
@@ -338,7 +338,7 @@ class NativeContext:
 
 
 class Sampler:
-    """A llama.cpp sampler chain: penalties → top-k → top-p → min-p → temperature → draw."""
+    """A llama.cpp sampler chain: grammar → penalties → top-k → top-p → min-p → temperature → draw."""
 
     def __init__(
         self,
@@ -349,8 +349,21 @@ class Sampler:
         min_p: float,
         repeat_penalty: float,
         seed: int,
+        grammar: str | None = None,
+        model: NativeModel | None = None,
     ) -> None:
         chain = C.llama_sampler_chain_init(C.llama_sampler_chain_default_params())
+        if grammar is not None:
+            if model is None:
+                C.llama_sampler_free(chain)
+                raise ValueError("a grammar needs the model's vocabulary")
+            with capture_native_log() as lines:
+                constrained = C.llama_sampler_init_grammar(model.vocab, grammar.encode("utf-8"), b"root")
+            if not constrained:
+                C.llama_sampler_free(chain)
+                detail = next((line.strip() for line in lines if "parse" in line or "error" in line), "")
+                raise RequestError(f"The grammar could not be used{': ' + detail if detail else ''}.")
+            C.llama_sampler_chain_add(chain, constrained)  # the chain owns it from here
         if repeat_penalty != 1.0:
             C.llama_sampler_chain_add(chain, C.llama_sampler_init_penalties(64, repeat_penalty, 0.0, 0.0))
         if temperature <= 0.0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from app.engine.errors import ContextError, RequestError
 from app.engine.events import GenerateRequest
@@ -23,6 +24,8 @@ from app.media import AudioClip, ImageInput
 
 #: Room kept for the answer when older turns must be dropped.
 ANSWER_RESERVE = 1024
+#: The longest sampling grammar taken.
+MAX_GRAMMAR_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ def check_sampling(request: GenerateRequest) -> None:
         raise RequestError(f"The repeat penalty must be above 0; {sp.repeat_penalty} was asked for.")
     if sp.seed is not None and not 0 <= sp.seed <= 0xFFFFFFFF:
         raise RequestError(f"The seed must be between 0 and {0xFFFFFFFF}; {sp.seed} was asked for.")
+    if sp.grammar is not None and len(sp.grammar) > MAX_GRAMMAR_CHARS:
+        raise RequestError(f"The grammar is {len(sp.grammar):,} characters; at most {MAX_GRAMMAR_CHARS:,} are taken.")
     if request.max_tokens is not None and request.max_tokens < 1:
         raise RequestError(f"At least one token must be asked for; {request.max_tokens} was.")
 
@@ -80,6 +85,39 @@ def check_request(request: GenerateRequest, caps: Capabilities) -> None:
                 raise RequestError(f"An attached {p.type} has no data (was it deleted?).")
 
 
+def check_tools(tools: tuple[dict[str, Any], ...], control_texts: tuple[str, ...]) -> None:
+    """Refuse a tool declaration whose names or schema hold a control token's text.
+
+    Descriptions are fenced as text when rendered; everything else in a declaration (names, parameter names,
+    types, enum values) is written by the template as structure, so a server cannot smuggle ``<turn|>`` in there.
+    """
+    for tool in tools:
+        if not isinstance(tool, dict):
+            raise RequestError(f"A tool declaration must be a mapping, not {type(tool).__name__}.")
+        function = tool.get("function", tool)
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name:
+            raise RequestError("A tool declaration has no function name.")
+        for text in _structure_strings(tool):
+            found = next((c for c in control_texts if c in text), None)
+            if found is not None:
+                raise RequestError(f"The tool {name[:80]!r} was not offered: its declaration holds {found!r}.")
+
+
+def _structure_strings(value: Any, key: str = "") -> list[str]:
+    """Every string a template would write as structure: keys and values, not descriptions."""
+    if isinstance(value, str):
+        return [] if key == "description" else [value]
+    if isinstance(value, dict):
+        found = [str(k) for k in value]
+        for k, item in value.items():
+            found += _structure_strings(item, str(k))
+        return found
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _structure_strings(item)]
+    return []
+
+
 def _media_in_order(messages: list[Message]) -> list[MediaPayload]:
     return [p.payload for m in messages for p in m.parts if p.type in ("image", "audio")]
 
@@ -90,13 +128,15 @@ def render_plan(
     projector: Projector | None,
     messages: list[Message],
     thinking: bool,
+    tools: tuple[dict[str, Any], ...] = (),
 ) -> PromptPlan:
     """Render and tokenize ``messages`` (no fitting).
 
     Text is fenced and tokenized as text, and media go where the template put its placeholders
     (``app.engine.prompt_tokens`` says how); each picture or clip is tokenized by libmtmd on its own.
     """
-    options = PromptOptions(enable_thinking=thinking)
+    check_tools(tools, model.structural_texts())
+    options = PromptOptions(enable_thinking=thinking, tools=tools)
     spans = render_spans(lambda wrap: template.render(messages, options, wrap), model.structural_texts)
     items = tokenize_spans(model, spans)
     media = _media_in_order(messages)
@@ -165,7 +205,7 @@ def plan_prompt(
     reserve = min(request.max_tokens or ANSWER_RESERVE, ANSWER_RESERVE, n_ctx // 4)
     dropped = 0
     while True:
-        plan = render_plan(template, model, projector, messages, request.thinking)
+        plan = render_plan(template, model, projector, messages, request.thinking, request.tools)
         too_long = plan.n_pos >= n_ctx
         wants_room = plan.n_pos + reserve > n_ctx
         if request.overflow == "drop_oldest" and wants_room:

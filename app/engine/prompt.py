@@ -20,6 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.engine.errors import EngineError
 from app.engine.prompt_tokens import MEDIA_MARKERS
+from app.engine.tool_calls import ToolCall
 
 __all__ = ["MEDIA_MARKERS", "ChatTemplate", "Message", "Part", "PromptOptions", "TemplateError", "fallback_template"]
 
@@ -43,15 +44,28 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A chat message as the engine sees it. ``thinking`` is kept but never re-sent."""
+    """A chat message as the engine sees it.
+
+    ``thinking`` is kept, and re-sent only with an assistant message that made tool calls (the template decides
+    where it goes, as ``reasoning_content``). An assistant message may carry ``tool_calls``; each result follows as
+    a ``tool`` message naming the call's ``tool_call_id`` and the tool's ``name``.
+    """
 
     role: Role
     parts: tuple[Part, ...] = ()
     thinking: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
 
     @staticmethod
     def text(role: Role, text: str) -> Message:
         return Message(role=role, parts=(Part("text", text),))
+
+    @staticmethod
+    def tool_result(call: ToolCall, text: str) -> Message:
+        """The result of ``call`` as the ``tool`` message that answers it."""
+        return Message(role="tool", parts=(Part("text", text),), tool_call_id=call.id, name=call.name)
 
     @property
     def plain_text(self) -> str:
@@ -191,7 +205,36 @@ def _message_dict(message: Message, *, structured: bool, wrap: Callable[[str], s
         content = [
             {"type": "text", "text": wrap(p.text)} if p.type == "text" else {"type": p.type} for p in message.parts
         ]
-    return {"role": message.role, "content": content}
+    data: dict[str, Any] = {"role": message.role, "content": content}
+    if message.tool_calls and structured:
+        data["tool_calls"] = [_call_dict(call, wrap) for call in message.tool_calls]
+        if message.thinking.strip():
+            data["reasoning_content"] = wrap(message.thinking)
+    if message.role == "tool" and structured:
+        data["tool_call_id"] = message.tool_call_id
+        if message.name:
+            data["name"] = wrap(message.name)
+    return data
+
+
+def _call_dict(call: ToolCall, wrap: Callable[[str], str]) -> dict[str, Any]:
+    """An OpenAI-style tool call; the model wrote its name and arguments, so every string in them is fenced text."""
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": wrap(call.name), "arguments": _wrap_strings(call.arguments, wrap)},
+    }
+
+
+def _wrap_strings(value: Any, wrap: Callable[[str], str]) -> Any:
+    """``value`` with every string in it, keys included, passed through ``wrap``."""
+    if isinstance(value, str):
+        return wrap(value)
+    if isinstance(value, dict):
+        return {wrap(str(key)): _wrap_strings(item, wrap) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wrap_strings(item, wrap) for item in value]
+    return value
 
 
 def _wrap_descriptions(value: Any, wrap: Callable[[str], str]) -> Any:

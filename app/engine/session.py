@@ -28,13 +28,14 @@ from app.engine.events import (
     ToolCall,
 )
 from app.engine.loader import LoadCancelled, Loaded, load_model
-from app.engine.native import Sampler
+from app.engine.native import NativeModel, Sampler
 from app.engine.planner import Capabilities, check_request, plan_prompt, render_plan
 from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
 from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
-from app.engine.stream_parser import MARKERS, Kind, Parsed, StreamParser
+from app.engine.stream_parser import MARKERS, TOOL_RESPONSE_CLOSE, Kind, Parsed, StreamParser
+from app.engine.tool_calls import guess_name
 from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
 
 __all__ = ["LoadCancelled", "ModelSession"]
@@ -188,7 +189,7 @@ class ModelSession:
     ) -> Generator[EngineEvent, None, AnswerWork]:
         """Sample, show and evaluate one token at a time until a stop: the hot path, tuned by hand (keep it so)."""
         stop_reason = "stopped" if stopped else ""
-        sampler = _sampler(request.sampling)
+        sampler = _sampler(request.sampling, self.model)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parser = StreamParser()
         parser.prime(_model_turn_tail(plan.text))
@@ -243,7 +244,9 @@ class ModelSession:
             return AnswerDelta(request_id, parsed.text)
         if parsed.kind is Kind.THINKING:
             return ThinkingDelta(request_id, parsed.text)
-        return ToolCall(request_id, parsed.tool_name, parsed.tool_arguments)
+        if parsed.call is not None:
+            return ToolCall(request_id, parsed.call.name, parsed.call.arguments, parsed.text)
+        return ToolCall(request_id, guess_name(parsed.text), {}, parsed.text, parsed.error or "malformed tool call")
 
     def reset_cache(self) -> None:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
@@ -258,9 +261,11 @@ class ModelSession:
         return self.info.path
 
 
-def _sampler(sp: SamplingParams) -> Sampler:
+def _sampler(sp: SamplingParams, model: NativeModel) -> Sampler:
     """The sampler chain for ``sp`` (a fresh random seed when it has none)."""
     return Sampler(
+        grammar=sp.grammar,
+        model=model,
         temperature=sp.temperature,
         top_p=sp.top_p,
         top_k=sp.top_k,
@@ -271,9 +276,17 @@ def _sampler(sp: SamplingParams) -> Sampler:
 
 
 def _model_turn_tail(prompt: str) -> str:
-    """What the template wrote after the last turn header, e.g. a pre-filled thought channel."""
+    """What the template wrote after the last turn header, e.g. a pre-filled thought channel.
+
+    A model turn that continues after tool results starts again after the last ``<tool_response|>``: the results
+    (and the earlier answer text) are untrusted, so a ``<|channel>`` typed in them must not steer the parser.
+    """
     start = prompt.rfind("<|turn>")
     if start == -1:
         return ""
     newline = prompt.find("\n", start)
-    return "" if newline == -1 else prompt[newline + 1 :]
+    if newline == -1:
+        return ""
+    tail = prompt[newline + 1 :]
+    response_end = tail.rfind(TOOL_RESPONSE_CLOSE)
+    return tail if response_end == -1 else tail[response_end + len(TOOL_RESPONSE_CLOSE) :]

@@ -12,10 +12,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from app.engine.tool_calls import ToolCall, ToolCallError, parse_tool_call
+
 CHANNEL_OPEN = "<|channel>"
 CHANNEL_CLOSE = "<channel|>"
 TOOL_CALL_OPEN = "<|tool_call>"
 TOOL_CALL_CLOSE = "<tool_call|>"
+TOOL_RESPONSE_CLOSE = "<tool_response|>"
 
 #: Every marker the parser acts on; a piece ending in a prefix of one is held back.
 MARKERS: tuple[str, ...] = (CHANNEL_OPEN, CHANNEL_CLOSE, TOOL_CALL_OPEN, TOOL_CALL_CLOSE)
@@ -37,9 +40,9 @@ class Parsed:
     """One parsed event: text of a kind, or a whole tool call."""
 
     kind: Kind
-    text: str = ""
-    tool_name: str = ""
-    tool_arguments: str = ""
+    text: str = ""  # for a tool call: the raw text between its markers
+    call: ToolCall | None = None  # the parsed call, None when it is malformed
+    error: str = ""  # why a malformed call could not be read (one line)
 
 
 class _State(enum.Enum):
@@ -243,11 +246,8 @@ def _find_first_marker(text: str) -> tuple[int, str | None]:
 
 
 def _tool_call(body: str) -> Parsed:
-    """``call:NAME{args}`` → a tool-call event; anything else keeps its raw text."""
-    text = body.strip()
-    if text.startswith("call:"):
-        text = text[len("call:") :]
-    brace = text.find("{")
-    if brace == -1:
-        return Parsed(Kind.TOOL_CALL, tool_name=text.strip(), tool_arguments="")
-    return Parsed(Kind.TOOL_CALL, tool_name=text[:brace].strip(), tool_arguments=text[brace:])
+    """``call:NAME{args}`` → a tool-call event with the parsed call, or with the reason it is malformed."""
+    try:
+        return Parsed(Kind.TOOL_CALL, body, call=parse_tool_call(body))
+    except ToolCallError as exc:
+        return Parsed(Kind.TOOL_CALL, body, error=str(exc))

@@ -144,7 +144,7 @@ class EngineBridge(QObject):
             self.model_info = None
             self.modelUnloaded.emit(rid)
         elif isinstance(event, ToolCall):
-            self.toolCall.emit(rid, event.name, event.arguments)
+            self.toolCall.emit(rid, event.name, event.raw)
         elif isinstance(event, ContextTrimmed):
             self.contextTrimmed.emit(rid, event)
         elif isinstance(event, MediaCost):

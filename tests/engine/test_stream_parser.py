@@ -86,8 +86,9 @@ def test_tool_call() -> None:
     events = run(["Let me check.", "<|tool_call>call:get_weather{city:", '<|"|>Paris<|"|>}<tool_call|>'])
     calls = [e for e in events if e.kind is Kind.TOOL_CALL]
     assert len(calls) == 1
-    assert calls[0].tool_name == "get_weather"
-    assert calls[0].tool_arguments == '{city:<|"|>Paris<|"|>}'
+    assert calls[0].call is not None and calls[0].call.name == "get_weather"
+    assert calls[0].call.arguments == {"city": "Paris"}
+    assert calls[0].text == 'call:get_weather{city:<|"|>Paris<|"|>}'
     assert joined(events, Kind.ANSWER) == "Let me check."
 
 
