@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 import time
 
@@ -71,5 +72,10 @@ if __name__ == "__main__":
     sys.stderr.flush()
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:] == ["--stubborn"]:
+        # A server that will not go: it ignores SIGTERM and stays after its stdin closes (only SIGKILL ends it).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        server.run()
+        time.sleep(3600)
     else:
         server.run()

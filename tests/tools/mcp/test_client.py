@@ -145,6 +145,15 @@ def test_close_stops_the_server_even_while_a_tool_hangs() -> None:
     client.close()
 
 
+def test_close_kills_a_server_that_ignores_stdin_closing_and_sigterm() -> None:
+    client = McpClient(ServerConfig("stubborn", "stdio", command=sys.executable, args=(str(DEMO), "--stubborn")))
+    pid = int(client.call("whoami").text)
+    started = time.monotonic()
+    client.close()
+    assert gone(pid, within_s=1.0)
+    assert 3.5 < time.monotonic() - started < 8  # a grace period after stdin closed, another after SIGTERM, then KILL
+
+
 def test_a_command_that_does_not_exist_is_one_line() -> None:
     client = McpClient(ServerConfig("ghost", "stdio", command="gemma-desk-no-such-server"))
     with pytest.raises(ToolError, match=r"^server ghost: command 'gemma-desk-no-such-server' not found$"):
