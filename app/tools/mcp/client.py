@@ -227,13 +227,13 @@ class McpClient:
             raise ToolError(f"server {name} did not answer within {seconds(timeout_s)}") from None
         except MCPError as error:
             if error.code != _CONNECTION_CLOSED:
-                raise ToolError(f"server {name}: {error.message}") from None
+                raise ToolError(f"server {name}: {error.message[:500]}") from None
             await self._forget(connection)
             raise ToolError(f"server {name} stopped during the call (it starts again on the next call)") from None
         except Exception as error:
             await self._forget(connection)
             cause = first_cause(error)
-            raise ToolError(f"server {name} failed: {type(cause).__name__}: {cause}") from None
+            raise ToolError(f"server {name} failed: {type(cause).__name__}: {str(cause)[:500]}") from None
 
     async def _forget(self, connection: _Connection) -> None:
         """The server went away: close what is left of the session, so the next call starts it again."""

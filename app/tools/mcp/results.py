@@ -31,6 +31,10 @@ from app.units import format_size
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
 #: A tool description longer than this is cut (it goes into every prompt).
 _DESCRIPTION_CAP = 2000
+#: A tool whose parameter schema is larger than this (as JSON) is left out: it would crowd the prompt.
+SCHEMA_CAP = 20_000
+#: At most this many tools from one server are offered.
+TOOLS_CAP = 128
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,13 @@ class ResultLimits:
 def tool_specs(server: str, listed: ListToolsResult, log: logging.Logger) -> list[ToolSpec]:
     """The listed tools the model can call, each with ``source`` = the server's name."""
     specs: list[ToolSpec] = []
-    for tool in listed.tools:
+    if len(listed.tools) > TOOLS_CAP:
+        log.warning("the server lists %d tools; the first %d are offered", len(listed.tools), TOOLS_CAP)
+    for tool in listed.tools[:TOOLS_CAP]:
+        size = len(json.dumps(tool.input_schema, ensure_ascii=False))
+        if size > SCHEMA_CAP:
+            log.warning("tool %.64r left out: its parameter schema is %s", tool.name, format_size(size))
+            continue
         read_only = bool(tool.annotations is not None and tool.annotations.read_only_hint is True)
         description = (tool.description or tool.title or "")[:_DESCRIPTION_CAP]
         try:
