@@ -206,6 +206,9 @@ def test_streamable_http_lists_and_calls(http_url: str) -> None:
         assert {spec.source for spec in specs.values()} == {"web"}
         assert client.call("add", {"a": 20, "b": 22}).text == "42"
         assert client.call("picture").images[0].startswith(b"\x89PNG")
+        with pytest.raises(ToolError, match=r"^server web did not answer within 1 s$"):
+            client.call("sleepy", {"seconds": 2}, timeout_s=1)
+        assert client.call("echo", {"text": "still here"}).text == "still here"
 
 
 def test_an_http_server_that_is_not_there_is_one_line() -> None:
