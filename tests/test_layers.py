@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
     "chat": {"engine", "media", "store"},  # the conversation core: history → request → stream → store
-    "tools": set(),  # tool declarations, argument checks, results, and the built-in tools (no Qt, no engine)
+    # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
+    "tools": {"units"},
     # Clients.
     "cli": {
         "applog",
