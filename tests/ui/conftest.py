@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,3 +92,31 @@ def open_window(qtbot: QtBot, home: Path) -> Iterator[WindowFactory]:
     for window in windows:
         window.close()
         window.store.close()
+
+
+@contextlib.contextmanager
+def xvfb_display(*tools: tuple[str, str]) -> Iterator[str]:
+    """A fresh Xvfb display (":N") for the ``with`` block; skips naming what is missing: Xvfb, or one of
+    ``tools`` given as (program, Debian package)."""
+    for tool, package in (("Xvfb", "xvfb"), *tools):
+        if shutil.which(tool) is None:
+            pytest.skip(f"no {tool} (apt install {package})")
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    try:
+        number = b""
+        while not number.endswith(b"\n"):
+            if not select.select([read], [], [], 20)[0] or not (chunk := os.read(read, 16)):
+                pytest.skip("no Xvfb: the X server did not start")
+            number += chunk
+        yield f":{number.decode().strip()}"
+    finally:
+        os.close(read)
+        server.terminate()
+        server.wait(timeout=10)

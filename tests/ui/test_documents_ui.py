@@ -18,13 +18,13 @@ from pytestqt.qtbot import QtBot
 from app.engine import GenerateRequest
 from app.media.documents import Document, PageChoice
 from app.settings import Settings
-from app.store import Store
 from app.ui.composer.composer import MAX_ATTACHMENTS, Composer
 from app.ui.composer.document_chip import DocumentTile
 from app.ui.composer.page_picker import PICTURE
 from app.ui.shell.main_window import MainWindow
 from tests.ui.conftest import WindowFactory
 from tests.ui.test_main_window import configure as main_window_configure
+from tests.ui.test_main_window import stored_path, wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -109,19 +109,6 @@ def record_requests(window: MainWindow) -> list[GenerateRequest]:
 
     window.bridge.generate = keep  # type: ignore[method-assign]
     return seen
-
-
-def wait_idle(qtbot: QtBot, window: MainWindow, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(
-        lambda: not window.controller.generating and window.composer.send_button.text() != "Stop", timeout=timeout
-    )
-
-
-def stored_path(window: MainWindow) -> list:  # type: ignore[type-arg]
-    conversation = window.controller.conversation
-    assert conversation is not None
-    with Store.open(window.store_path()) as store:
-        return store.path(conversation.id)
 
 
 # --- long pastes ------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def send(qtbot: QtBot, window: MainWindow, text: str) -> None:
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
 
 
-def wait_idle(qtbot: QtBot, window: MainWindow, timeout: int = 20_000) -> None:
+def wait_idle(qtbot: QtBot, window: MainWindow, timeout: int = 30_000) -> None:
     qtbot.waitUntil(
         lambda: not window.controller.generating and window.composer.send_button.text() != "Stop", timeout=timeout
     )

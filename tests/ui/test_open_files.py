@@ -36,7 +36,7 @@ from app.ui import confirm
 from app.ui.shell.open_files import DeskApplication, FileOpener
 from app.ui.shell.single_instance import HAND_OFF_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONNECTIONS
 from tests.media.documents.sample_files import write_pdf
-from tests.ui.conftest import Launch
+from tests.ui.conftest import Launch, xvfb_display
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -130,28 +130,8 @@ def desk(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[Desk]:
 @pytest.fixture
 def x_display() -> Iterator[str]:
     """A fresh Xvfb display, so that the window is a real X window others can see."""
-    for tool, package in (("Xvfb", "xvfb"), ("xwininfo", "x11-utils")):
-        if shutil.which(tool) is None:
-            pytest.skip(f"no {tool} (apt install {package})")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    try:
-        number = b""
-        while not number.endswith(b"\n"):
-            if not select.select([read], [], [], 20)[0] or not (chunk := os.read(read, 16)):
-                pytest.skip("no Xvfb: the X server did not start")
-            number += chunk
-        yield f":{number.decode().strip()}"
-    finally:
-        os.close(read)
-        server.terminate()
-        server.wait(timeout=10)
+    with xvfb_display(("xwininfo", "x11-utils")) as display:
+        yield display
 
 
 def app_windows(display: str) -> list[str]:

@@ -8,8 +8,6 @@ xdotool presses and holds the keys, and speech is played into PulseAudio's null 
 from __future__ import annotations
 
 import os
-import select
-import shutil
 import subprocess
 import sys
 import threading
@@ -24,6 +22,7 @@ from app.media import AUDIO_SAMPLE_RATE
 from app.settings import Settings
 from app.store import Store
 from tests.media.virtual_mic import play
+from tests.ui.conftest import xvfb_display
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -33,36 +32,12 @@ TAP_NOTICE = "Hold the microphone button while you speak"
 @pytest.fixture
 def x_display() -> Iterator[str]:
     """A fresh Xvfb display with key auto-repeat on, as on a desktop."""
-    for tool, package in (("Xvfb", "xvfb"), ("xdotool", "xdotool"), ("xset", "x11-xserver-utils")):
-        if shutil.which(tool) is None:
-            pytest.skip(f"no {tool} (apt install {package})")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    try:
-        number = b""
-        while not number.endswith(b"\n"):
-            if not select.select([read], [], [], 20)[0]:
-                pytest.skip("no Xvfb: the X server did not start")
-            chunk = os.read(read, 16)
-            if not chunk:
-                pytest.skip("no Xvfb: the X server did not start")
-            number += chunk
-        display = f":{number.decode().strip()}"
+    with xvfb_display(("xdotool", "xdotool"), ("xset", "x11-xserver-utils")) as display:
         env = {**os.environ, "DISPLAY": display}
         subprocess.run(["xset", "r", "on"], env=env, check=True, timeout=10)
         query = subprocess.run(["xset", "q"], env=env, capture_output=True, text=True, check=True, timeout=10).stdout
         assert "auto repeat:  on" in query, query  # held keys send release/press pairs, as on a desktop
         yield display
-    finally:
-        os.close(read)
-        server.terminate()
-        server.wait(timeout=10)
 
 
 class RunningApp:
