@@ -24,6 +24,8 @@ from app.media import AudioClip, ImageInput
 
 #: Room kept for the answer when older turns must be dropped.
 ANSWER_RESERVE = 1024
+#: How deeply a grammar's brackets may nest.
+MAX_GRAMMAR_DEPTH = 64
 #: The longest sampling grammar taken.
 MAX_GRAMMAR_CHARS = 100_000
 
@@ -52,8 +54,8 @@ def check_sampling(request: GenerateRequest) -> None:
         raise RequestError(f"The repeat penalty must be above 0; {sp.repeat_penalty} was asked for.")
     if sp.seed is not None and not 0 <= sp.seed <= 0xFFFFFFFF:
         raise RequestError(f"The seed must be between 0 and {0xFFFFFFFF}; {sp.seed} was asked for.")
-    if sp.grammar is not None and len(sp.grammar) > MAX_GRAMMAR_CHARS:
-        raise RequestError(f"The grammar is {len(sp.grammar):,} characters; at most {MAX_GRAMMAR_CHARS:,} are taken.")
+    if sp.grammar is not None:
+        check_grammar(sp.grammar)
     if request.max_tokens is not None and request.max_tokens < 1:
         raise RequestError(f"At least one token must be asked for; {request.max_tokens} was.")
 
@@ -187,6 +189,32 @@ def _oldest_turn_end(messages: list[Message], first: int) -> int | None:
     return user_indexes[1]
 
 
+def check_grammar(grammar: str) -> None:
+    """Refuse a grammar llama.cpp would take wrongly or choke on: blank (no constraint at all), a NUL (the C
+    string ends there), too long, or brackets nested deeper than ``MAX_GRAMMAR_DEPTH`` (its parser recurses
+    once per level, on the engine thread's stack)."""
+    if len(grammar) > MAX_GRAMMAR_CHARS:
+        raise RequestError(f"The grammar is {len(grammar):,} characters; at most {MAX_GRAMMAR_CHARS:,} are taken.")
+    if not grammar.strip():
+        raise RequestError("The grammar is empty; leave it out to let the model answer freely.")
+    if "\x00" in grammar:
+        raise RequestError("The grammar holds a NUL character.")
+    depth = deepest = 0
+    for char in grammar:  # quotes and classes may hold brackets too: counting them all errs on the safe side
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_GRAMMAR_DEPTH:
+        raise RequestError(f"The grammar nests {deepest} levels deep; at most {MAX_GRAMMAR_DEPTH} are taken.")
+
+
+def answer_reserve(n_ctx: int, max_tokens: int | None = None) -> int:
+    """Context positions kept free for the answer: older turns are left out before the prompt takes them."""
+    return min(max_tokens or ANSWER_RESERVE, ANSWER_RESERVE, n_ctx // 4)
+
+
 def plan_prompt(
     request: GenerateRequest,
     *,
@@ -202,7 +230,7 @@ def plan_prompt(
     if request.system and request.system.strip():
         messages.insert(0, Message.text("system", request.system.strip()))
     first = 1 if messages and messages[0].role == "system" else 0
-    reserve = min(request.max_tokens or ANSWER_RESERVE, ANSWER_RESERVE, n_ctx // 4)
+    reserve = answer_reserve(n_ctx, request.max_tokens)
     dropped = 0
     while True:
         plan = render_plan(template, model, projector, messages, request.thinking, request.tools)

@@ -125,3 +125,16 @@ def test_the_result_reaches_the_next_prompt_and_the_answer_streams(session: Mode
     assert stats.stats.stop_reason == "end"
     assert [type(e).__name__ for e in answer[:-1]] == ["AnswerDelta"] * (len(answer) - 1)  # no thinking, no call
     assert "".join(e.text for e in answer if isinstance(e, AnswerDelta)) == "It is sunny."
+
+
+@pytest.mark.parametrize(
+    ("grammar", "message"),
+    [("   ", "The grammar is empty"), ('root ::= "a\x00b"', "holds a NUL character"),
+     ("root ::= " + "(" * 65 + '"a"' + ")" * 65, "nests 65 levels deep; at most 64")],
+)  # fmt: skip
+def test_a_grammar_llama_cpp_would_misread_or_choke_on_is_refused(grammar: str, message: str) -> None:
+    from app.engine.errors import RequestError
+    from app.engine.planner import check_grammar
+
+    with pytest.raises(RequestError, match=message):
+        check_grammar(grammar)

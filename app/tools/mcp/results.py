@@ -28,7 +28,7 @@ from app.tools.model import ToolError, ToolResult, ToolSpec
 from app.units import format_size
 
 #: The first bytes of each picture format the model's vision input takes.
-_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
+_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 #: A tool description longer than this is cut (it goes into every prompt).
 _DESCRIPTION_CAP = 2000
 #: A tool whose parameter schema is larger than this (as JSON) is left out: it would crowd the prompt.
@@ -112,7 +112,12 @@ def _take_image(block: ImageContent, images: list[bytes], limits: ResultLimits) 
         return "[picture left out: its data is not valid base64]"
     if len(data) > limits.image_bytes:
         return f"[picture left out: over the {format_size(limits.image_bytes)} limit]"
-    if not block.mime_type.startswith("image/") or not data.startswith(_PICTURE_MAGIC):
+    if not block.mime_type.startswith("image/") or not _is_picture(data):
         return f"[picture left out: not a PNG, JPEG, GIF or WebP picture ({block.mime_type[:40]})]"
     images.append(data)
     return ""
+
+
+def _is_picture(data: bytes) -> bool:
+    """PNG, JPEG, GIF or WebP by their first bytes (a RIFF file is a WebP only with "WEBP" at 8: not a WAV)."""
+    return data.startswith(_PICTURE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")

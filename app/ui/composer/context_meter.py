@@ -16,6 +16,7 @@ from typing import Literal
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
+from app.engine.planner import answer_reserve
 from app.store import Message as StoredMessage
 
 #: Characters per token, for text not yet counted by the model (drafts, documents before a model is loaded).
@@ -36,8 +37,9 @@ def estimate_tokens(chars: int) -> int:
 
 
 def answer_room(n_ctx: int) -> int:
-    """Positions kept free for the answer when judging whether a message fits."""
-    return min(1024, max(64, n_ctx // 8))
+    """Positions kept free for the answer when judging whether a message fits: the engine's own reserve, so
+    the meter warns exactly when the engine would leave older turns out."""
+    return answer_reserve(n_ctx)
 
 
 def history_tokens(path: Sequence[StoredMessage]) -> int:

@@ -153,7 +153,7 @@ class PagePicker(QDialog):
         if max_pages and not current.pages:
             included = set(numbers[:max_pages])  # too long to send whole: the first pages to begin with
         if current.pictures is not None:
-            pictures = set(current.pictures)
+            pictures = set(current.pictures) if vision else set()  # a model that cannot see: none
         else:
             pictures = {p.number for p in pages if p.little_text} if vision else set()
         self.model = PageTableModel(pages, included, pictures, vision)

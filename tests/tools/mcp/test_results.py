@@ -69,3 +69,17 @@ def test_structured_content_alone_is_given_as_json() -> None:
 def test_text_is_cut_on_a_character_boundary() -> None:
     assert cap_text("ab€", 4) == "ab\n… (result cut at 4 bytes of 5 bytes)"
     assert cap_text("ab€", 5) == "ab€"
+
+
+def test_a_wav_sent_as_a_picture_is_left_out_and_a_webp_is_taken() -> None:
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(24)
+    webp = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(24)
+    result = CallToolResult(
+        content=[
+            ImageContent(type="image", data=base64.b64encode(wav).decode(), mime_type="image/webp"),
+            ImageContent(type="image", data=base64.b64encode(webp).decode(), mime_type="image/webp"),
+        ]
+    )
+    got = tool_result(result, ResultLimits())
+    assert got.images == (webp,)
+    assert got.text == "[picture left out: not a PNG, JPEG, GIF or WebP picture (image/webp)]"
