@@ -397,3 +397,13 @@ def test_a_pdf_with_too_many_pages_opens_the_picker_instead_of_failing(
     assert tile.attachment is None and tile.detail.text() == "Reading…"  # read again in the background
     [tile] = wait_counted(qtbot, composer, 1)
     assert tile.detail.text().startswith("20 of 501 pages · ")
+
+
+def test_a_pdf_saved_without_its_suffix_is_picked_as_a_pdf(tmp_path: Path) -> None:
+    """Its pages may go as pictures and its page limits apply, as for any PDF (judged by its first bytes)."""
+    from app.ui.composer.documents import page_summaries
+    from tests.media.documents.sample_files import write_pdf
+
+    bare = write_pdf(tmp_path / "notes.pdf", ["one " * 30, "two " * 30]).rename(tmp_path / "scan-0042")
+    pdf, pages = page_summaries(bare, bare.name)
+    assert pdf and [p.label for p in pages] == ["Page 1", "Page 2"]

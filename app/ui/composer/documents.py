@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from app.media import MediaError
-from app.media.documents import PDF_SUFFIX, Document, PageChoice, read_document
+from app.media.documents import Document, PageChoice, read_document
 from app.media.documents.pdf import MAX_PDF_PAGES, MAX_PICTURE_PAGES, pdf_page_summaries
+from app.media.documents.reader import document_format
 from app.ui.composer.attachment_tray import AttachmentTray, Chip
 from app.ui.composer.document_chip import is_multi_page, unit_of
 from app.ui.composer.intake import AttachmentIntake
@@ -29,17 +30,14 @@ from app.ui.tasks import run_in_background
 log = logging.getLogger(__name__)
 
 
-def is_pdf(name: str) -> bool:
-    return Path(name).suffix.lower() == PDF_SUFFIX
-
-
-def page_summaries(path: Path, name: str) -> list[PageSummary]:
-    """Every page (slide, sheet) of a document with its label and amount of text: a PDF's counted without
-    drawing any, other documents read as text (any thread; raises MediaError)."""
-    if is_pdf(name):
-        return [PageSummary(p.number, f"Page {p.number}", p.chars) for p in pdf_page_summaries(path, name)]
+def page_summaries(path: Path, name: str) -> tuple[bool, list[PageSummary]]:
+    """Whether the document is a PDF (by its name, else its first bytes), and every page (slide, sheet) with its
+    label and amount of text: a PDF's counted without drawing any, other documents read as text (a worker
+    thread: this reads the file; raises MediaError)."""
+    if document_format(path, name) == "pdf":
+        return True, [PageSummary(p.number, f"Page {p.number}", p.chars) for p in pdf_page_summaries(path, name)]
     document = read_document(path, name=name, choice=PageChoice(pictures=()))
-    return [PageSummary(s.number, s.label, len("".join(s.text.split()))) for s in document.sections]
+    return False, [PageSummary(s.number, s.label, len("".join(s.text.split()))) for s in document.sections]
 
 
 class DocumentActions(QObject):
@@ -97,9 +95,9 @@ class DocumentActions(QObject):
         payload = chip.attachment.payload if chip is not None else None
         current = payload.choice if isinstance(payload, Document) else PageChoice()
 
-        def show(pages: list[PageSummary]) -> None:
+        def show(found: tuple[bool, list[PageSummary]]) -> None:
             if shiboken6.isValid(self) and self.intake.source(token) == source:
-                self._open_picker(token, name, pages, current)
+                self._open_picker(token, name, found, current)
 
         def failed(error: BaseException) -> None:
             if not isinstance(error, MediaError):
@@ -109,10 +107,10 @@ class DocumentActions(QObject):
 
         run_in_background(lambda: page_summaries(path, name), show, failed)
 
-    def _open_picker(self, token: int, name: str, pages: list[PageSummary], current: PageChoice) -> None:
+    def _open_picker(self, token: int, name: str, found: tuple[bool, list[PageSummary]], current: PageChoice) -> None:
         if self.page_picker is not None:
             self.page_picker.close()
-        pdf = is_pdf(name)  # only a PDF's pages can go as pictures
+        pdf, pages = found  # only a PDF's pages can go as pictures
         abilities = self.intake.abilities
         picker = PagePicker(
             name,

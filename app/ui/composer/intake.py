@@ -154,9 +154,8 @@ class AttachmentIntake(QObject):
         """Why these attachments cannot be sent now, or None."""
         if pending := self.pending():
             return f"Wait: {pending} attachment{'s are' if pending > 1 else ' is'} still being read"
-        for token, pages in self._needs_pages.items():
-            name = self._sources[token][1] if token in self._sources else "A document"
-            return f"Choose the pages of {name} to send: it has {pages:,}"
+        for token, pages in self._needs_pages.items():  # only documents read from a file wait for their pages
+            return f"Choose the pages of {self._sources[token][1]} to send: it has {pages:,}"
         for attachment in self.attachments():
             if refusal := self.abilities.refusal(attachment.kind, attachment.name):
                 return f"{refusal} Remove it to send."
