@@ -78,6 +78,7 @@ def test_the_user_chooses_which_pages_go_as_pictures(report: Path) -> None:
     both = read_pdf(report, name="report.pdf", choice=PageChoice(pictures=(1, 3)))
     assert both.notes == ("Pages 1, 3 go to Gemma as pictures.",)
     assert both.media_id != chosen.media_id != none.media_id
+    assert len({both.media_id, chosen.media_id, none.media_id}) == 3
 
 
 def test_a_page_range_reads_only_those_pages(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -250,8 +251,20 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
 def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
     pipe = tmp_path / "stream.txt"
     os.mkfifo(pipe)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_document(pipe)
+        except BaseException as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)  # a regression blocks this thread, not the whole run
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "reading a named pipe blocked"
     with pytest.raises(MediaError, match=rf"^stream\.txt is not a regular file \(a named pipe\); {HINT}$"):
-        read_document(pipe)
+        raise outcome[0]
 
 
 _UNREADABLE = """
