@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
+from app.chat.budget import ContextBudget, answer_room, format_context, history_tokens
 from app.media.documents import Document, PageChoice, Section
 from app.store import Message
 from app.ui.chat.document_view import MAX_LINES, DocumentCard, preview_of
-from app.ui.composer.context_meter import ContextBudget, ContextMeter, answer_room, format_context, history_tokens
+from app.ui.composer.context_meter import ContextMeter
 from app.ui.composer.context_offers import context_for
 from app.ui.composer.intake import file_filter
 from app.ui.composer.page_picker import PICTURE, PagePicker, PageSummary

@@ -26,10 +26,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QToolButton, QVBoxLayout, QWidget
 
+from app.chat.budget import ContextBudget, estimate_tokens
 from app.media import AudioInput
 from app.media.intake import PendingAttachment
 from app.ui.composer.attachment_tray import AttachmentTray
-from app.ui.composer.context_meter import ContextBudget, ContextMeter, OverflowBar, estimate_tokens
+from app.ui.composer.context_meter import ContextMeter, OverflowBar
 from app.ui.composer.documents import DocumentActions
 from app.ui.composer.intake import MAX_ATTACHMENTS, Abilities, AttachmentIntake, file_filter
 from app.ui.composer.message_input import MessageInput, local_files

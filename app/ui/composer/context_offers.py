@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QObject
 
+from app.chat.budget import ContextBudget, answer_room, format_context
 from app.engine import ModelInfo
 from app.models.fit import context_steps
 from app.models.hardware import Hardware
 from app.models.load_plan import MIN_CTX, LoadPlan, plan_load
 from app.settings import Settings
-from app.ui.composer.context_meter import ContextBudget, answer_room, format_context
 from app.ui.tasks import run_in_background
 
 if TYPE_CHECKING:

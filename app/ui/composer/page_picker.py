@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat.budget import estimate_tokens
 from app.media.documents import MIN_TEXT_CHARS, PageChoice, format_page_range, parse_page_range
-from app.ui.composer.context_meter import estimate_tokens
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from app.chat.budget import estimate_tokens
 from app.media import ImageInput, VideoFrames
 from app.media.documents import Document
 from app.ui.composer.attachment_tray import Chip
-from app.ui.composer.context_meter import estimate_tokens
 
 if TYPE_CHECKING:
     from app.engine import ModelInfo

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from app.chat.budget import history_tokens
 from app.engine import GenerationStats
 from app.render.markdown import DARK, LIGHT
 from app.settings import Settings
@@ -33,7 +34,6 @@ from app.ui.chat.controller import ChatController
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView
 from app.ui.composer.composer import Composer
-from app.ui.composer.context_meter import history_tokens
 from app.ui.composer.context_offers import ContextOffers
 from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
