@@ -42,6 +42,10 @@ _BY_SUFFIX: tuple[tuple[AttachmentKind, frozenset[str]], ...] = (
 )
 
 
+#: What a long paste is called as an attachment.
+PASTED_TEXT_NAME = "Pasted text.txt"
+
+
 @dataclass(frozen=True)
 class PendingAttachment:
     """A decoded attachment waiting to be sent."""
@@ -121,7 +125,7 @@ def decode_image_bytes(data: bytes, name: str) -> PendingAttachment:
     return PendingAttachment("image", name, None, data, len(data), image, _image_summary(len(data), image))
 
 
-def decode_text(text: str, *, name: str = "Pasted text.txt") -> PendingAttachment:
+def decode_text(text: str, *, name: str = PASTED_TEXT_NAME) -> PendingAttachment:
     """Pasted text as a text document (its UTF-8 bytes kept as ``data``). Raises MediaError (empty, too large)."""
     data = text.encode("utf-8", "replace")  # a lone surrogate (never typed, but pasted maybe) becomes "?"
     document = read_text_bytes(data, name=name)

@@ -29,6 +29,7 @@ from app.media.intake import (
     AUDIO_SUFFIXES,
     IMAGE_SUFFIXES,
     MODEL_SUFFIX,
+    PASTED_TEXT_NAME,
     VIDEO_SUFFIXES,
     AttachmentKind,
     PendingAttachment,
@@ -46,8 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Attachments one message may carry; more are left out with a notice.
 MAX_ATTACHMENTS = 16
-#: What a long paste is called as a document.
-PASTED_NAME = "Pasted text.txt"
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ class AttachmentIntake(QObject):
     def add_pasted_text(self, text: str) -> int | None:
         """A long paste as a text document ("Pasted text.txt"); ``take_pasted`` gives it back. Its token."""
         started = self._start(
-            [_Job("document", PASTED_NAME, "", lambda dpr: chip_for(decode_text(text, name=PASTED_NAME)))]
+            [_Job("document", PASTED_TEXT_NAME, "", lambda dpr: chip_for(decode_text(text, name=PASTED_TEXT_NAME)))]
         )
         if not started:
             return None
