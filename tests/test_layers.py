@@ -28,9 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
-    "chat": {"engine", "media", "store"},  # the conversation core: history → request → stream → store
+    "chat": {"engine", "media", "store", "tools"},  # the conversation core: history → request → stream → store
     # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
-    "tools": {"units"},
+    "tools": {"media", "paths", "units"},
     # Clients.
     "cli": {
         "applog",
