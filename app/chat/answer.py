@@ -22,7 +22,9 @@ from app.engine import (
     GenerationStats,
     Stats,
     ThinkingDelta,
+    ToolCall,
 )
+from app.chat.tool_steps import ToolStep, steps_to_json
 from app.store import Status
 
 SAVE_EVERY_S = 0.5
@@ -42,6 +44,7 @@ class AnswerUpdate:
     status: Status | None
     error: str | None
     stats: dict[str, Any] | None
+    tools: tuple[dict[str, Any], ...] | None = None  # the answer's tool rounds (None: it made no calls)
 
 
 class _Text:
@@ -84,6 +87,9 @@ class AnswerRecorder:
         self._think_seconds: float | None = None
         self._last_save = clock()
         self._unsaved = False
+        self.calls: list[ToolCall] = []  # the calls of the round being generated, as the model wrote them
+        self.steps: list[ToolStep] = []  # the rounds before it (the tool loop adds them)
+        self._thought_s = 0.0  # thinking time of the rounds before this one
 
     # -- events ---------------------------------------------------------------------------------------
 
@@ -101,9 +107,25 @@ class AnswerRecorder:
             self.fail(event.message)
         elif isinstance(event, ContextTrimmed):
             self.trimmed = event
+        elif isinstance(event, ToolCall):
+            self.calls.append(event)
         elif isinstance(event, Done):
             self.stop_reason = event.stop_reason
         return True
+
+    def next_round(self, step: ToolStep) -> None:
+        """The round just generated ended in the calls ``step`` records: keep it; the next round's thinking and
+        text start empty (its request's events are taken once ``request_id`` is set to it)."""
+        step.thinking, step.text = self.thinking, self.answer
+        self.steps.append(step)
+        if self._think_started is not None:
+            ended = self._think_seconds
+            self._thought_s += ended if ended is not None else self._clock() - self._think_started
+        self._thinking, self._answer = _Text(), _Text()
+        self._think_started = self._think_seconds = None
+        self.calls = []
+        self.stop_reason = None
+        self._unsaved = True
 
     def add_thinking(self, text: str) -> None:
         if self._think_started is None:
@@ -132,10 +154,12 @@ class AnswerRecorder:
 
     @property
     def thinking_seconds(self) -> float | None:
-        """How long the model thought (still counting while it thinks); None when it did not think."""
+        """How long the model thought, in all rounds (still counting while it thinks); None when it did not."""
         if self._think_seconds is not None:
-            return self._think_seconds
-        return None if self._think_started is None else self._clock() - self._think_started
+            return self._thought_s + self._think_seconds
+        if self._think_started is None:
+            return self._thought_s or None
+        return self._thought_s + self._clock() - self._think_started
 
     @property
     def done(self) -> bool:
@@ -168,6 +192,7 @@ class AnswerRecorder:
             status=status,
             error=self.error or None,
             stats=self.stats.as_dict() if self.stats is not None else None,
+            tools=steps_to_json(self.steps) if self.steps else None,
         )
 
     def final(self, stop_reason: str | None = None) -> AnswerUpdate:

@@ -26,9 +26,11 @@ from app.chat.request import ChatOptions, build_request
 from app.engine import EngineEvent, GenerateRequest
 from app.engine.attachments import parts_for
 from app.media.documents import Document
-from app.media.intake import PendingAttachment
+from app.media.intake import PendingAttachment, decode_image_bytes
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
+from app.tools.consent import with_chat_permission
+from app.tools.tool_settings import ToolKey
 
 
 class ChatError(Exception):
@@ -97,6 +99,27 @@ class ChatSession:
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.conversation = conversation
         return conversation
+
+    def allow_tool(self, conversation_id: int, key: ToolKey, allowed: bool = True) -> Conversation:
+        """Let a tool run without asking in that conversation (or no longer); kept with the conversation."""
+        conversation = self.store.get_conversation(conversation_id)
+        self.store.set_settings(conversation_id, with_chat_permission(conversation.settings, key, allowed))
+        conversation = self.store.get_conversation(conversation_id)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.conversation = conversation
+        return conversation
+
+    def keep_tool_pictures(self, message_id: int, pictures: Sequence[tuple[str, bytes]]) -> list[AttachmentRef]:
+        """Store pictures a tool returned as attachments of the answer ``message_id`` (safe from any thread),
+        their parts cached for the next request; a picture that does not decode raises ``MediaError``."""
+        decoded = [decode_image_bytes(data, name) for name, data in pictures]
+        refs = []
+        for attachment in decoded:
+            ref = self.store.store_attachment_file(attachment.data or b"", attachment.name, "image", "image/png")
+            self.payloads.put(cache_key(ref), parts_for(attachment.payload))
+            refs.append(ref)
+        self.store.add_attachments(message_id, refs)
+        return refs
 
     def _show(self, conversation: Conversation, path: list[StoredMessage]) -> None:
         if self.conversation is None or self.conversation.id != conversation.id:
@@ -208,6 +231,7 @@ class ChatSession:
             status=update.status,
             error=update.error,
             stats=update.stats,
+            tools=update.tools,
         )
 
     def finish(self, update: AnswerUpdate) -> StoredMessage:
