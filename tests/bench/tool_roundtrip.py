@@ -30,7 +30,6 @@ from app.chat.tool_loop import ToolLoop
 from app.engine.events import (
     AnswerDelta,
     Done,
-    GenerateRequest,
     LoadRequest,
     SamplingParams,
     Stats,
@@ -133,7 +132,9 @@ def main() -> None:
     print(f"  call parsed → first follow-up token : {total:8.1f} ms  (tool time {tool:.2f} ms excluded)")
     print(f"    of which the engine (eval + token) : {engine:8.1f} ms  ({evaluated:,.0f} new tokens evaluated)")
     print(f"    of which Gemma Desk (loop, store…) : {total - engine:8.1f} ms")
-    print(f"  round trip / target                  : {total / TARGET_MS:8.3f}  target < 1 ({TARGET_MS:.0f} ms)  {verdict}")
+    print(
+        f"  round trip / target                  : {total / TARGET_MS:8.3f}  target < 1 ({TARGET_MS:.0f} ms)  {verdict}"
+    )
 
 
 if __name__ == "__main__":
