@@ -104,6 +104,7 @@ class ServerForm(QDialog):
         self.setMinimumWidth(560)
         self._taken = set(taken) - ({edit[0]} if edit else set())
         self._entries: list[Entry] = []
+        problem = self._build_problem()
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_form(), "&Fill in")
@@ -113,7 +114,7 @@ class ServerForm(QDialog):
             self.tabs.tabBar().hide()
             self._fill(*edit)
         layout.addWidget(self.tabs, 1)
-        layout.addWidget(self._build_problem())
+        layout.addWidget(problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("&Save" if edit else "&Add")
