@@ -158,7 +158,9 @@ class ServerForm(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
-        form.addRow("&Working folder:", row)
+        label = QLabel("&Working folder:")
+        label.setBuddy(self.folder)  # a row whose field is a layout gets no buddy of its own
+        form.addRow(label, row)
         return page
 
     def _build_http(self) -> QWidget:
@@ -208,12 +210,16 @@ class ServerForm(QDialog):
         line.textChanged.connect(self._on_edited)
         return line
 
-    def _text(self, name: str, placeholder: str, lines: int = 3) -> QPlainTextEdit:
+    def _text(self, name: str, placeholder: str, lines: int = 0) -> QPlainTextEdit:
+        """A plain text field; ``lines`` > 0 lets it grow from that many lines, else it keeps four."""
         edit = QPlainTextEdit()
         edit.setAccessibleName(name)
         edit.setPlaceholderText(placeholder)
         edit.setTabChangesFocus(True)
-        edit.setMinimumHeight(edit.fontMetrics().lineSpacing() * (lines + 1))
+        height = edit.fontMetrics().lineSpacing() * ((lines or 4) + 1)
+        edit.setMinimumHeight(height)
+        if not lines:
+            edit.setMaximumHeight(height)
         edit.textChanged.connect(self._on_edited)
         return edit
 
