@@ -252,3 +252,15 @@ def test_pictures_from_a_tool_are_left_out_for_a_model_that_cannot_see(
     assert "left out: the loaded model cannot see pictures" in step.calls[0].result
     assert stored.attachments == ()
     assert all(part.type == "text" for m in script.requests[1].messages for part in m.parts)
+
+
+def test_chat_permissions_are_listed_and_revoked(chat: ChatSession) -> None:
+    first = chat.new()
+    chat.allow_tool(first.id, ("demo", "add"))
+    second = chat.new()
+    chat.allow_tool(second.id, ("builtin", "calculator"))
+    chat.new()  # none
+    assert [c.id for c in chat.store.conversations_with_setting("allowed_tools")] == [second.id, first.id]
+    chat.allow_tool(first.id, ("demo", "add"), allowed=False)
+    found = {c.id: chat_permissions(c.settings) for c in chat.store.conversations_with_setting("allowed_tools")}
+    assert found == {second.id: {("builtin", "calculator")}, first.id: set()}
