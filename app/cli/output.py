@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+import unicodedata
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.engine import (
     AnswerDelta,
@@ -15,6 +16,9 @@ from app.engine import (
     ThinkingDelta,
     ToolCall,
 )
+
+if TYPE_CHECKING:
+    from app.chat.tool_steps import CallRecord
 
 #: Exit statuses of ``ask`` and ``chat`` (see ``app.cli.main``).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,8 +59,18 @@ class JsonOutput:
             self._write({"type": "thinking", "text": event.text})
         elif isinstance(event, AnswerDelta):
             self._write({"type": "answer", "text": event.text})
-        elif isinstance(event, ToolCall):
-            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments, "error": event.error})
+        elif isinstance(event, ToolCall):  # a call written without --tools: shown, never run (no tool_result)
+            self._write(
+                {
+                    "type": "tool_call",
+                    "id": None,
+                    "name": event.name,
+                    "arguments": event.arguments,
+                    "raw": event.raw,
+                    "source": "",
+                    "error": event.error,
+                }
+            )
         elif isinstance(event, ContextTrimmed):
             self._write(
                 {
@@ -68,6 +82,33 @@ class JsonOutput:
             )
         elif isinstance(event, Stats):
             self._write({"type": "stats", **event.stats.as_dict()})
+
+    def tool_call(self, record: CallRecord) -> None:
+        """The model called a tool (``source``: "builtin", an MCP server's name, or "" for no offered tool)."""
+        self._write(
+            {
+                "type": "tool_call",
+                "id": record.id,
+                "name": record.name,
+                "arguments": record.arguments,
+                "raw": record.raw,
+                "source": record.source,
+                "error": record.error,
+            }
+        )
+
+    def tool_result(self, record: CallRecord) -> None:
+        """What became of the call, and exactly what the model was told."""
+        self._write(
+            {
+                "type": "tool_result",
+                "id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "result": record.result,
+                "seconds": round(record.seconds, 3),
+            }
+        )
 
     def error(self, message: str) -> None:
         self._write({"type": "error", "message": message})
@@ -135,6 +176,17 @@ class PlainOutput:
         elif isinstance(event, Stats):
             self._stats = event
 
+    def tool_call(self, record: CallRecord) -> None:
+        """A call starts: the answer's line is ended (the call's line and any question go to stderr)."""
+        if not self._line_start:
+            self._write("\n")
+            self._line_start = True
+
+    def tool_result(self, record: CallRecord) -> None:
+        self.tool_call(record)
+        self.err.write(call_line(record) + "\n")
+        self.err.flush()
+
     def _thinking(self, text: str) -> None:
         pieces = []
         for ch_line in text.splitlines(keepends=True):
@@ -195,3 +247,37 @@ class PlainOutput:
 
 
 Output = JsonOutput | PlainOutput
+
+#: How a settled call reads after its arguments (``done`` shows the result instead).
+_ENDINGS = {
+    "error": "failed: ",
+    "denied": "✗ denied",
+    "malformed": "✗ could not be read: ",
+    "refused": "✗ no such tool was offered",
+    "limit": "✗ not run: over the limit of tool calls",
+    "stopped": "✗ stopped",
+}
+
+
+def call_line(record: CallRecord) -> str:
+    """One line for a settled call: ``⚙ calculator {"expression":"6*7"} → 42 (0.01 s)``."""
+    source = f" ({record.source})" if record.source and record.source != "builtin" else ""
+    arguments = json.dumps(record.arguments, ensure_ascii=False, separators=(",", ":"))
+    head = f"⚙ {one_line(record.name, 64)}{source} {one_line(arguments, 120)}"
+    if record.status == "done":
+        return f"{head} → {one_line(record.result, 160)} ({record.seconds:.2f} s)"
+    ending = _ENDINGS.get(record.status, record.status)
+    if record.status == "error":
+        ending += one_line(record.result.removeprefix("Error: "), 160)
+    elif record.status == "malformed":
+        ending += one_line(record.error, 160)
+        head = f"⚙ {one_line(record.raw, 120)}"
+    return f"{head} {ending}"
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, without control characters (it may come from a tool), cut to ``limit``."""
+    flat = " ".join(
+        "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in printable(text)).split()
+    )
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
