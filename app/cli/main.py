@@ -1,7 +1,7 @@
 """The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation.
 
 ``--json`` prints one JSON object per line (``thinking``, ``answer``,
-``tool_call``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
+``tool_call``, ``tool_result``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
 public interface: change it only by adding fields.
 
 Exit codes: 0 every turn was answered; 1 the model could not be loaded, or a

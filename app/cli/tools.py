@@ -62,9 +62,7 @@ class CliTools(AbstractContextManager["CliTools"]):
 
     def __init__(self, servers: list[ServerConfig], builtins: bool, allow: list[str], limit: int) -> None:
         self.manager = McpManager(servers)
-        self.settings = ToolSettings(Path(os.devnull))  # in memory only: never saved
-        for config in servers:
-            self.settings.add_server(config)
+        self.settings = ToolSettings(Path(os.devnull))  # in memory only (never saved): what is enabled
         if builtins:
             for spec in builtin.builtin_specs():
                 self.settings.set_enabled((BUILTIN, spec.name), True)
@@ -91,14 +89,17 @@ class CliTools(AbstractContextManager["CliTools"]):
     def start(self, out: _Notices) -> None:
         """Start the servers, enable every tool they list, and make the offer (problems become notices)."""
         for listed in self.manager.list_tools():
+            if listed.error:
+                out.notice(f"MCP server ‘{listed.server}’: {listed.error}")
             for spec in listed.tools:
                 self.settings.set_enabled((listed.server, spec.name), True)
         self.offer = self.toolbox.offer()
         for notice in self.offer.notices:
             out.notice(notice)
         unknown = sorted(name for name in self.allow if name != ALLOW_ALL and not self._named(name))
+        offered = ", ".join(self.offer.tools) or "none"
         for name in unknown:
-            out.notice(f"--allow {name}: no offered tool has that name (offered: {', '.join(self.offer.tools) or 'none'}).")
+            out.notice(f"--allow {name}: no offered tool has that name (offered: {offered}).")
         if not self.offer:
             out.notice("No tools could be offered; the model answers without them.")
 
