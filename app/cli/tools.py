@@ -53,7 +53,7 @@ def read_servers(path: Path) -> list[ServerConfig]:
     except McpConfigError as error:
         raise ToolsUsageError(f"--tools: {path}: {error}") from None
     if not servers:
-        raise ToolsUsageError(f"--tools: {path} names no servers (expected {{\"mcpServers\": {{...}}}}).")
+        raise ToolsUsageError(f'--tools: {path} names no servers (expected {{"mcpServers": {{...}}}}).')
     return servers
 
 

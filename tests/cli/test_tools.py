@@ -161,15 +161,22 @@ def test_on_a_terminal_the_user_is_asked_and_always_covers_the_run(
     try:
         assert proc.stderr is not None
         err: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True).start()
+        reader = threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True)
+        reader.start()
         seen: list[str] = []
         _wait_for(err, "The model wants to call add (MCP server ‘demo’)", seen)
         os.write(master, b"a\n")  # the prompt has no newline: it is answered before it shows as a line
-        out, _ = proc.communicate(timeout=60)
+        assert proc.stdout is not None
+        out = proc.stdout.read()  # stderr is the reader thread's
+        proc.wait(timeout=60)
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    proc.stdout.close()
+    proc.stderr.close()
     while not err.empty():
         seen.append(err.get())
     stderr = "".join(seen)
