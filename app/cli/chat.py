@@ -283,7 +283,9 @@ class _CallsShown:
             self.seen.add(record.id)
             self.open[record.id] = record
             self.out.tool_call(record)
-        if record.finished and self.open.pop(record.id, None) is not None:
+        if record.status == "running":
+            self.out.tool_running(record)
+        elif record.finished and self.open.pop(record.id, None) is not None:
             self.out.tool_result(record)
 
     def settle(self) -> None:

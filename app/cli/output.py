@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import unicodedata
 from typing import TYPE_CHECKING, Any, TextIO
@@ -97,6 +98,9 @@ class JsonOutput:
             }
         )
 
+    def tool_running(self, record: CallRecord) -> None:
+        pass
+
     def tool_result(self, record: CallRecord) -> None:
         """What became of the call, and exactly what the model was told."""
         self._write(
@@ -141,6 +145,7 @@ class PlainOutput:
         self._mode = ""  # "thinking" or "answer"
         self._line_start = True
         self._stats: Stats | None = None
+        self._running = False  # a running call's line is on the terminal, waiting for its result
 
     def progress(self, fraction: float) -> None:
         if self.err.isatty():
@@ -182,8 +187,19 @@ class PlainOutput:
             self._write("\n")
             self._line_start = True
 
+    def tool_running(self, record: CallRecord) -> None:
+        """On a terminal, the call's line while it runs (replaced by its result)."""
+        if self.err.isatty():
+            width = shutil.get_terminal_size().columns
+            self.err.write(one_line(call_head(record), max(10, width - 3)) + " …")
+            self.err.flush()
+            self._running = True
+
     def tool_result(self, record: CallRecord) -> None:
         self.tool_call(record)
+        if self._running:
+            self.err.write("\r\x1b[K")
+            self._running = False
         self.err.write(call_line(record) + "\n")
         self.err.flush()
 
@@ -254,16 +270,14 @@ _ENDINGS = {
     "denied": "✗ denied",
     "malformed": "✗ could not be read: ",
     "refused": "✗ no such tool was offered",
-    "limit": "✗ not run: over the limit of tool calls",
+    "limit": "✗ not run: over the limit of tool calls (--max-tool-calls)",
     "stopped": "✗ stopped",
 }
 
 
 def call_line(record: CallRecord) -> str:
     """One line for a settled call: ``⚙ calculator {"expression":"6*7"} → 42 (0.01 s)``."""
-    source = f" ({record.source})" if record.source and record.source != "builtin" else ""
-    arguments = json.dumps(record.arguments, ensure_ascii=False, separators=(",", ":"))
-    head = f"⚙ {one_line(record.name, 64)}{source} {one_line(arguments, 120)}"
+    head = call_head(record)
     if record.status == "done":
         return f"{head} → {one_line(record.result, 160)} ({record.seconds:.2f} s)"
     ending = _ENDINGS.get(record.status, record.status)
@@ -271,8 +285,16 @@ def call_line(record: CallRecord) -> str:
         ending += one_line(record.result.removeprefix("Error: "), 160)
     elif record.status == "malformed":
         ending += one_line(record.error, 160)
-        head = f"⚙ {one_line(record.raw, 120)}"
     return f"{head} {ending}"
+
+
+def call_head(record: CallRecord) -> str:
+    """The call as the model wrote it: ``⚙ add (demo) {"a":2,"b":40}`` (its raw text when it was unreadable)."""
+    if record.error:
+        return f"⚙ {one_line(record.raw, 120)}"
+    source = f" ({record.source})" if record.source and record.source != "builtin" else ""
+    arguments = json.dumps(record.arguments, ensure_ascii=False, separators=(",", ":"))
+    return f"⚙ {one_line(record.name, 64)}{source} {one_line(arguments, 120)}"
 
 
 def one_line(text: str, limit: int) -> str:

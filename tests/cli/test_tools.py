@@ -107,7 +107,7 @@ def test_builtin_calculator_plain_output(
     lines = [line for line in proc.stderr.splitlines() if line.startswith("⚙")]
     assert len(lines) == 2
     assert lines[0].startswith('⚙ calculator {"expression":"6*7"} → 42 (') and lines[0].endswith(" s)")
-    assert lines[1] == '⚙ calculator {"expression":"6*7"} ✗ not run: over the limit of tool calls'
+    assert lines[1] == '⚙ calculator {"expression":"6*7"} ✗ not run: over the limit of tool calls (--max-tool-calls)'
 
 
 @pytest.mark.parametrize(
@@ -134,58 +134,98 @@ def test_allow_without_tools_is_a_usage_error(python: str, cli_env: dict[str, st
     assert_one_line_error(proc, 2, "--allow")
 
 
-def _lines(stream: IO[str], into: queue.Queue[str]) -> None:
-    for line in iter(stream.readline, ""):
-        into.put(line)
+class Terminal:
+    """The command with a pseudo-terminal as its standard input (where the user types); stderr read as it comes."""
+
+    def __init__(self, cli_env: dict[str, str], *args: str) -> None:
+        master, slave = os.openpty()
+        self.master = master
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env,
+        )  # fmt: skip
+        os.close(slave)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert self.proc.stderr is not None
+        self.reader = threading.Thread(target=self._read, args=(self.proc.stderr,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in iter(stream.readline, ""):
+            self.lines.put(line)
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.seen) < count:
+            self.seen.append(self.lines.get(timeout=max(0.1, deadline - time.monotonic())))
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def finish(self) -> tuple[int, str, str]:
+        """Wait for the end: the exit status, stdout and stderr."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        try:
+            out = self.proc.stdout.read()
+            code = self.proc.wait(timeout=60)
+        finally:
+            os.close(self.master)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.reader.join(timeout=10)
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code, out, "".join(self.seen)
 
 
-def _wait_for(lines: queue.Queue[str], text: str, seen: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(text in line for line in seen):
-        seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+ASKED = "The model wants to call add (MCP server ‘demo’) with:"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal (pty)")
 def test_on_a_terminal_the_user_is_asked_and_always_covers_the_run(
-    python: str, cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
+    cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
 ) -> None:
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [
-            python, "-m", "app", "ask", "-m", str(tiny_model), "--tools", str(servers), "--json",
-            "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "--max-tool-calls", "2", "What is 2 + 40?",
-        ],
-        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env,
+    terminal = Terminal(
+        cli_env, "ask", "-m", str(tiny_model), "--tools", str(servers), "--json",
+        "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "--max-tool-calls", "2", "What is 2 + 40?",
     )  # fmt: skip
-    os.close(slave)
-    try:
-        assert proc.stderr is not None
-        err: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(target=_lines, args=(proc.stderr, err), daemon=True)
-        reader.start()
-        seen: list[str] = []
-        _wait_for(err, "The model wants to call add (MCP server ‘demo’)", seen)
-        os.write(master, b"a\n")  # the prompt has no newline: it is answered before it shows as a line
-        assert proc.stdout is not None
-        out = proc.stdout.read()  # stderr is the reader thread's
-        proc.wait(timeout=60)
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(timeout=10)
-    proc.stdout.close()
-    proc.stderr.close()
-    while not err.empty():
-        seen.append(err.get())
-    stderr = "".join(seen)
-    assert proc.returncode == 0, stderr
-    assert stderr.count("Allow? [y]es once / [a]lways in this run / [n]o") == 1
-    assert '{\n  "a": 2,\n  "b": 40\n}' in stderr
+    terminal.wait_for(ASKED)
+    terminal.type(b"a\n")  # the prompt has no newline of its own: it is answered before it shows as a line
+    code, out, err = terminal.finish()
+    assert code == 0, err
+    assert err.count("Allow? [y]es once / [a]lways in this run / [n]o") == 1
+    assert '{\n  "a": 2,\n  "b": 40\n}' in err
     results = [e for e in json_lines(out) if e["type"] == "tool_result"]
     assert [(e["status"], e["result"]) for e in results][:2] == [("done", "42"), ("done", "42")]
     assert results[2]["status"] == "limit"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal (pty)")
+def test_chat_on_a_terminal_reads_turns_and_answers_from_the_same_input(
+    cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
+) -> None:
+    terminal = Terminal(
+        cli_env, "chat", "-m", str(tiny_model), "--tools", str(servers), "--json",
+        "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "--max-tool-calls", "1",
+    )  # fmt: skip
+    terminal.type(b"What is 2 + 40?\n")
+    terminal.wait_for(ASKED)
+    terminal.type(b"maybe\ny\n")  # not an answer: asked again
+    terminal.type(b"And again?\n")
+    terminal.wait_for(ASKED, count=2)
+    terminal.type(b"n\n\x04")  # no, then the end of input (Ctrl-D) ends the chat
+    code, out, err = terminal.finish()
+    assert code == 0, err
+    assert err.count("Allow? [y]es once / [a]lways in this run / [n]o") == 3
+    events = json_lines(out)
+    results = [(e["status"], e["result"]) for e in events if e["type"] == "tool_result"]
+    assert [status for status, _ in results] == ["done", "limit", "denied", "limit"]
+    assert results[0][1] == "42" and results[2][1] == DENIED
+    assert [e for e in events if e["type"] == "done"] == [{"type": "done", "stop_reason": "end"}] * 2
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
@@ -211,6 +251,25 @@ def test_ctrl_c_while_a_tool_runs_stops_the_answer(
     out, err = proc.communicate(timeout=30)
     assert time.monotonic() - started < 10
     assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    events = json_lines(out)
+    assert [(e["type"], e.get("status")) for e in events[-2:]] == [("tool_result", "stopped"), ("done", None)]
+    assert events[-1] == {"type": "done", "stop_reason": "stopped"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal (pty) and SIGINT")
+def test_ctrl_c_at_the_question_stops_the_answer(
+    cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
+) -> None:
+    terminal = Terminal(
+        cli_env, "ask", "-m", str(tiny_model), "--tools", str(servers), "--json",
+        "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "What is 2 + 40?",
+    )  # fmt: skip
+    terminal.wait_for(ASKED)
+    time.sleep(0.5)  # at the prompt
+    terminal.proc.send_signal(signal.SIGINT)
+    code, out, err = terminal.finish()
+    assert code == 130, err
     assert "Traceback" not in err
     events = json_lines(out)
     assert [(e["type"], e.get("status")) for e in events[-2:]] == [("tool_result", "stopped"), ("done", None)]
