@@ -261,9 +261,18 @@ class _Client:
 
 
 class _Loop(ToolLoop):
-    """The tool loop with the tool run where Ctrl-C reaches it: the answer stops, the tool's result is dropped."""
+    """The tool loop with the tool run where Ctrl-C reaches it (the answer stops, the tool's result is dropped),
+    and every call put to the consent callable, which applies --allow and this run's answers. A conversation's
+    permissions given in the window (``--store`` with ``--continue``) do not carry over: ``--tools`` may name
+    other servers under the same names."""
 
     interrupts: _Interrupts
+
+    def consent_needed(self, record: CallRecord) -> ConsentRequest | None:
+        tool = self.tool_for(record)
+        if tool is None or record.finished:
+            return None
+        return ConsentRequest(record.id, tool, record.arguments)
 
     def run(self, record: CallRecord, pick: Picker | None = None) -> CallRecord:
         with self.interrupts.idle():

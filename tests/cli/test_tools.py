@@ -17,6 +17,7 @@ from typing import IO
 
 import pytest
 
+from app.chat import ChatSession
 from app.chat.tool_loop import DENIED
 from app.chat.tool_steps import steps_from_json
 from app.store import Store
@@ -48,11 +49,12 @@ def tool_events(events: list[dict[str, object]]) -> list[tuple[object, ...]]:
     return found
 
 
+@pytest.mark.parametrize("allow", ["add", "*"])
 def test_allowed_mcp_call_runs_and_json_reports_each_call_once(
-    python: str, cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
+    python: str, cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path, allow: str
 ) -> None:
     proc = run_cli(
-        python, cli_env, "ask", "-m", str(tiny_model), "--tools", str(servers), "--allow", "add",
+        python, cli_env, "ask", "-m", str(tiny_model), "--tools", str(servers), "--allow", allow,
         "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "--max-tool-calls", "1", "--json",
         "What is 2 + 40?",
     )  # fmt: skip
@@ -96,18 +98,39 @@ def test_without_a_terminal_an_unlisted_tool_is_refused_and_the_model_told(
     assert [(c.name, c.status, c.result) for c in steps[0].calls] == [("add", "denied", DENIED)]
 
 
+def test_a_chats_permissions_from_the_window_do_not_carry_over(
+    python: str, cli_env: dict[str, str], tiny_model: Path, servers: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "chats.sqlite3"
+    with Store.open(store) as opened:
+        chat = ChatSession(opened)
+        conversation = chat.new()
+        chat.allow_tool(conversation.id, ("demo", "add"))  # "allow in this chat", given in the window
+    proc = subprocess.run(
+        [
+            python, "-m", "app", "chat", "-m", str(tiny_model), "--tools", str(servers), "--store", str(store),
+            "--continue", "--grammar", str(grammar(tmp_path, "add{a:2,b:40}")), "--max-tool-calls", "1",
+        ],
+        input="What is 2 + 40?\n", capture_output=True, text=True, env=cli_env, timeout=90,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert '⚙ add (demo) {"a":2,"b":40} ✗ denied' in proc.stderr
+
+
 def test_builtin_calculator_plain_output(
     python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
 ) -> None:
     proc = run_cli(
         python, cli_env, "ask", "-m", str(tiny_model), "--builtin-tools", "--allow", "builtin/calculator",
-        "--grammar", str(grammar(tmp_path, 'calculator{expression:"6*7"}')), "--max-tool-calls", "1", "Six sevens?",
+        "--allow", "calc", "--grammar", str(grammar(tmp_path, 'calculator{expression:"6*7"}')),
+        "--max-tool-calls", "1", "Six sevens?",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("⚙")]
     assert len(lines) == 2
     assert lines[0].startswith('⚙ calculator {"expression":"6*7"} → 42 (') and lines[0].endswith(" s)")
     assert lines[1] == '⚙ calculator {"expression":"6*7"} ✗ not run: over the limit of tool calls (--max-tool-calls)'
+    assert "--allow calc: no offered tool has that name (offered: current_time, calculator)" in proc.stderr
 
 
 @pytest.mark.parametrize(
