@@ -9,10 +9,10 @@ way. The command line calls ``drive`` (a plain loop). The window drives the same
 2. After the round's ``Done``, ``take_calls()`` turns the calls the model wrote into ``CallRecord``s. Calls that
    cannot run are settled at once, and the model will be told why: one it wrote wrongly (``malformed``), a name
    that was not offered (``refused``), one past the answer's limit of calls (``limit``).
-3. For each call still ``pending``: ``consent_needed`` says whether the user must be asked (no standing
-   permission); ``decide`` takes the answer; ``run`` (blocking: a worker thread) runs an allowed call.
-4. ``next_request()`` is the next round's request (then ``begin`` again), or None when the answer is over: the model wrote
-   no call, the user pressed Stop (``stop``, at any step), or it kept calling after being told the limit.
+3. For each call still ``pending``: ``consent_needed`` says whether the user must be asked (there is no
+   standing permission); ``decide`` takes the answer; ``run`` (blocking: a worker thread) runs an allowed call.
+4. ``next_request()`` is the next round's request (then ``begin`` again), or None when the answer is over:
+   the model wrote no call, the user pressed Stop (``stop``, at any step), or it kept calling past the limit.
 5. ``final()`` is the answer's last write.
 """
 
@@ -43,9 +43,14 @@ STOPPED = "Not run: the user stopped the answer."
 
 @dataclass(frozen=True)
 class CallEvent:
-    """A call changed (found, allowed, ran, settled): for a client that prints calls as they happen."""
+    """A call changed (found, allowed, ran, settled): for a client that prints calls as they happen. ``record``
+    is a copy, as the call was at that moment."""
 
     record: CallRecord
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallEvent:
+        return cls(replace(record))
 
 
 class ToolLoop:
@@ -60,6 +65,7 @@ class ToolLoop:
         offer: Offer,
         *,
         limit: int = DEFAULT_CALL_LIMIT,
+        can_see: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
@@ -68,6 +74,7 @@ class ToolLoop:
         self.toolbox = toolbox
         self.offer = offer
         self.limit = max(1, limit)
+        self.can_see = can_see  # the loaded model takes pictures (else a tool's pictures are left out, said so)
         self.recorder = AnswerRecorder(turn.answer.id, -1)
         self.round: list[CallRecord] = []  # the calls of the round that just ended
         self.made = 0  # calls the model made in this answer, counted against ``limit``
@@ -197,6 +204,8 @@ class ToolLoop:
         found = [(f"{record.tool or record.name}-{i + 1}{_suffix(data)}", data) for i, data in enumerate(images)]
         if not found:
             return []
+        if not self.can_see:
+            return [f"[{len(found)} picture(s) left out: the loaded model cannot see pictures]"]
         try:
             refs = self.session.keep_tool_pictures(self.turn.answer.id, found)
         except MediaError as error:
@@ -294,7 +303,7 @@ def _settle_round(
     loop: ToolLoop, ask: Callable[[ConsentRequest], Decision], pick: Picker | None
 ) -> Iterator[CallEvent]:
     for record in loop.take_calls():
-        yield CallEvent(record)
+        yield CallEvent.of(record)
         if record.finished:
             continue
         consent = loop.consent_needed(record)
@@ -302,6 +311,6 @@ def _settle_round(
             loop.decide(record, ask(consent))
         if not record.finished:
             record.status = "running"
-            yield CallEvent(record)
+            yield CallEvent.of(record)
         loop.run(record, pick)
-        yield CallEvent(record)
+        yield CallEvent.of(record)
