@@ -139,6 +139,7 @@ class _Client:
         self.chat = chat
         self.out = out
         self.tools = tools
+        self.can_see = False  # the loaded model takes pictures (a tool's pictures are given to it)
 
     def load(self, args: argparse.Namespace) -> str | None:
         """Load the model; its name, or None when it failed (each failure printed)."""
@@ -156,6 +157,7 @@ class _Client:
                 self.out.progress(event.fraction)
             elif isinstance(event, ModelLoaded):
                 name = event.info.name
+                self.can_see = event.info.has_vision
                 self.out.loaded(event)
             elif isinstance(event, Failed):
                 failed = True
@@ -217,7 +219,7 @@ class _Client:
     def answer_with_tools(self, turn: Turn, options: ChatOptions, tools: CliTools) -> bool:
         """Answer one turn through the tool loop: each call is shown, allowed or asked about, run, and its
         result given back to the model, until the model answers; whether it failed."""
-        loop = _Loop(self.chat, turn, options, tools.toolbox, tools.offer, limit=tools.limit)
+        loop = _Loop(self.chat, turn, options, tools.toolbox, tools.offer, limit=tools.limit, can_see=self.can_see)
         loop.interrupts = self.interrupts
         consent = tools.consent(self.out, stdin_is_terminal(), stdin_bytes())
         calls = _CallsShown(self.out)
@@ -255,7 +257,7 @@ class _Client:
                 return self._unsendable(turn, exc)
             failed, reason = True, "error"
             self.out.error(str(exc))
-        calls.settle()
+        calls.settle(loop)
         self.out.done("stopped" if loop.stopped else reason or "end")
         return failed
 
@@ -297,11 +299,12 @@ class _CallsShown:
         elif record.finished and self.open.pop(record.id, None) is not None:
             self.out.tool_result(record)
 
-    def settle(self) -> None:
-        """Calls the answer's end settled (stopped) without a step of their own."""
-        for record in list(self.open.values()):
-            if record.finished:
-                self.show(record)
+    def settle(self, loop: ToolLoop) -> None:
+        """Calls the answer's end settled (stopped, when Ctrl-C came) without an event of their own: as kept."""
+        for step in loop.recorder.steps:
+            for record in step.calls:
+                if record.id in self.open and record.finished:
+                    self.show(record)
 
 
 class _Interrupts:
