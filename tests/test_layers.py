@@ -41,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "paths",
         "settings",
         "store",
+        "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
         "ui",
         "units",
         "PySide6",

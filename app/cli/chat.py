@@ -1,6 +1,8 @@
 """``ask`` and ``chat`` against the in-process engine: load the model, then answer each turn through the
 conversation core (``app.chat``), which keeps the conversation in a store: the ``--store`` file, or a
-temporary one that goes when the command ends. Ctrl-C stops the running answer, a second Ctrl-C quits."""
+temporary one that goes when the command ends. With tools (``--tools``, ``--builtin-tools``) each answer runs
+through the core's tool loop (``app.chat.tool_loop.drive``). Ctrl-C stops the running answer (also while a
+tool runs or the user is asked about a call), a second Ctrl-C quits."""
 
 from __future__ import annotations
 
@@ -14,20 +16,28 @@ from pathlib import Path
 from typing import Any
 
 from app.chat import AnswerRecorder, ChatOptions, ChatSession, Turn
+from app.chat.tool_loop import CallEvent, ToolLoop, drive
+from app.chat.tool_steps import CallRecord
+from app.cli.input import stdin_bytes
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Output
+from app.cli.tools import CliTools, ToolsUsageError, stdin_is_terminal
 from app.engine import (
     Done,
     Engine,
     EngineEvent,
     EventQueue,
     Failed,
+    GenerateRequest,
     LoadProgress,
     LoadRequest,
     ModelLoaded,
     SamplingParams,
+    ToolCall,
 )
 from app.media.intake import PendingAttachment
 from app.store import Store, StoreError
+from app.tools.consent import ConsentRequest, Decision
+from app.tools.toolbox import Picker
 
 Turns = Iterable[tuple[list[PendingAttachment], str]]
 
@@ -38,10 +48,14 @@ def session(args: argparse.Namespace, out: Output, turns: Turns) -> int:
     if resume is not None and path is None:
         return out.fail("--continue needs --store FILE: the conversation to continue is kept there.", EXIT_USAGE)
     try:
-        with _store(path) as store:
+        tools = CliTools.from_args(args)
+    except ToolsUsageError as error:
+        return out.fail(str(error), EXIT_USAGE)
+    try:
+        with _store(path) as store, tools or contextlib.nullcontext():  # the servers stop however the run ends
             chat = ChatSession(store)
             _start(chat, args, resume)
-            return _run(chat, args, out, turns)
+            return _run(chat, args, out, turns, tools)
     except StoreError as error:
         return out.fail(str(error), EXIT_FAILED)
 
@@ -79,12 +93,15 @@ def _start(chat: ChatSession, args: argparse.Namespace, resume: int | None) -> N
         chat.set_system_prompt(resume, args.system)
 
 
-def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns) -> int:
+def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns, tools: CliTools | None) -> int:
     events = EventQueue()
     engine = Engine(events)
     try:
         with _Interrupts(engine) as interrupts:
-            client = _Client(engine, events, interrupts, chat, out)
+            if tools is not None:
+                with interrupts.idle():  # starting the servers: Ctrl-C quits at once
+                    tools.start(out)
+            client = _Client(engine, events, interrupts, chat, out, tools)
             model = client.load(args)
             if interrupts.interrupted:
                 return out.interrupted(EXIT_INTERRUPTED)
@@ -97,7 +114,10 @@ def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns)
 
 def _options(args: argparse.Namespace) -> ChatOptions:
     seed = None if args.seed == -1 else args.seed
-    sampling = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed)
+    grammar: str | None = getattr(args, "grammar_text", None)
+    sampling = SamplingParams(
+        temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed, grammar=grammar
+    )
     return ChatOptions(max_tokens=args.max_tokens, sampling=sampling)
 
 
@@ -105,13 +125,21 @@ class _Client:
     """The engine, the conversation and the terminal, for one run."""
 
     def __init__(
-        self, engine: Engine, events: EventQueue, interrupts: _Interrupts, chat: ChatSession, out: Output
+        self,
+        engine: Engine,
+        events: EventQueue,
+        interrupts: _Interrupts,
+        chat: ChatSession,
+        out: Output,
+        tools: CliTools | None = None,
     ) -> None:
         self.engine = engine
         self.events = events
         self.interrupts = interrupts
         self.chat = chat
         self.out = out
+        self.tools = tools
+        self.can_see = False  # the loaded model takes pictures (a tool's pictures are given to it)
 
     def load(self, args: argparse.Namespace) -> str | None:
         """Load the model; its name, or None when it failed (each failure printed)."""
@@ -129,6 +157,7 @@ class _Client:
                 self.out.progress(event.fraction)
             elif isinstance(event, ModelLoaded):
                 name = event.info.name
+                self.can_see = event.info.has_vision
                 self.out.loaded(event)
             elif isinstance(event, Failed):
                 failed = True
@@ -157,15 +186,12 @@ class _Client:
 
     def answer(self, turn: Turn, options: ChatOptions) -> bool:
         """Answer one turn, printing it and saving it as it goes; whether it failed."""
+        if self.tools is not None and self.tools.offer:
+            return self.answer_with_tools(turn, options, self.tools)
         try:
             request = self.chat.request_for(turn, options)
         except Exception as exc:  # MediaError: an attachment kept in the conversation no longer decodes
-            recorder = AnswerRecorder(turn.answer.id, -1)
-            recorder.fail(str(exc))
-            self.out.error(str(exc))
-            self.out.done("error")
-            self.chat.finish(recorder.final("error"))
-            return True
+            return self._unsendable(turn, exc)
         recorder = AnswerRecorder(turn.answer.id, self.engine.generate(request))
         failed = False
         try:
@@ -181,11 +207,111 @@ class _Client:
         self.out.done(recorder.stop_reason or "")
         return failed
 
+    def _unsendable(self, turn: Turn, error: Exception) -> bool:
+        """The turn's request could not be made (an attachment no longer decodes): the answer fails with why."""
+        recorder = AnswerRecorder(turn.answer.id, -1)
+        recorder.fail(str(error))
+        self.out.error(str(error))
+        self.out.done("error")
+        self.chat.finish(recorder.final("error"))
+        return True
+
+    def answer_with_tools(self, turn: Turn, options: ChatOptions, tools: CliTools) -> bool:
+        """Answer one turn through the tool loop: each call is shown, allowed or asked about, run, and its
+        result given back to the model, until the model answers; whether it failed."""
+        loop = _Loop(self.chat, turn, options, tools.toolbox, tools.offer, limit=tools.limit, can_see=self.can_see)
+        loop.interrupts = self.interrupts
+        consent = tools.consent(self.out, stdin_is_terminal(), stdin_bytes())
+        calls = _CallsShown(self.out)
+        started, failed, reason = False, False, ""
+
+        def generate(request: GenerateRequest) -> tuple[int, Iterator[EngineEvent]]:
+            nonlocal started
+            started = True
+            request_id = self.engine.generate(request)
+            return request_id, self.interrupts.follow(self.events, request_id)
+
+        def ask(request: ConsentRequest) -> Decision:
+            with self.interrupts.idle():  # waiting for the user: Ctrl-C stops the answer
+                return consent(request)
+
+        try:
+            for event in drive(loop, generate, ask):
+                if isinstance(event, CallEvent):
+                    calls.show(event.record)
+                elif isinstance(event, Failed):
+                    failed = True
+                    self.out.error(event.message)
+                elif isinstance(event, Done):
+                    reason = event.stop_reason
+                elif not isinstance(event, ToolCall):  # a call is shown once it is a record (tool_call)
+                    self.out.event(event)
+        except KeyboardInterrupt:  # Ctrl-C while a tool ran or the user was asked: the loop stopped and saved
+            reason = "stopped"
+        except StoreError:
+            if self.interrupts.request_id is not None:
+                self.engine.stop(self.interrupts.request_id)
+            raise
+        except Exception as exc:  # MediaError: a request could not be made (the answer is saved by now if started)
+            if not started:
+                return self._unsendable(turn, exc)
+            failed, reason = True, "error"
+            self.out.error(str(exc))
+        calls.settle(loop)
+        self.out.done("stopped" if loop.stopped else reason or "end")
+        return failed
+
+
+class _Loop(ToolLoop):
+    """The tool loop with the tool run where Ctrl-C reaches it (the answer stops, the tool's result is dropped),
+    and every call put to the consent callable, which applies --allow and this run's answers. A conversation's
+    permissions given in the window (``--store`` with ``--continue``) do not carry over: ``--tools`` may name
+    other servers under the same names."""
+
+    interrupts: _Interrupts
+
+    def consent_needed(self, record: CallRecord) -> ConsentRequest | None:
+        tool = self.tool_for(record)
+        if tool is None or record.finished:
+            return None
+        return ConsentRequest(record.id, tool, record.arguments)
+
+    def run(self, record: CallRecord, pick: Picker | None = None) -> CallRecord:
+        with self.interrupts.idle():
+            return super().run(record, pick)
+
+
+class _CallsShown:
+    """Each call printed once as it appears (``tool_call``) and once settled (``tool_result``)."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.open: dict[str, CallRecord] = {}
+        self.seen: set[str] = set()
+
+    def show(self, record: CallRecord) -> None:
+        if record.id not in self.seen:
+            self.seen.add(record.id)
+            self.open[record.id] = record
+            self.out.tool_call(record)
+        if record.status == "running":
+            self.out.tool_running(record)
+        elif record.finished and self.open.pop(record.id, None) is not None:
+            self.out.tool_result(record)
+
+    def settle(self, loop: ToolLoop) -> None:
+        """Calls the answer's end settled (stopped, when Ctrl-C came) without an event of their own: as kept."""
+        for step in loop.recorder.steps:
+            for record in step.calls:
+                if record.id in self.open and record.finished:
+                    self.show(record)
+
 
 class _Interrupts:
     """Ctrl-C stops the running request (it ends within a token); a second one quits at once.
 
-    Between requests (inside ``idle()``) there is nothing to stop: Ctrl-C raises KeyboardInterrupt there.
+    Between requests (inside ``idle()``: reading input, starting tool servers, asking about a tool call, running
+    a tool) there is no request to stop: Ctrl-C raises KeyboardInterrupt there.
     """
 
     def __init__(self, engine: Engine) -> None:

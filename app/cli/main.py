@@ -1,7 +1,7 @@
 """The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation.
 
 ``--json`` prints one JSON object per line (``thinking``, ``answer``,
-``tool_call``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
+``tool_call``, ``tool_result``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
 public interface: change it only by adding fields.
 
 Exit codes: 0 every turn was answered; 1 the model could not be loaded, or a
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
+from app.chat.tool_loop import DEFAULT_CALL_LIMIT
 from app.cli.chat import session
 from app.cli.input import REPLACED, ChatInput, load_attachments, readable_text, stdin_bytes
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, JsonOutput, Output, PlainOutput
@@ -63,6 +64,49 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, default=64)
     p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
     p.add_argument("--verbose", action="store_true", help="also print the engine's log")
+    p.add_argument(
+        "--grammar",
+        type=Path,
+        metavar="FILE",
+        help="a llama.cpp GBNF grammar (rule 'root') every answer must follow; with tools, every round of it",
+    )
+    _add_tool_options(p)
+
+
+def _add_tool_options(p: argparse.ArgumentParser) -> None:
+    tools = p.add_argument_group(
+        "tools",
+        "The model may call tools. Each call is shown (tool, server, every argument) and, on a terminal, asked "
+        "about: [y]es once, [a]lways in this run, [n]o. When standard input is not a terminal, a call that "
+        "--allow does not name is refused (the model is told, a notice says how to allow it).",
+    )
+    tools.add_argument(
+        "--tools",
+        type=Path,
+        metavar="FILE",
+        help="offer every tool of the MCP servers in FILE, an mcpServers JSON file as Claude Desktop and Cursor "
+        "write it; the servers start with the command and stop when it ends",
+    )
+    tools.add_argument(
+        "--builtin-tools",
+        action="store_true",
+        help="also offer the built-in tools current_time and calculator",
+    )
+    tools.add_argument(
+        "--allow",
+        action="append",
+        metavar="TOOL",
+        help="run calls to TOOL without asking (repeatable): the name the model calls it (as the call lines "
+        "show it), or SERVER/TOOL (builtin/calculator for a built-in); '*' allows every offered tool, so use it "
+        "only with servers you trust",
+    )
+    tools.add_argument(
+        "--max-tool-calls",
+        type=_positive_int,
+        default=DEFAULT_CALL_LIMIT,
+        metavar="N",
+        help=f"the most tool calls one answer may make (default {DEFAULT_CALL_LIMIT}); later ones are refused",
+    )
 
 
 def build_parser() -> _ArgumentParser:
@@ -166,6 +210,10 @@ def run(argv: list[str]) -> int:
 
         return models.run(args)
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
+    if args.grammar is not None:
+        args.grammar_text = _read_grammar(args.grammar)
+        if args.grammar_text is None:
+            return out.fail(f"--grammar: {args.grammar} cannot be read as UTF-8 text.", EXIT_USAGE)
     try:
         if args.command == "ask":
             return _ask(args, out)
@@ -174,6 +222,13 @@ def run(argv: list[str]) -> int:
         return EXIT_FAILED if code == EXIT_OK and chat_input.skipped else code
     except KeyboardInterrupt:  # Ctrl-C while no request was running: reading input or an attachment
         return out.interrupted(EXIT_INTERRUPTED)
+
+
+def _read_grammar(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _ask(args: argparse.Namespace, out: Output) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
-from typing import Any, TextIO
+import unicodedata
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.engine import (
     AnswerDelta,
@@ -15,6 +17,9 @@ from app.engine import (
     ThinkingDelta,
     ToolCall,
 )
+
+if TYPE_CHECKING:
+    from app.chat.tool_steps import CallRecord
 
 #: Exit statuses of ``ask`` and ``chat`` (see ``app.cli.main``).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,8 +60,18 @@ class JsonOutput:
             self._write({"type": "thinking", "text": event.text})
         elif isinstance(event, AnswerDelta):
             self._write({"type": "answer", "text": event.text})
-        elif isinstance(event, ToolCall):
-            self._write({"type": "tool_call", "name": event.name, "arguments": event.arguments, "error": event.error})
+        elif isinstance(event, ToolCall):  # a call written without --tools: shown, never run (no tool_result)
+            self._write(
+                {
+                    "type": "tool_call",
+                    "id": None,
+                    "name": event.name,
+                    "arguments": event.arguments,
+                    "raw": event.raw,
+                    "source": "",
+                    "error": event.error,
+                }
+            )
         elif isinstance(event, ContextTrimmed):
             self._write(
                 {
@@ -68,6 +83,36 @@ class JsonOutput:
             )
         elif isinstance(event, Stats):
             self._write({"type": "stats", **event.stats.as_dict()})
+
+    def tool_call(self, record: CallRecord) -> None:
+        """The model called a tool (``source``: "builtin", an MCP server's name, or "" for no offered tool)."""
+        self._write(
+            {
+                "type": "tool_call",
+                "id": record.id,
+                "name": record.name,
+                "arguments": record.arguments,
+                "raw": record.raw,
+                "source": record.source,
+                "error": record.error,
+            }
+        )
+
+    def tool_running(self, record: CallRecord) -> None:
+        pass
+
+    def tool_result(self, record: CallRecord) -> None:
+        """What became of the call, and exactly what the model was told."""
+        self._write(
+            {
+                "type": "tool_result",
+                "id": record.id,
+                "name": record.name,
+                "status": record.status,
+                "result": record.result,
+                "seconds": round(record.seconds, 3),
+            }
+        )
 
     def error(self, message: str) -> None:
         self._write({"type": "error", "message": message})
@@ -100,6 +145,7 @@ class PlainOutput:
         self._mode = ""  # "thinking" or "answer"
         self._line_start = True
         self._stats: Stats | None = None
+        self._running = False  # a running call's line is on the terminal, waiting for its result
 
     def progress(self, fraction: float) -> None:
         if self.err.isatty():
@@ -134,6 +180,28 @@ class PlainOutput:
             )
         elif isinstance(event, Stats):
             self._stats = event
+
+    def tool_call(self, record: CallRecord) -> None:
+        """A call starts: the answer's line is ended (the call's line and any question go to stderr)."""
+        if not self._line_start:
+            self._write("\n")
+            self._line_start = True
+
+    def tool_running(self, record: CallRecord) -> None:
+        """On a terminal, the call's line while it runs (replaced by its result)."""
+        if self.err.isatty():
+            width = shutil.get_terminal_size().columns
+            self.err.write(one_line(call_head(record), max(10, width - 3)) + " …")
+            self.err.flush()
+            self._running = True
+
+    def tool_result(self, record: CallRecord) -> None:
+        self.tool_call(record)
+        if self._running:
+            self.err.write("\r\x1b[K")
+            self._running = False
+        self.err.write(call_line(record) + "\n")
+        self.err.flush()
 
     def _thinking(self, text: str) -> None:
         pieces = []
@@ -195,3 +263,43 @@ class PlainOutput:
 
 
 Output = JsonOutput | PlainOutput
+
+#: How a settled call reads after its arguments (``done`` shows the result instead).
+_ENDINGS = {
+    "error": "failed: ",
+    "denied": "✗ denied",
+    "malformed": "✗ could not be read: ",
+    "refused": "✗ no such tool was offered",
+    "limit": "✗ not run: over the limit of tool calls (--max-tool-calls)",
+    "stopped": "✗ stopped",
+}
+
+
+def call_line(record: CallRecord) -> str:
+    """One line for a settled call: ``⚙ calculator {"expression":"6*7"} → 42 (0.01 s)``."""
+    head = call_head(record)
+    if record.status == "done":
+        return f"{head} → {one_line(record.result, 160)} ({record.seconds:.2f} s)"
+    ending = _ENDINGS.get(record.status, record.status)
+    if record.status == "error":
+        ending += one_line(record.result.removeprefix("Error: "), 160)
+    elif record.status == "malformed":
+        ending += one_line(record.error, 160)
+    return f"{head} {ending}"
+
+
+def call_head(record: CallRecord) -> str:
+    """The call as the model wrote it: ``⚙ add (demo) {"a":2,"b":40}`` (its raw text when it was unreadable)."""
+    if record.error:
+        return f"⚙ {one_line(record.raw, 120)}"
+    source = f" ({record.source})" if record.source and record.source != "builtin" else ""
+    arguments = json.dumps(record.arguments, ensure_ascii=False, separators=(",", ":"))
+    return f"⚙ {one_line(record.name, 64)}{source} {one_line(arguments, 120)}"
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, without control characters (it may come from a tool), cut to ``limit``."""
+    flat = " ".join(
+        "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in printable(text)).split()
+    )
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
