@@ -1,5 +1,6 @@
-"""Exporting a conversation: Markdown of the active branch (pictures and documents alongside), or JSON of the
-whole tree (each attachment with its page choice)."""
+"""Exporting a conversation: Markdown of the active branch (pictures and documents alongside, each tool call an
+answer made as a block), or JSON of the whole tree (each attachment with its page choice, each answer's tool steps
+as they were stored)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from app.store.models import AttachmentRef, Conversation, Message, StoreError
 from app.store.schema import os_error
+from app.store.tool_markdown import tool_step_markdown
 
 JSON_FORMAT = "gemma-desk-conversation"
 JSON_VERSION = 1
@@ -47,28 +49,45 @@ def write_markdown(
     if conversation.system_prompt:
         out += ["> **System prompt**", ">", *(f"> {line}".rstrip() for line in conversation.system_prompt.splitlines())]
         out.append("")
+
+    def link(ref: AttachmentRef) -> str:
+        return _attachment_link(ref, file_of(ref), files_dir, used)
+
     try:
         for message in branch:
-            heading = _ROLE_HEADINGS.get(message.role, message.role.title())
-            if message.role == "assistant" and message.model:
-                heading += f" · {message.model}"
-            out += [f"## {heading}", ""]
-            if message.thinking.strip():
-                seconds = f" · {message.thinking_seconds:.0f} s" if message.thinking_seconds else ""
-                out += ["<details>", f"<summary>Thinking{seconds}</summary>", "", message.thinking.strip(), ""]
-                out += ["</details>", ""]
-            if message.content.strip():
-                out += [message.content.strip(), ""]
-            for ref in message.attachments:
-                out += [_attachment_link(ref, file_of(ref), files_dir, used), ""]
-            if message.status == "stopped":
-                out += ["*(Stopped before the answer was finished.)*", ""]
-            elif message.status == "error":
-                out += [f"*(Error: {message.error or 'the answer failed'})*", ""]
+            out += _message_markdown(message, link)
         _write_text(target, "\n".join(out).rstrip() + "\n")
     except OSError as error:
         raise os_error(error, f"The export to {folder}") from None
     return target
+
+
+def _message_markdown(message: Message, link: Callable[[AttachmentRef], str]) -> list[str]:
+    """One message's lines: heading, thinking (folded), tool calls, text, attachments, how it ended."""
+    heading = _ROLE_HEADINGS.get(message.role, message.role.title())
+    if message.role == "assistant" and message.model:
+        heading += f" · {message.model}"
+    out = [f"## {heading}", ""]
+    if message.thinking.strip():
+        out += _thinking(message.thinking, message.thinking_seconds)
+    shown: set[int] = set()  # attachments a tool call showed already
+    for step in message.tools:
+        out += tool_step_markdown(step, message.attachments, link, shown)
+    if message.content.strip():
+        out += [message.content.strip(), ""]
+    for position, ref in enumerate(message.attachments):
+        if position not in shown:
+            out += [link(ref), ""]
+    if message.status == "stopped":
+        out += ["*(Stopped before the answer was finished.)*", ""]
+    elif message.status == "error":
+        out += [f"*(Error: {message.error or 'the answer failed'})*", ""]
+    return out
+
+
+def _thinking(text: str, seconds: float | None) -> list[str]:
+    took = f" · {seconds:.0f} s" if isinstance(seconds, int | float) and seconds else ""
+    return ["<details>", f"<summary>Thinking{took}</summary>", "", text.strip(), "", "</details>", ""]
 
 
 def _attachment_link(ref: AttachmentRef, source: Path, files_dir: Path, used: set[str]) -> str:
@@ -145,6 +164,7 @@ def to_json(conversation: Conversation, messages: Sequence[Message], active: Seq
                 "model": m.model,
                 "created_at": m.created_at,
                 "updated_at": m.updated_at,
+                "tools": [dict(step) for step in m.tools],
                 "attachments": [
                     {
                         "sha256": a.sha256,

@@ -22,7 +22,7 @@ from app.store.models import (
     StoreError,
     auto_title,
 )
-from app.store.rows import MESSAGE_COLUMNS, dump_json, message_from_row, placed, stored_choice
+from app.store.rows import MESSAGE_COLUMNS, dump_json, dump_tools, message_from_row, placed, stored_choice
 from app.store.search import index_stored, index_text, unindex
 
 _CHUNK = 500  # ids per IN (...) query
@@ -53,9 +53,7 @@ class MessagesMixin(StoreConnection):
             raise StoreError(f"Unknown message role {role!r}.")
         if status not in STATUSES:
             raise StoreError(f"Unknown message status {status!r}.")
-        for ref in attachments:
-            if ref.kind not in ATTACHMENT_KINDS:
-                raise StoreError(f"Unknown attachment kind {ref.kind!r}.")
+        _check_kinds(attachments)
         now = time.time()
         with self._write() as db:
             title = conversation_title(db, conversation_id)
@@ -69,14 +67,7 @@ class MessagesMixin(StoreConnection):
                 (conversation_id, parent_id, role, content, thinking, status, model, now, now),
             )
             message_id = cast(int, cursor.lastrowid)
-            db.executemany(
-                "INSERT INTO attachments(message_id, sha256, ext, kind, name, mime, size, position, choice_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (message_id, a.sha256, a.ext, a.kind, a.name, a.mime, a.size, i, a.choice or "{}")
-                    for i, a in enumerate(attachments)
-                ],
-            )
+            _insert_attachments(db, message_id, attachments, first=0)
             if self._fts and status != "streaming":
                 index_text(db, message_id, content)
             if title == DEFAULT_TITLE and role == "user":
@@ -95,6 +86,21 @@ class MessagesMixin(StoreConnection):
         return with_siblings(self._db, found)[0]
 
     @locked
+    def add_attachments(self, message_id: int, refs: Sequence[AttachmentRef]) -> None:
+        """Append files (refs from ``store_attachment_file``) to an existing message, after the ones it has.
+
+        Used for the pictures a tool returned, which belong to the answer that called it.
+        """
+        _check_kinds(refs)
+        with self._write() as db:
+            if not db.execute(
+                "UPDATE messages SET updated_at = ? WHERE id = ? RETURNING id", (time.time(), message_id)
+            ).fetchall():
+                raise NotFound("That message no longer exists.")
+            last = db.execute("SELECT max(position) FROM attachments WHERE message_id = ?", (message_id,)).fetchone()
+            _insert_attachments(db, message_id, refs, first=0 if last[0] is None else last[0] + 1)
+
+    @locked
     def update_message(
         self,
         message_id: int,
@@ -105,8 +111,11 @@ class MessagesMixin(StoreConnection):
         status: Status | None = None,
         error: str | None = None,
         stats: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Change the given fields (None: leave as is) and commit: cheap enough to call per streamed token batch.
+
+        ``tools`` replaces the answer's tool steps (JSON objects the store keeps as they are).
 
         The search index is touched only when the message is not streaming, so a stream costs one UPDATE a call.
         """
@@ -120,6 +129,7 @@ class MessagesMixin(StoreConnection):
             "status": status,
             "error": error,
             "stats_json": None if stats is None else dump_json(stats),
+            "tools_json": None if tools is None else dump_tools(tools),
         }
         changes = {name: value for name, value in fields.items() if value is not None}
         assignments = "".join(f"{name} = ?, " for name in changes)
@@ -152,6 +162,24 @@ class MessagesMixin(StoreConnection):
             if self._fts:
                 index_stored(db, ids)
         return len(ids)
+
+
+def _check_kinds(refs: Sequence[AttachmentRef]) -> None:
+    for ref in refs:
+        if ref.kind not in ATTACHMENT_KINDS:
+            raise StoreError(f"Unknown attachment kind {ref.kind!r}.")
+
+
+def _insert_attachments(db: sqlite3.Connection, message_id: int, refs: Sequence[AttachmentRef], *, first: int) -> None:
+    """Attachment rows for a message, at positions ``first``, ``first + 1``, …"""
+    db.executemany(
+        "INSERT INTO attachments(message_id, sha256, ext, kind, name, mime, size, position, choice_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (message_id, a.sha256, a.ext, a.kind, a.name, a.mime, a.size, first + i, a.choice or "{}")
+            for i, a in enumerate(refs)
+        ],
+    )
 
 
 def read_messages(db: sqlite3.Connection, ids: Sequence[int]) -> list[Message]:

@@ -71,6 +71,8 @@ class Message:
     attachments: tuple[AttachmentRef, ...] = ()
     sibling_index: int = 1  # 1-based, among messages with the same parent and role
     sibling_count: int = 1
+    #: The answer's tool steps, each a JSON object the conversation core writes (the store keeps them as they are).
+    tools: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

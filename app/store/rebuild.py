@@ -37,11 +37,11 @@ CONVERSATION_COLUMNS = (
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "id", "conversation_id", "parent_id", "role", "content", "thinking", "thinking_seconds", "status", "error",
-    "stats_json", "model", "created_at", "updated_at",
+    "stats_json", "model", "created_at", "updated_at", "tools_json",
 )  # fmt: skip
 ATTACHMENT_COLUMNS = ("id", "message_id", "sha256", "ext", "kind", "name", "mime", "size", "position", "choice_json")
 #: Columns a database of an older version may lack, and what such rows read as.
-OPTIONAL_COLUMNS = {"choice_json": "'{}'"}
+OPTIONAL_COLUMNS = {"choice_json": "'{}'", "tools_json": "'[]'"}
 TABLES = {"conversations": CONVERSATION_COLUMNS, "messages": MESSAGE_COLUMNS, "attachments": ATTACHMENT_COLUMNS}
 
 #: Appended to a message whose text could be read only in part.
@@ -240,7 +240,7 @@ def _file_present(files: AttachmentFolder, ref: AttachmentRef) -> bool:
 
 def _clean_message(row: Row) -> list[Any] | None:
     """A message row made fit for the schema, field by field; None when it cannot be placed (no chat or role)."""
-    mid, cid, parent, role, content, thinking, seconds, status, error, stats, model, created, updated = row
+    mid, cid, parent, role, content, thinking, seconds, status, error, stats, model, created, updated, tools = row
     if not isinstance(mid, int) or not isinstance(cid, int) or role not in ROLES:
         return None
     return [
@@ -257,6 +257,7 @@ def _clean_message(row: Row) -> list[Any] | None:
         _text(model),
         _real(created),
         _real(updated) if _real(updated) is not None else _real(created),
+        tools if isinstance(tools, str) and _json_list(tools) else "[]",
     ]
 
 
@@ -311,6 +312,13 @@ def _json_object(text: str) -> bool:
         return False
 
 
+def _json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
 def write(plan: Plan, destination: Path) -> None:
     """The plan as a new database: written beside the destination, then renamed into place."""
     temp = destination.with_name(f"{destination.name}.salvage-{os.getpid()}")
@@ -326,8 +334,8 @@ def write(plan: Plan, destination: Path) -> None:
             [(*c[:7], None, c[8]) for _cid, c in sorted(plan.conversations.items())],
         )
         db.executemany(
-            f"INSERT INTO messages({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * 13)})",
-            [(*m[:11], m[11] or 0.0, m[12] or m[11] or 0.0) for _mid, m in sorted(plan.messages.items())],
+            f"INSERT INTO messages({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
+            [(*m[:11], m[11] or 0.0, m[12] or m[11] or 0.0, m[13]) for _mid, m in sorted(plan.messages.items())],
         )
         db.executemany(
             f"INSERT INTO attachments({', '.join(ATTACHMENT_COLUMNS)}) "

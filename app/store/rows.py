@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +11,7 @@ from app.store.models import AttachmentRef, Conversation, Message, StoreError
 
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, thinking, thinking_seconds, status, error, stats_json, model, "
-    "created_at, updated_at"
+    "created_at, updated_at, tools_json"
 )
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at, system_prompt, thinking, settings_json, leaf_id, deleted_at"
 
@@ -22,6 +22,25 @@ def dump_json(value: Mapping[str, Any]) -> str:
         return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise StoreError(f"These settings cannot be saved ({error}).") from None
+
+
+def dump_tools(steps: Sequence[Mapping[str, Any]]) -> str:
+    """An answer's tool steps as a compact JSON array; StoreError when a step holds something JSON cannot."""
+    try:
+        return json.dumps([dict(step) for step in steps], ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"The answer's tool calls cannot be saved ({error}).") from None
+
+
+def load_tools(text: object) -> tuple[dict[str, Any], ...]:
+    """A ``tools_json`` column read back: its objects, in order; () when it is damaged or not a list."""
+    if not isinstance(text, str):
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(step for step in value if isinstance(step, dict)) if isinstance(value, list) else ()
 
 
 def load_json(text: str | None) -> dict[str, Any] | None:
@@ -48,10 +67,10 @@ def conversation_from_row(row: tuple[Any, ...]) -> Conversation:
 
 
 def message_from_row(row: tuple[Any, ...], attachments: tuple[AttachmentRef, ...]) -> Message:
-    mid, cid, parent, role, content, thinking, seconds, status, error, stats, model, created, updated = row
+    mid, cid, parent, role, content, thinking, seconds, status, error, stats, model, created, updated, tools = row
     return Message(
         mid, cid, parent, role, content, thinking, seconds, status, error, load_json(stats), model, created, updated,
-        attachments,
+        attachments, tools=load_tools(tools),
     )  # fmt: skip
 
 

@@ -268,16 +268,18 @@ def _message_shape(record: Record) -> Row | None:
         return None
     if v[3] not in ROLES:
         return None
-    if record.complete:
+    if len(v) == len(MESSAGE_COLUMNS) - 1:  # a row from before tool steps, or one cut short in them
+        v = (*v, "[]")
+    if record.complete or len(v) == len(MESSAGE_COLUMNS):
         if len(v) != len(MESSAGE_COLUMNS) or not (isinstance(v[4], str) and isinstance(v[5], str)):
             return None
-        if not (_optnum(v[6]) and v[7] in STATUSES and _num(v[11]) and _num(v[12])):
+        if not (_optnum(v[6]) and v[7] in STATUSES and _num(v[11]) and _num(v[12]) and isinstance(v[13], str)):
             return None
         return (record.rowid, *v[1:])
     text = v[4] if len(v) > 4 else record.cut
     if not isinstance(text, str):
         return None
-    return (record.rowid, v[1], v[2], v[3], text, "", None, "stopped", None, None, None, None, None)
+    return (record.rowid, v[1], v[2], v[3], text, "", None, "stopped", None, None, None, None, None, "[]")
 
 
 def _attachment_shape(record: Record) -> Row | None:
@@ -302,7 +304,9 @@ _SHAPES: dict[str, Callable[[Record], Row | None]] = {
     "conversations": _conversation_shape,
     "attachments": _attachment_shape,
 }
-_SHAPE_COLUMNS = frozenset({*(len(columns) for columns in TABLES.values()), len(ATTACHMENT_COLUMNS) - 1})
+_SHAPE_COLUMNS = frozenset(
+    {*(len(columns) for columns in TABLES.values()), len(ATTACHMENT_COLUMNS) - 1, len(MESSAGE_COLUMNS) - 1}
+)
 _UPDATED_AT = {
     "messages": MESSAGE_COLUMNS.index("updated_at"),
     "conversations": CONVERSATION_COLUMNS.index("updated_at"),

@@ -103,7 +103,16 @@ def _migrate_to_2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX attachments_by_sha ON attachments(sha256)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1, _migrate_to_2)
+def _migrate_to_3(db: sqlite3.Connection) -> None:
+    """Tools: an answer's tool steps (the calls the model made, their results), kept so a reopened chat shows them
+    again and an export holds them. One JSON array per message, which the conversation core writes and reads.
+
+    Adding a column with a constant default leaves the existing rows as they are (they read back as '[]').
+    """
+    db.execute("ALTER TABLE messages ADD COLUMN tools_json TEXT NOT NULL DEFAULT '[]'")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
