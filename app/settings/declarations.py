@@ -38,6 +38,19 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    # Tools (declared first: its label's letters are all taken by later ones' mnemonics otherwise; in the window
+    # it sits on the Settings dialog's Tools tab)
+    Setting(
+        key="tool_calls_per_answer",
+        kind="int",
+        default=10,
+        label="Tool calls per answer",
+        help="The most tools the model may call while writing one answer. At the limit no more calls run: "
+        "the model is told to answer with what it has.",
+        group="Tools",
+        minimum=1,
+        maximum=50,
+    ),
     # Chat
     Setting(
         key="system_prompt",

@@ -18,6 +18,7 @@ from app.applog import setup_logging
 from app.paths import resource_path
 from app.settings import Settings
 from app.store import Store
+from app.tools.tool_settings import ToolSettings
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.open_files import DeskApplication, FileOpener
 from app.ui.shell.single_instance import Instance, InstanceServer
@@ -74,6 +75,7 @@ def open_store() -> tuple[Store, str | None, int]:
 def create_window(app: QApplication) -> MainWindow:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     settings = Settings.load()
+    tool_settings = ToolSettings.load()
     apply_theme(settings.get_str("theme"))
     store, notice, recovered = open_store()
     if recovered and not notice:
@@ -81,7 +83,7 @@ def create_window(app: QApplication) -> MainWindow:
             f"Gemma Desk closed while {'an answer was' if recovered == 1 else f'{recovered} answers were'} "
             "being written; what had been written is kept."
         )
-    return MainWindow(store, settings, store_notice=notice)
+    return MainWindow(store, settings, store_notice=notice, tool_settings=tool_settings)
 
 
 def run_app(files: Sequence[Path] = (), instance: Instance | None = None, argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -29,6 +29,7 @@ from app.engine import GenerationStats
 from app.render.markdown import DARK, LIGHT
 from app.settings import Settings
 from app.store import Conversation, Store
+from app.tools.tool_settings import ToolSettings
 from app.ui.capture.media_controls import MediaControls
 from app.ui.chat.controller import ChatController
 from app.ui.chat.message_widget import MessageWidget
@@ -48,6 +49,7 @@ from app.ui.shell.notice_bar import NoticeBar
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.sidebar import Sidebar
 from app.ui.shell.status_bar import StatusBar
+from app.ui.shell.tools_page import commit_tool_settings
 from app.ui.shell.theme import apply_theme, is_dark, window_stylesheet
 from app.ui.tasks import wait_for_db
 
@@ -55,13 +57,25 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Store, settings: Settings, *, store_notice: str | None = None) -> None:
+    # Signals
+    toolSettingsChanged = Signal()  # Settings → Tools was changed and OK pressed: ``tool_settings`` holds the edits
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        store_notice: str | None = None,
+        tool_settings: ToolSettings | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Gemma Desk")
         self.setObjectName("MainWindow")
         self.setAcceptDrops(True)
         self.store = store
         self.settings = settings
+        self.tool_settings = tool_settings if tool_settings is not None else ToolSettings.load()
+        self.settings_dialog: SettingsDialog | None = None
         self.bridge = EngineBridge(self)
         self._closing = False
         self._build_widgets()
@@ -91,7 +105,7 @@ class MainWindow(QMainWindow):
         restore_geometry(self, self.splitter)
         self.loading.update_capabilities()
         self.composer.set_thinking(self.controller.thinking_for_new)
-        for notice in (store_notice, settings.load_notice):
+        for notice in (store_notice, settings.load_notice, self.tool_settings.load_notice):
             if notice:
                 self.notice_bar.show_notice(notice, timeout_s=0)
         self.chats.refresh(select_first=True)
@@ -279,14 +293,27 @@ class MainWindow(QMainWindow):
     # -- settings, help, theme ----------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
-        if dialog.exec():
-            self.settings.update(dialog.values())
-            self.apply_theme()
-            try:
-                self.settings.save()
-            except OSError as exc:
-                self.notice_bar.show_notice(f"Could not save the settings: {exc}")
+        """Show the settings dialog (window-modal, without blocking); OK applies and saves what it holds."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return
+        dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._on_settings_accepted(dialog))
+        dialog.finished.connect(lambda _result: setattr(self, "settings_dialog", None))
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _on_settings_accepted(self, dialog: SettingsDialog) -> None:
+        self.settings.update(dialog.values())
+        self.apply_theme()
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.notice_bar.show_notice(f"Could not save the settings: {exc}")
+        edited = dialog.edited_tool_settings()
+        if edited is not None and commit_tool_settings(self.tool_settings, edited, self.notice_bar.show_notice):
+            self.toolSettingsChanged.emit()
 
     def about_text(self) -> str:
         return help_boxes.about_text(self.bridge.model_info, self.status.backend_summary)

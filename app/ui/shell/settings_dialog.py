@@ -6,11 +6,16 @@ as tooltip and accessible description. OK validates every value through
 ``app.settings.validate``; a refused value is named in a message inside the
 dialog, its control takes the focus, and the dialog stays open.
 
-    dialog = SettingsDialog(settings, parent)
+Given the tool settings too, the dialog has two tabs: General, and Tools
+(``tools_page``: built-in tools, MCP servers, permissions, and the declared
+"Tools" group). The Tools page edits a copy; the owner commits it after OK.
+
+    dialog = SettingsDialog(settings, parent, tool_settings=tools)
     if dialog.exec() == QDialog.DialogCode.Accepted:
         settings.update(dialog.values())
+        commit_tool_settings(tools, dialog.edited_tool_settings(), notice)
 
-``python -m app.ui.shell.settings_dialog`` shows it with the defaults and prints what OK returns.
+``python -m app.ui.shell.settings_dialog [--tools]`` shows it with the defaults and prints what OK returns.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -30,19 +37,26 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QStyle,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
+from app.tools.tool_settings import ToolSettings
+from app.ui.shell.tools_page import ToolsPage
 
+#: The declared group shown on the Tools page (when the dialog has one) instead of with the others.
+TOOLS_GROUP = "Tools"
 FLOAT_DECIMALS = 2
 FLOAT_STEP = 0.05
 # Letters the buttons may take ("&OK", "&Cancel" on some platforms; "&Restore defaults").
@@ -135,21 +149,22 @@ def _read_control(control: QWidget) -> object:
 class SettingsDialog(QDialog):
     """Edits the settings marked ``in_dialog``; the caller applies ``values()`` after OK."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, *, tool_settings: ToolSettings | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._declared = [s for s in SETTINGS if s.in_dialog]
         self._controls: dict[str, QWidget] = {}
         used = set(_BUTTON_MNEMONICS)
         layout = QVBoxLayout(self)
-        for group in GROUPS:
-            box = QGroupBox(group)
-            form = QFormLayout(box)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-            for s in self._declared:
-                if s.group == group:
-                    self._add_row(form, s, with_mnemonic(s.label, used))
-            layout.addWidget(box)
+        boxes = {group: self._group_box(group, used) for group in GROUPS}
+        self.tools_page: ToolsPage | None = None
+        if tool_settings is None:
+            for box in boxes.values():
+                layout.addWidget(box)
+        else:
+            layout.addWidget(self._build_tabs(boxes, tool_settings), 1)
         layout.addWidget(self._make_problem_bar())
         self._buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -165,6 +180,46 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._buttons)
         self._chain_tab_order(self._controls.values())
         self.apply_values({s.key: settings[s.key] for s in self._declared})
+
+    def _group_box(self, group: str, used: set[str]) -> QGroupBox:
+        box = QGroupBox(group)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        for s in self._declared:
+            if s.group == group:
+                self._add_row(form, s, with_mnemonic(s.label, used))
+        return box
+
+    def _build_tabs(self, boxes: dict[str, QGroupBox], tool_settings: ToolSettings) -> QTabWidget:
+        """General settings on one tab; the tools, their servers and permissions (and the "Tools" group) on another."""
+        general = QWidget()
+        column = QVBoxLayout(general)
+        for group, box in boxes.items():
+            if group != TOOLS_GROUP:
+                column.addWidget(box)
+        column.addStretch(1)
+        limits = boxes.get(TOOLS_GROUP)
+        if limits is not None:
+            limits.setTitle("Each answer")
+        self.tools_page = ToolsPage(tool_settings, limits)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.tools_page)
+        scroll.setMinimumWidth(self.tools_page.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(scroll, "Tools")
+        return self.tabs
+
+    def edited_tool_settings(self) -> ToolSettings | None:
+        """The tool settings as the Tools page left them (a copy: nothing changes until the owner commits it)."""
+        return self.tools_page.edited if self.tools_page is not None else None
+
+    def done(self, result: int) -> None:
+        if self.tools_page is not None:
+            self.tools_page.shutdown()  # OK or Cancel: the servers started for listing stop
+        super().done(result)
 
     def _add_row(self, form: QFormLayout, s: Setting, text: str) -> None:
         control = _make_control(s, text)
@@ -263,9 +318,13 @@ def main() -> None:
     app = QApplication(sys.argv)
     settings = Settings()
     settings.set("system_prompt", "Answer briefly.")
-    dialog = SettingsDialog(settings)
+    tools = ToolSettings(Path(tempfile.mkdtemp(prefix="gemma-desk-tools-")) / "tools.json")
+    dialog = SettingsDialog(settings, tool_settings=tools if "--tools" in sys.argv else None)
     if dialog.exec() == QDialog.DialogCode.Accepted:
         print(json.dumps({key: value for key, value in dialog.values().items() if value != setting(key).default}))
+        edited = dialog.edited_tool_settings()
+        if edited is not None:
+            print(json.dumps(edited.to_json()))
     app.quit()
 
 
