@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.chat.tool_steps import ToolStep, steps_to_json
 from app.engine import (
     AnswerDelta,
     ContextTrimmed,
@@ -24,7 +25,6 @@ from app.engine import (
     ThinkingDelta,
     ToolCall,
 )
-from app.chat.tool_steps import ToolStep, steps_to_json
 from app.store import Status
 
 SAVE_EVERY_S = 0.5

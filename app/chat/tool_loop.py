@@ -9,10 +9,10 @@ way. The command line calls ``drive`` (a plain loop). The window drives the same
 2. After the round's ``Done``, ``take_calls()`` turns the calls the model wrote into ``CallRecord``s. Calls that
    cannot run are settled at once, and the model will be told why: one it wrote wrongly (``malformed``), a name
    that was not offered (``refused``), one past the answer's limit of calls (``limit``).
-3. For each call still ``pending``: ``consent_needed`` says whether the user must be asked (no standing
-   permission); ``decide`` takes the answer; ``run`` (blocking: a worker thread) runs an allowed call.
-4. ``next_request()`` is the next round's request (then ``begin`` again), or None when the answer is over: the model wrote
-   no call, the user pressed Stop (``stop``, at any step), or it kept calling after being told the limit.
+3. For each call still ``pending``: ``consent_needed`` says whether the user must be asked (there is no
+   standing permission); ``decide`` takes the answer; ``run`` (blocking: a worker thread) runs an allowed call.
+4. ``next_request()`` is the next round's request (then ``begin`` again), or None when the answer is over:
+   the model wrote no call, the user pressed Stop (``stop``, at any step), or it kept calling past the limit.
 5. ``final()`` is the answer's last write.
 """
 

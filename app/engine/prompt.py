@@ -208,8 +208,8 @@ def _message_dict(message: Message, *, structured: bool, wrap: Callable[[str], s
     data: dict[str, Any] = {"role": message.role, "content": content}
     if message.tool_calls and structured:
         data["tool_calls"] = [_call_dict(call, wrap) for call in message.tool_calls]
-        if message.thinking.strip():
-            data["reasoning_content"] = wrap(message.thinking)
+        if message.thinking.strip():  # the official template reads "reasoning"; others "reasoning_content"
+            data["reasoning"] = data["reasoning_content"] = wrap(message.thinking)
     if message.role == "tool" and structured:
         data["tool_call_id"] = message.tool_call_id
         if message.name:

@@ -17,6 +17,18 @@ from app.store.models import AttachmentRef
 
 _BACKTICKS = re.compile(r"`+")
 _SOURCES = {"builtin": "Built-in"}
+#: How each ending reads (the words the chat's tool block uses); an unknown one is shown as it is.
+_STATUS_WORDS = {
+    "pending": "waiting",
+    "running": "running",
+    "done": "done",
+    "error": "failed",
+    "denied": "denied",
+    "malformed": "not readable",
+    "refused": "not offered",
+    "limit": "over the limit",
+    "stopped": "stopped",
+}
 
 
 def fence(text: str, info: str = "") -> list[str]:
@@ -61,10 +73,13 @@ def _call_markdown(
     out = [f"**Tool call · {name}**" + (f" ({' · '.join(facts)})" if facts else ""), ""]
     arguments = call.get("arguments")
     raw = _text(call.get("raw"))
-    if arguments is not None:
+    if arguments not in (None, {}) or (arguments == {} and not raw.strip()):
         out += [*fence(json.dumps(arguments, ensure_ascii=False, indent=2, default=str), "json"), ""]
-    elif raw.strip():
+    elif raw.strip():  # arguments that could not be read: what the model wrote
         out += [*fence(raw), ""]
+    why = _text(call.get("error")).strip()
+    if why:
+        out += [f"*({why})*", ""]
     result = _text(call.get("result"))
     if result.strip():
         out += ["Result:", "", *fence(result), ""]
@@ -87,7 +102,7 @@ def _facts(call: Mapping[str, Any]) -> list[str]:
         facts.append(f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s")
     status = _text(call.get("status")).strip()
     if status:
-        facts.append(status)
+        facts.append(_STATUS_WORDS.get(status, status))
     return facts
 
 

@@ -11,8 +11,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from app.chat import ChatOptions, ChatSession
 from app.chat.request import build_request
 from app.chat.tool_loop import DENIED, CallEvent, ToolLoop, drive
@@ -106,9 +104,15 @@ def test_the_rounds_are_sent_again_with_the_next_question(chat: ChatSession, eng
     conversation = chat.new()
     toolbox = ToolBox(settings_with(tmp_path, ("builtin", "calculator")))
     loop = ask_with(chat, toolbox)
-    list(drive(loop, Script(engine, calls_grammar('calculator{expression:"2+2"}'), answer_grammar("Four.")), Answers("once")))
+    list(
+        drive(
+            loop,
+            Script(engine, calls_grammar('calculator{expression:"2+2"}'), answer_grammar("Four.")),
+            Answers("once"),
+        )
+    )
     reopened = ChatSession(chat.store)
-    _, path = reopened.open(conversation.id)
+    reopened.open(conversation.id)
     turn = reopened.send("And twice that?")
     request = build_request(turn.history, turn.conversation, OPTIONS, reopened.attachment_parts)
     assert [m.role for m in request.messages] == ["user", "assistant", "tool", "assistant", "user"]
@@ -134,9 +138,7 @@ def test_a_malformed_call_and_an_unknown_tool_are_shown_not_run(
     chat.new()
     toolbox = ToolBox(settings_with(tmp_path, ("builtin", "calculator")))
     loop = ask_with(chat, toolbox)
-    script = Script(
-        engine, calls_grammar("calculator{expression:6*7}", 'rm_rf{path:"/"}'), answer_grammar("Sorry.")
-    )
+    script = Script(engine, calls_grammar("calculator{expression:6*7}", 'rm_rf{path:"/"}'), answer_grammar("Sorry."))
     user = Answers()
     list(drive(loop, script, user))
     assert user.asked == []  # neither reached the user
@@ -173,9 +175,7 @@ def test_mcp_tools_chat_permission_pictures_and_a_crash(chat: ChatSession, engin
         toolbox = ToolBox(settings, manager)
         loop = ask_with(chat, toolbox)
         assert sorted(loop.offer.tools) == ["add", "crash", "picture"]
-        script = Script(
-            engine, calls_grammar("add{a:2,b:40}", "picture{}", "crash{}"), answer_grammar("Done.")
-        )
+        script = Script(engine, calls_grammar("add{a:2,b:40}", "picture{}", "crash{}"), answer_grammar("Done."))
         user = Answers("chat", "once", "once")
         events = list(drive(loop, script, user))
         assert [r.source_label for r in user.asked] == ["MCP server ‘demo’"] * 3

@@ -16,7 +16,9 @@ def calls_grammar(*calls: str, before: str = "") -> str:
     bodies = []
     for call in calls:
         pieces = call.split('"')
-        body = " ".join(f"{_literal(p)}" if i % 2 == 0 else f"{quote} {_literal(p)} {quote}" for i, p in enumerate(pieces))
+        body = " ".join(
+            f"{_literal(p)}" if i % 2 == 0 else f"{quote} {_literal(p)} {quote}" for i, p in enumerate(pieces)
+        )
         bodies.append(f'{_token("<|tool_call>")} "call:" {body} {_token("<tool_call|>")}')
     prefix = f"{_literal(before)} " if before else ""
     return "root ::= " + prefix + " ".join(bodies) + "\n"

@@ -62,11 +62,20 @@ def test_the_template_renders_declarations_calls_and_results() -> None:
         f"properties:{{city:{{type:{Q}string{Q},description:{Q}The city{Q}}},days:{{type:{Q}integer{Q}}}}},"
         f"required:[{Q}city{Q}]}}}}<tool|><turn|>\n"
         "<|turn>user\nWeather in Paris?<turn|>\n"
-        f"<|turn>model\n<|tool_call>call:get_weather{{days:2,city:{Q}Paris{Q}}}<tool_call|>"
+        "<|turn>model\n<|channel>thought\nI should look it up.\n<channel|>"
+        f"<|tool_call>call:get_weather{{days:2,city:{Q}Paris{Q}}}<tool_call|>"
         "<|tool_call>call:now{}<tool_call|>"
         f"<|tool_response>response:get_weather{{value:{Q}sunny{Q}}}<tool_response|>"
         f"<|tool_response>response:now{{value:{Q}09:30{Q}}}<tool_response|>"
     )
+
+
+def test_the_thinking_behind_a_call_is_sent_again_only_within_its_turn() -> None:
+    template = ChatTemplate(GEMMA4_CHAT_TEMPLATE, bos_token="<bos>", eos_token="<eos>")
+    earlier = [*tool_turn(), Message.text("assistant", "Sunny."), Message.text("user", "Thanks!")]
+    text = template.render(earlier, PromptOptions(tools=(WEATHER_TOOL,)))
+    assert "I should look it up." not in text  # a finished turn's thoughts are not sent again
+    assert "<|turn>model\n<|tool_call>call:get_weather" in text
 
 
 def test_the_prompt_with_tools_tokenizes_as_llama_cpp_would(session: ModelSession) -> None:

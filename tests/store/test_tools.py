@@ -229,11 +229,30 @@ def test_the_markdown_export_shows_what_there_is_of_an_odd_tool_step(store: Stor
         {"calls": "not a list"},
         {
             "text": 42,
-            "calls": [None, {}, {"name": "lookup", "raw": "{not json", "status": "malformed", "seconds": "x"}],
+            "calls": [
+                None,
+                {},
+                {"name": "lookup", "arguments": {}, "raw": "{not json", "status": "malformed", "error": "not JSON"},
+            ],
         },
-        {"calls": [{"name": ["odd"], "arguments": None, "result": None, "images": None, "seconds": float("nan")}]},
+        {
+            "calls": [
+                {"name": ["odd"], "arguments": None, "result": None, "images": None, "seconds": float("nan")},
+                {
+                    "name": "search",
+                    "arguments": {"q": "cats"},
+                    "status": "error",
+                    "seconds": "x",
+                    "result": "The server went away.",
+                },
+            ]
+        },
     ]
     chat_id, _answer_id = _answer_with_tools(store, steps)
     text = store.export_markdown(chat_id, tmp_path).read_text(encoding="utf-8")
-    assert "42\n\n**Tool call · a tool**\n\n**Tool call · lookup** (malformed)\n\n```\n{not json\n```\n\n" in text
-    assert "**Tool call · a tool**\n\nIt is 11:25 in Paris." in text
+    assert (
+        "42\n\n**Tool call · a tool**\n\n"
+        "**Tool call · lookup** (not readable)\n\n```\n{not json\n```\n\n*(not JSON)*\n\n"
+    ) in text
+    assert "**Tool call · a tool**\n\n**Tool call · search** (failed)\n\n" in text
+    assert '```json\n{\n  "q": "cats"\n}\n```\n\nResult:\n\n```\nThe server went away.\n```\n\nIt is 11:25' in text
