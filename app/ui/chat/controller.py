@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.chat import AnswerRecorder, AnswerUpdate, ChatOptions, ChatSession, Turn
@@ -226,6 +226,7 @@ class ChatController(QObject):
         if msg.attachments and not msg.tools:  # an answer's attachments are its tools' pictures
             self._show_attachments(widget, msg.attachments)
         return widget
+
     def _show_attachments(self, widget: MessageWidget, refs: tuple[AttachmentRef, ...]) -> None:
         paths = [self.store.attachment_path(ref) for ref in refs]
 

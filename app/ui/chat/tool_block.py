@@ -78,7 +78,9 @@ def monospace_view(name: str, parent: QWidget) -> QPlainTextEdit:
     view.setAccessibleName(name)
     view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     view.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-    view.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    view.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     view.document().contentsChanged.connect(lambda: fit_height(view))
     return view
@@ -89,6 +91,14 @@ def fit_height(view: QPlainTextEdit) -> None:
     lines = max(1, int(view.document().documentLayout().documentSize().height()))
     line = view.fontMetrics().lineSpacing()
     view.setFixedHeight(max(line + 12, min(MAX_TEXT_HEIGHT, lines * line + 12)))
+
+
+def _empty(layout: QHBoxLayout | QVBoxLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        widget = item.widget() if item is not None else None
+        if widget is not None:
+            widget.deleteLater()
 
 
 class ToolBlock(QFrame):
@@ -179,10 +189,7 @@ class ToolBlock(QFrame):
 
     def set_pictures(self, pictures: Sequence[tuple[str, Path, QImage | None]]) -> None:
         """The tool's pictures as thumbnails (name, stored file, thumbnail or None while it loads)."""
-        while self.pictures.count():
-            item = self.pictures.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+        _empty(self.pictures)
         for name, path, image in pictures:
             button = QToolButton(self.body)
             button.setAutoRaise(True)
@@ -246,11 +253,15 @@ class ToolBlock(QFrame):
         spoken = STATUS_WORDS.get(r.status, r.status)
         self.header.setAccessibleName(f"Tool call {name}, {source_label(r.source)}, {spoken}, {state}")
 
+    def _fit(self) -> None:
+        fit_height(self.arguments)
+        fit_height(self.result)
+
     def _on_toggled(self, on: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.body.setVisible(on)
         if on:
-            QTimer.singleShot(0, lambda: (fit_height(self.arguments), fit_height(self.result)))
+            QTimer.singleShot(0, self._fit)
         self._update_header()
         self.toggled.emit(on)
 
@@ -274,10 +285,7 @@ class ToolSteps(QWidget):
         self.hide()
 
     def clear(self) -> None:
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+        _empty(self._layout)
         self.blocks, self.texts = {}, []
         self.hide()
 

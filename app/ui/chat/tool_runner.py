@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from functools import partial
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,7 +130,7 @@ class ToolRunner(QObject):
         toolbox = self.toolbox
         offer = toolbox.offer()
         for notice in offer.notices:
-            run_on_gui(lambda n=notice: self.notice(n))
+            run_on_gui(partial(self.notice, notice))
         return ToolLoop(session, turn, options, toolbox, offer, limit=limit) if offer else None
 
 
@@ -280,7 +281,9 @@ class ToolAnswer(QObject):
 
     def _show_pictures(self, block: ToolBlock, record: CallRecord) -> None:
         refs = self.loop.pictures
-        show_pictures(block, [(refs[i].name, self.store.attachment_path(refs[i])) for i in record.images if i < len(refs)])
+        show_pictures(
+            block, [(refs[i].name, self.store.attachment_path(refs[i])) for i in record.images if i < len(refs)]
+        )
 
     # -- the next round, and Stop ---------------------------------------------------------------------
 
@@ -296,6 +299,8 @@ class ToolAnswer(QObject):
                 self.phase = "ended"
                 self._finish("stopped" if loop.stopped else "")
                 return
+            update, session = loop.recorder.update(), loop.session  # the round's calls and results, kept now
+            run_on_db(lambda: session.save(update), None, lambda e: self._notice(str(e)))
             self.phase = "generating"
             loop.begin(self._generate(request))
 
