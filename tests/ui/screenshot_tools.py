@@ -93,7 +93,7 @@ def main(block_png: Path, card_png: Path) -> None:
         QTimer.singleShot(400, lambda: shoot(block_png, open_ask))
 
     def open_ask() -> None:
-        window.controller.open_conversation(ask.id, show_card)
+        window.controller.open_conversation(ask.id, lambda: QTimer.singleShot(300, show_card))
 
     def show_card() -> None:
         widget = window.chat.add_message("assistant", "Gemma 4 E4B")
@@ -108,6 +108,7 @@ def main(block_png: Path, card_png: Path) -> None:
 
     def shoot(out: Path, then: object) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
+        window.notice_bar.hide()  # (no model here: the machine check's notice is not the subject)
         window.grab().save(str(out))
         print(f"saved {out}")
         QTimer.singleShot(100, then)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from app.tools.consent import ConsentRequest
 from app.ui.chat.tool_block import fit_height, monospace_view
@@ -50,11 +50,9 @@ class ConsentCard(QFrame):
         self.allow_once = QPushButton("Allow once", self)
         self.allow_once.setToolTip("Run this call now; ask again next time")
         self.allow_once.setAutoDefault(False)
-        self.always = QToolButton(self)
-        self.always.setText("Always allow")
+        self.always = QPushButton("Always allow", self)
         self.always.setToolTip("Run this call and stop asking about this tool: in this chat, or everywhere")
-        self.always.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.always.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.always.setAutoDefault(False)
         menu = QMenu(self.always)
         self.in_chat = QAction("In this chat", menu)
         self.everywhere = QAction("Everywhere (all chats)", menu)

@@ -243,7 +243,7 @@ class ToolBlock(QFrame):
         self.header.setText(f"{name}  ·  {source_label(r.source)}")
         word = STATUS_WORDS.get(r.status, r.status)
         if not r.finished:
-            word = f"{_SPINNER[self._frame]}  {'running…' if r.status == 'running' else 'waiting…'}"
+            word = f"{_SPINNER[self._frame]}  {'running…' if r.status == 'running' else 'waiting for you…'}"
         elif r.seconds > 0 or r.status in ("done", "error"):
             word += f" · {seconds_text(r.seconds)}"
         colour = _COLOURS[_KIND.get(r.status, _MUTED)][1 if self.dark else 0]
