@@ -229,3 +229,14 @@ def test_always_allow_in_this_chat_lets_the_next_call_run_without_asking(
     assert asked == []
     assert answer_widget(window).text() == "Four."
     assert only_block(window).result.toPlainText() == "4"
+
+
+def test_with_no_tool_enabled_the_request_offers_none(
+    qtbot: QtBot, open_window: WindowFactory, tiny_model: Path, home: Path
+) -> None:
+    window = start(qtbot, open_window, tiny_model, home)
+    script = Script(window, answer_grammar("Hello."))
+    send(qtbot, window, "Hi")
+    wait_idle(qtbot, window)
+    assert [r.tools for r in script.requests] == [()]
+    assert answer_widget(window).text() == "Hello." and not answer_widget(window).tools.isVisible()

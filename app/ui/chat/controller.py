@@ -135,6 +135,7 @@ class ChatController(QObject):
         bridge.answerDelta.connect(lambda rid, text: self._feed(AnswerDelta(rid, text)))
         bridge.stats.connect(self._on_stats)
         bridge.failed.connect(lambda rid, message, _kind: self._feed(Failed(rid, message)))
+        bridge.toolCall.connect(lambda _rid, event: self._feed(event))
         bridge.done.connect(self._on_done)
         bridge.contextTrimmed.connect(self._on_trimmed)
 
