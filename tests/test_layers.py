@@ -56,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "render",
         "settings",
         "store",
+        "tools",  # Settings → Tools: the tool settings, listing a server's tools
         "units",
         "PySide6",
         "llama_cpp",

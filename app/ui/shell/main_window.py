@@ -301,19 +301,25 @@ class MainWindow(QMainWindow):
             return
         dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._on_settings_accepted(dialog))
-        dialog.finished.connect(lambda _result: setattr(self, "settings_dialog", None))
+        dialog.accepted.connect(self._on_settings_accepted)
+        dialog.finished.connect(self._on_settings_finished)
         self.settings_dialog = dialog
         dialog.open()
 
-    def _on_settings_accepted(self, dialog: SettingsDialog) -> None:
-        self.settings.update(dialog.values())
+    def _on_settings_finished(self, _result: int) -> None:
+        self.settings_dialog = None
+
+    def _on_settings_accepted(self) -> None:
+        dialog, self.settings_dialog = self.settings_dialog, None
+        if dialog is None:
+            return
+        values, edited = dialog.values(), dialog.edited_tool_settings()  # read now: the dialog deletes itself
+        self.settings.update(values)
         self.apply_theme()
         try:
             self.settings.save()
         except OSError as exc:
             self.notice_bar.show_notice(f"Could not save the settings: {exc}")
-        edited = dialog.edited_tool_settings()
         if edited is not None and commit_tool_settings(self.tool_settings, edited, self.notice_bar.show_notice):
             self.toolSettingsChanged.emit()
 

@@ -14,6 +14,7 @@ import shlex
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -80,6 +81,25 @@ def _close_later(listing: _Listing) -> None:
         listing.future.add_done_callback(close)
 
 
+class _Listings:
+    """The servers started for listing, kept apart from the widgets: they are stopped even when the dialog is
+    deleted without closing, and a late result finds ``closed`` rather than a deleted widget."""
+
+    def __init__(self) -> None:
+        self.by_server: dict[str, _Listing] = {}
+        self.closed = False
+
+    def forget(self, name: str) -> None:
+        listing = self.by_server.pop(name, None)
+        if listing is not None:
+            _close_later(listing)
+
+    def shutdown(self) -> None:
+        self.closed = True
+        for name in list(self.by_server):
+            self.forget(name)
+
+
 class McpServersBox(QGroupBox):
     """Edits ``edited``'s servers, which are switched off, and which of their tools are enabled."""
 
@@ -89,12 +109,14 @@ class McpServersBox(QGroupBox):
     def __init__(self, edited: ToolSettings, parent: QWidget | None = None) -> None:
         super().__init__("MCP servers", parent)
         self._edited = edited
-        self._listings: dict[str, _Listing] = {}
+        self._listings = _Listings()
+        self.destroyed.connect(self._listings.shutdown)
         self._rows: dict[str, ToolRow] = {}
-        self._closed = False
         self.form: ServerForm | None = None
         layout = QVBoxLayout(self)
-        intro = QLabel("Programs and web services that give the model more tools. Each tool is off until you enable it.")
+        intro = QLabel(
+            "Programs and web services that give the model more tools. Each tool is off until you enable it."
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         columns = QHBoxLayout()
@@ -126,10 +148,10 @@ class McpServersBox(QGroupBox):
         details = QWidget()
         layout = QVBoxLayout(details)
         layout.setContentsMargins(6, 0, 0, 0)
-        self.title = QLabel()
-        font = QFont(self.title.font())
+        self.heading = QLabel()
+        font = QFont(self.heading.font())
         font.setBold(True)
-        self.title.setFont(font)
+        self.heading.setFont(font)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -151,7 +173,7 @@ class McpServersBox(QGroupBox):
         self.enable_all.clicked.connect(lambda: self._set_all(True))
         self.disable_all.clicked.connect(lambda: self._set_all(False))
         self.restart_button.clicked.connect(self._on_restart_clicked)
-        for part in (self.title, self.summary):
+        for part in (self.heading, self.summary):
             layout.addWidget(part)
         layout.addLayout(status_row)
         layout.addLayout(self.tools)
@@ -194,10 +216,7 @@ class McpServersBox(QGroupBox):
 
     def shutdown(self) -> None:
         """The dialog is closing: stop every server started for listing (on threads; nothing waits)."""
-        self._closed = True
-        for listing in self._listings.values():
-            _close_later(listing)
-        self._listings.clear()
+        self._listings.shutdown()
 
     # -- the list --------------------------------------------------------------------------------------
 
@@ -242,15 +261,15 @@ class McpServersBox(QGroupBox):
         chosen = name is not None
         for widget in (self.summary, self.edit_button, self.remove_button, self.restart_button):
             widget.setVisible(chosen)
-        self.title.setText(name or "")
-        self.title.setVisible(chosen)
+        self.heading.setText(name or "")
+        self.heading.setVisible(chosen)
         if name is None:
             self._set_status(NO_SERVERS)
             self._show_bulk(False)
             return
         self.summary.setText(describe(self._edited.servers[name]))
         on = name not in self._edited.disabled_servers
-        listing = self._listings.get(name)
+        listing = self._listings.by_server.get(name)
         if listing is None and on and self.isVisible():
             listing = self._start(name)
         result = listing.result if listing is not None else None
@@ -289,7 +308,7 @@ class McpServersBox(QGroupBox):
     def _add_rows(self, server: str, result: ServerTools, enabled: bool) -> None:
         for spec in result.tools:
             key = (server, spec.name)
-            row = ToolRow(spec, key in self._edited.enabled, lambda on, key=key: self._edited.set_enabled(key, on))
+            row = ToolRow(spec, key in self._edited.enabled, partial(self._edited.set_enabled, key))
             row.setEnabled(enabled)
             self.tools.addWidget(row)
             self._rows[spec.name] = row
@@ -305,33 +324,36 @@ class McpServersBox(QGroupBox):
             manager = McpManager([parse_server(name, self._edited.servers[name])])
         except McpConfigError as error:
             listing = _Listing(McpManager([]), result=ServerTools(name, error=str(error)))
-            self._listings[name] = listing
+            self._listings.by_server[name] = listing
             return listing
         listing = _Listing(manager)
-        self._listings[name] = listing
+        listings = self._listings
+        listings.by_server[name] = listing
+
+        def listed(result: ServerTools) -> None:
+            if listings.closed or listings.by_server.get(name) is not listing:
+                return  # the dialog closed, or the server was edited, restarted or removed meanwhile
+            listing.result = result
+            self._on_listed(name)
+
         listing.future = run_in_background(
             lambda: manager.list_tools(timeout_s=LIST_TIMEOUT_S)[0],
-            on_success=lambda result: self._on_listed(listing, result),
-            on_error=lambda error: self._on_listed(listing, ServerTools(name, error=f"server {name}: {error}")),
+            on_success=listed,
+            on_error=lambda error: listed(ServerTools(name, error=f"server {name}: {error}")),
         )
         return listing
 
-    def _on_listed(self, listing: _Listing, result: ServerTools) -> None:
-        if self._closed or self._listings.get(result.server) is not listing:
-            return  # the dialog closed, or the server was edited or restarted meanwhile
-        listing.result = result
-        if result.server == self.current():
+    def _on_listed(self, name: str) -> None:
+        if name == self.current():
             self._render()
 
     def _forget(self, name: str) -> None:
-        listing = self._listings.pop(name, None)
-        if listing is not None:
-            _close_later(listing)
+        self._listings.forget(name)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         name = self.current()
-        if name is not None and name not in self._listings:
+        if name is not None and name not in self._listings.by_server:
             self._render()  # first shown: the chosen server starts now
 
     @Slot()

@@ -104,6 +104,7 @@ class ServerForm(QDialog):
         self.setMinimumWidth(560)
         self._taken = set(taken) - ({edit[0]} if edit else set())
         self._entries: list[Entry] = []
+        problem = self._build_problem()
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_form(), "&Fill in")
@@ -113,7 +114,7 @@ class ServerForm(QDialog):
             self.tabs.tabBar().hide()
             self._fill(*edit)
         layout.addWidget(self.tabs, 1)
-        layout.addWidget(self._build_problem())
+        layout.addWidget(problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("&Save" if edit else "&Add")
@@ -157,7 +158,9 @@ class ServerForm(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
-        form.addRow("&Working folder:", row)
+        label = QLabel("&Working folder:")
+        label.setBuddy(self.folder)  # a row whose field is a layout gets no buddy of its own
+        form.addRow(label, row)
         return page
 
     def _build_http(self) -> QWidget:
@@ -207,12 +210,16 @@ class ServerForm(QDialog):
         line.textChanged.connect(self._on_edited)
         return line
 
-    def _text(self, name: str, placeholder: str, lines: int = 3) -> QPlainTextEdit:
+    def _text(self, name: str, placeholder: str, lines: int = 0) -> QPlainTextEdit:
+        """A plain text field; ``lines`` > 0 lets it grow from that many lines, else it keeps four."""
         edit = QPlainTextEdit()
         edit.setAccessibleName(name)
         edit.setPlaceholderText(placeholder)
         edit.setTabChangesFocus(True)
-        edit.setMinimumHeight(edit.fontMetrics().lineSpacing() * (lines + 1))
+        height = edit.fontMetrics().lineSpacing() * ((lines or 4) + 1)
+        edit.setMinimumHeight(height)
+        if not lines:
+            edit.setMaximumHeight(height)
         edit.textChanged.connect(self._on_edited)
         return edit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QCheckBox, QLabel, QStyle, QVBoxLayout, QWidget
 
@@ -39,7 +40,7 @@ class ToolRow(QWidget):
         self.checkbox.setAccessibleDescription(spec.description)
         self.checkbox.setToolTip(spec.description)
         self.checkbox.toggled.connect(on_toggled)
-        layout.addWidget(self.checkbox)
+        layout.addWidget(self.checkbox, 0, Qt.AlignmentFlag.AlignLeft)  # a click beside its text does nothing
         text = short_description(spec.description)
         if spec.read_only:
             text += " · Only reads."

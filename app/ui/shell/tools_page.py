@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import Slot
 from PySide6.QtGui import QPalette
@@ -141,7 +142,7 @@ class ToolsPage(QWidget):
         self.builtin_rows: dict[str, ToolRow] = {}
         for spec in builtin_tools():
             key = (BUILTIN, spec.name)
-            row = ToolRow(spec, key in self.edited.enabled, lambda on, key=key: self.edited.set_enabled(key, on))
+            row = ToolRow(spec, key in self.edited.enabled, partial(self.edited.set_enabled, key))
             layout.addWidget(row)
             self.builtin_rows[spec.name] = row
         return box
