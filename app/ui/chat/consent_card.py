@@ -47,6 +47,19 @@ class ConsentCard(QFrame):
         note.setEnabled(False)
         note.setVisible(request.read_only)
 
+        buttons = self._build_buttons()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+        layout.addWidget(title)
+        layout.addWidget(about)
+        layout.addWidget(self.arguments)
+        layout.addWidget(note)
+        layout.addLayout(buttons)
+        self.answered = False
+
+    def _build_buttons(self) -> QHBoxLayout:
         self.allow_once = QPushButton("Allow once", self)
         self.allow_once.setToolTip("Run this call now; ask again next time")
         self.allow_once.setAutoDefault(False)
@@ -74,16 +87,7 @@ class ConsentCard(QFrame):
         buttons.addWidget(self.always)
         buttons.addStretch(1)
         buttons.addWidget(self.deny)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(6)
-        layout.addWidget(title)
-        layout.addWidget(about)
-        layout.addWidget(self.arguments)
-        layout.addWidget(note)
-        layout.addLayout(buttons)
-        self.answered = False
+        return buttons
 
     def focus(self) -> None:
         """Put the keyboard on the arguments (read first; Tab reaches the buttons)."""

@@ -134,6 +134,24 @@ class ToolBlock(QFrame):
         top.addWidget(self.status)
         top.addStretch(1)
 
+        self._build_body()
+        self.consent_slot = QVBoxLayout()
+        self.consent_slot.setContentsMargins(0, 0, 0, 0)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addLayout(self.consent_slot)
+        layout.addWidget(self.body)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._tick)
+        self.update_record(record)
+
+    def _build_body(self) -> None:
+        """The folded part: arguments, result (with its note and Show all), pictures."""
         self.body = QWidget(self)
         body = QVBoxLayout(self.body)
         body.setContentsMargins(4, 0, 4, 4)
@@ -161,20 +179,6 @@ class ToolBlock(QFrame):
         body.addLayout(notes)
         body.addLayout(self.pictures)
         self.body.hide()
-        self.consent_slot = QVBoxLayout()
-        self.consent_slot.setContentsMargins(0, 0, 0, 0)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 4)
-        layout.setSpacing(2)
-        layout.addLayout(top)
-        layout.addLayout(self.consent_slot)
-        layout.addWidget(self.body)
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(100)
-        self._timer.timeout.connect(self._tick)
-        self.update_record(record)
 
     # -- API ------------------------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
