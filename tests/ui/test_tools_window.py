@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.chat.tool_loop import DENIED
@@ -240,3 +241,43 @@ def test_with_no_tool_enabled_the_request_offers_none(
     wait_idle(qtbot, window)
     assert [r.tools for r in script.requests] == [()]
     assert answer_widget(window).text() == "Hello." and not answer_widget(window).tools.isVisible()
+
+
+def picker_of(window: MainWindow) -> QFileDialog | None:
+    found = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
+    return found[0] if found else None
+
+
+def test_the_file_tool_asks_the_user_to_pick_and_cancel_declines(
+    qtbot: QtBot, open_window: WindowFactory, tiny_model: Path, home: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Pack the blue umbrella.", encoding="utf-8")
+    window = start(qtbot, open_window, tiny_model, home, ("builtin", "read_user_file"))
+    call = 'read_user_file{kind:"file",reason:"to read your packing notes"}'
+    script = Script(
+        window, calls_grammar(call), answer_grammar("Umbrella."), calls_grammar(call), answer_grammar("OK.")
+    )
+    send(qtbot, window, "What did I note?")
+    qtbot.waitUntil(lambda: picker_of(window) is not None, timeout=30_000)
+    dialog = picker_of(window)
+    assert dialog is not None and "to read your packing notes" in dialog.windowTitle()
+    assert card_of(window) is None  # picking is the consent
+    name = dialog.findChild(QLineEdit, "fileNameEdit")  # the user types the path (Qt's own dialog)
+    assert name is not None
+    name.setText(str(notes))
+    dialog.accept()
+    wait_idle(qtbot, window)
+    told = script.requests[1].messages[-1]
+    assert told.role == "tool" and "Pack the blue umbrella." in told.parts[0].text
+    assert only_block(window).status.text().startswith("done")
+
+    send(qtbot, window, "And again?")
+    qtbot.waitUntil(lambda: picker_of(window) is not None, timeout=30_000)
+    dialog = picker_of(window)
+    assert dialog is not None
+    dialog.reject()
+    wait_idle(qtbot, window)
+    told = script.requests[3].messages[-1]
+    assert told.role == "tool" and "did not pick" in told.parts[0].text
+    assert only_block(window).status.text().startswith("failed")
