@@ -16,6 +16,11 @@ from app.tools.consent import ConsentRequest
 from app.ui.chat.tool_block import fit_height, monospace_view
 
 
+def _muted(widget: QWidget) -> str:
+    """Secondary text that still reads well on the card (light or dark)."""
+    return "#9aa0a6" if widget.palette().window().color().lightness() < 128 else "#5f6368"
+
+
 class ConsentCard(QFrame):
     """Allow once / Always allow (in this chat, everywhere) / Deny, for one call."""
 
@@ -37,14 +42,14 @@ class ConsentCard(QFrame):
         about = QLabel(description, self)
         about.setWordWrap(True)
         about.setTextFormat(Qt.TextFormat.PlainText)
-        about.setEnabled(False)  # muted
+        about.setStyleSheet(f"color: {_muted(self)};")
         about.setVisible(bool(description))
         self.arguments = monospace_view(f"Arguments for {request.tool_name}", self)
         self.arguments.setPlainText(request.pretty_arguments)
         self.arguments.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.arguments.setTabChangesFocus(True)
         note = QLabel("The tool says it only reads." if request.read_only else "", self)
-        note.setEnabled(False)
+        note.setStyleSheet(f"color: {_muted(self)};")
         note.setVisible(request.read_only)
 
         buttons = self._build_buttons()
