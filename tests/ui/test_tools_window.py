@@ -15,14 +15,14 @@ from PySide6.QtWidgets import QFileDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.chat.tool_loop import DENIED
-from app.chat.tool_steps import steps_from_json
+from app.chat.tool_steps import CallRecord, steps_from_json
 from app.engine import GenerateRequest
 from app.store import Store
 from app.tools.consent import chat_permissions
 from app.tools.tool_settings import ToolSettings
 from app.ui.chat.consent_card import ConsentCard
 from app.ui.chat.message_widget import MessageWidget
-from app.ui.chat.tool_block import ToolBlock
+from app.ui.chat.tool_block import DISPLAY_CHARS, ToolBlock
 from app.ui.shell.main_window import MainWindow
 from tests.chat.tool_grammar import answer_grammar, calls_grammar
 from tests.tools.mcp.test_client import DEMO
@@ -281,3 +281,22 @@ def test_the_file_tool_asks_the_user_to_pick_and_cancel_declines(
     told = script.requests[3].messages[-1]
     assert told.role == "tool" and "did not pick" in told.parts[0].text
     assert only_block(window).status.text().startswith("failed")
+
+
+def test_a_huge_result_is_shown_in_part_until_asked(qtbot: QtBot) -> None:
+    record = CallRecord("call_1", "huge", {}, source="demo", tool="huge", status="done", result="x" * 1_000_000)
+    started = time.monotonic()
+    block = ToolBlock(record)
+    qtbot.addWidget(block)
+    block.show()
+    block.set_expanded(True)
+    qtbot.wait(50)
+    assert time.monotonic() - started < 1.0
+    assert len(block.result.toPlainText()) == DISPLAY_CHARS
+    assert block.note.isVisible() and "of 1,000,000 characters" in block.note.text()
+    assert "MCP server ‘demo’" in block.header.text() and block.status.text().startswith("done")
+    started = time.monotonic()
+    qtbot.mouseClick(block.show_all, Qt.MouseButton.LeftButton)
+    qtbot.wait(10)
+    assert time.monotonic() - started < 3.0  # a megabyte on one line scrolls sideways rather than wrap for minutes
+    assert len(block.result.toPlainText()) == 1_000_000 and not block.note.isVisible()

@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from app.tools.consent import ConsentRequest
-from app.ui.chat.tool_block import fit_height, monospace_view
+from app.ui.chat.tool_block import fit_height, monospace_view, set_long_text
 
 
 def _muted(widget: QWidget) -> str:
@@ -45,7 +45,7 @@ class ConsentCard(QFrame):
         about.setStyleSheet(f"color: {_muted(self)};")
         about.setVisible(bool(description))
         self.arguments = monospace_view(f"Arguments for {request.tool_name}", self)
-        self.arguments.setPlainText(request.pretty_arguments)
+        set_long_text(self.arguments, request.pretty_arguments)
         self.arguments.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.arguments.setTabChangesFocus(True)
         note = QLabel("The tool says it only reads." if request.read_only else "", self)

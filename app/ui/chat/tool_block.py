@@ -33,6 +33,8 @@ from app.ui.chat.thinking_block import ThinkingBlock
 
 #: The most result characters drawn until the user asks for all of it.
 DISPLAY_CHARS = 20_000
+#: A line longer than this is not wrapped (it scrolls sideways): wrapping a very long line takes seconds.
+WRAP_CHARS = 5_000
 #: Arguments and results grow up to this height (px), then scroll.
 MAX_TEXT_HEIGHT = 240
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -84,6 +86,14 @@ def monospace_view(name: str, parent: QWidget) -> QPlainTextEdit:
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     view.document().contentsChanged.connect(lambda: fit_height(view))
     return view
+
+
+def set_long_text(view: QPlainTextEdit, text: str) -> None:
+    """Show ``text``; a line too long to wrap quickly (wrapping costs more than linear) scrolls sideways instead."""
+    longest = max((len(line) for line in text.split("\n")), default=0)
+    wrap = QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere if longest <= WRAP_CHARS else QTextOption.WrapMode.NoWrap
+    view.setWordWrapMode(wrap)
+    view.setPlainText(text)
 
 
 def fit_height(view: QPlainTextEdit) -> None:
@@ -185,7 +195,9 @@ class ToolBlock(QFrame):
     def update_record(self, record: CallRecord) -> None:
         """Show the call as it is now (running: a spinner; finished: folded, unless the user opened it)."""
         self.record = record
-        self.arguments.setPlainText(pretty_json(record.arguments) if record.arguments or not record.raw else record.raw)
+        shown = pretty_json(record.arguments) if record.arguments or not record.raw else record.raw
+        if self.arguments.toPlainText() != shown:
+            set_long_text(self.arguments, shown)
         self._set_result(record.result)
         live = not record.finished
         (self._timer.start if live else self._timer.stop)()
@@ -224,7 +236,7 @@ class ToolBlock(QFrame):
         self._full_result = text
         shown = text if len(text) <= DISPLAY_CHARS else text[:DISPLAY_CHARS]
         if self.result.toPlainText() != shown:
-            self.result.setPlainText(shown)
+            set_long_text(self.result, shown)
         long = len(text) > DISPLAY_CHARS
         self.note.setText(f"Showing the first {DISPLAY_CHARS:,} of {len(text):,} characters." if long else "")
         self.note.setVisible(long)
@@ -233,7 +245,7 @@ class ToolBlock(QFrame):
         self.result_label.setVisible(bool(text))
 
     def _show_whole_result(self) -> None:
-        self.result.setPlainText(self._full_result)
+        set_long_text(self.result, self._full_result)
         self.note.hide()
         self.show_all.hide()
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -113,7 +113,7 @@ class ToolRunner(QObject):
             self.mcp, problems = None, [*problems, str(error)]
         self.toolbox = ToolBox(self.settings, self.mcp)
         for problem in problems:
-            self.notice(problem)
+            QTimer.singleShot(0, partial(self.notice, problem))  # (at start: once the window listens)
         if old is not None:
             run_in_background(old.close)
 
