@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLineEdit
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QToolButton
 from pytestqt.qtbot import QtBot
 
 from app.chat.tool_loop import DENIED
@@ -300,3 +300,29 @@ def test_a_huge_result_is_shown_in_part_until_asked(qtbot: QtBot) -> None:
     qtbot.wait(10)
     assert time.monotonic() - started < 3.0  # a megabyte on one line scrolls sideways rather than wrap for minutes
     assert len(block.result.toPlainText()) == 1_000_000 and not block.note.isVisible()
+
+
+def picture_buttons(block: ToolBlock) -> list[QToolButton]:
+    return [b for b in block.body.findChildren(QToolButton) if b.accessibleName().startswith("Picture from the tool")]
+
+
+def test_a_tools_picture_shows_in_its_block_now_and_when_reopened(
+    qtbot: QtBot, open_window: WindowFactory, tiny_model: Path, home: Path
+) -> None:
+    picture = ("demo", "picture")
+    window = start(qtbot, open_window, tiny_model, home, picture, demo=True, always=(picture,))
+    old_servers = window.controller.tools.mcp if window.controller.tools else None
+    window.toolSettingsChanged.emit()  # Settings → Tools changed: the servers are made again
+    assert window.controller.tools is not None and window.controller.tools.mcp is not old_servers
+    Script(window, calls_grammar("picture{}"), answer_grammar("A picture."))
+    send(qtbot, window, "Draw.")
+    wait_idle(qtbot, window)
+    block = only_block(window)
+    qtbot.waitUntil(lambda: any(not b.icon().isNull() for b in picture_buttons(block)), timeout=5000)
+    assert answer_widget(window).attachments == []  # shown in the block, not again above the answer
+    qtbot.waitUntil(lambda: stored_path(window)[1].status == "complete", timeout=5000)
+    window.close()
+
+    again = open_window()
+    qtbot.waitUntil(lambda: len(again.chat.messages) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: any(not b.icon().isNull() for b in picture_buttons(only_block(again))), timeout=5000)
