@@ -43,9 +43,14 @@ STOPPED = "Not run: the user stopped the answer."
 
 @dataclass(frozen=True)
 class CallEvent:
-    """A call changed (found, allowed, ran, settled): for a client that prints calls as they happen."""
+    """A call changed (found, allowed, ran, settled): for a client that prints calls as they happen. ``record``
+    is a copy, as the call was at that moment."""
 
     record: CallRecord
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallEvent:
+        return cls(replace(record))
 
 
 class ToolLoop:
@@ -60,6 +65,7 @@ class ToolLoop:
         offer: Offer,
         *,
         limit: int = DEFAULT_CALL_LIMIT,
+        can_see: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
@@ -68,6 +74,7 @@ class ToolLoop:
         self.toolbox = toolbox
         self.offer = offer
         self.limit = max(1, limit)
+        self.can_see = can_see  # the loaded model takes pictures (else a tool's pictures are left out, said so)
         self.recorder = AnswerRecorder(turn.answer.id, -1)
         self.round: list[CallRecord] = []  # the calls of the round that just ended
         self.made = 0  # calls the model made in this answer, counted against ``limit``
@@ -202,6 +209,8 @@ class ToolLoop:
         found = [(f"{record.tool or record.name}-{i + 1}{_suffix(data)}", data) for i, data in enumerate(images)]
         if not found:
             return []
+        if not self.can_see:
+            return [f"[{len(found)} picture(s) left out: the loaded model cannot see pictures]"]
         try:
             refs = self.session.keep_tool_pictures(self.turn.answer.id, found)
         except MediaError as error:
@@ -299,7 +308,7 @@ def _settle_round(
     loop: ToolLoop, ask: Callable[[ConsentRequest], Decision], pick: Picker | None
 ) -> Iterator[CallEvent]:
     for record in loop.take_calls():
-        yield CallEvent(record)
+        yield CallEvent.of(record)
         if record.finished:
             continue
         consent = loop.consent_needed(record)
@@ -307,6 +316,6 @@ def _settle_round(
             loop.decide(record, ask(consent))
         if not record.finished:
             record.status = "running"
-            yield CallEvent(record)
+            yield CallEvent.of(record)
         loop.run(record, pick)
-        yield CallEvent(record)
+        yield CallEvent.of(record)

@@ -65,6 +65,18 @@ class ConversationsMixin(StoreConnection):
         self._set(conversation_id, "settings_json", dump_json(settings))
 
     @locked
+    def conversations_with_setting(self, key: str) -> list[Conversation]:
+        """The conversations (not deleted, newest first) whose own settings hold ``key``, e.g. the tools allowed
+        in them, for Settings to list."""
+        rows = self._db.execute(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE deleted_at IS NULL "
+            "AND json_valid(settings_json) AND json_type(settings_json, '$.' || json_quote(?)) IS NOT NULL "
+            "ORDER BY updated_at DESC",
+            (key,),
+        ).fetchall()
+        return [conversation_from_row(row) for row in rows]
+
+    @locked
     def delete(self, conversation_id: int) -> None:
         """Hide the conversation (``undo_delete`` brings it back; ``purge_deleted`` removes it for good)."""
         self._set(conversation_id, "deleted_at", time.time())

@@ -226,10 +226,41 @@ def test_stop_while_a_tool_runs_ends_the_answer_at_once(chat: ChatSession, engin
         assert step.calls[0].status == "stopped"
 
 
-def test_a_store_shared_by_a_second_session_sees_the_tool_rounds(tmp_path: Path) -> None:
+def test_steps_of_the_wrong_shape_read_as_no_calls(tmp_path: Path) -> None:
     with Store.open(tmp_path / "c.sqlite3") as store:
         chat = ChatSession(store)
         chat.new()
         turn = chat.send("hi")
-        store.update_message(turn.answer.id, content="x", status="complete", tools=[{"calls": "not a list"}, 7])
+        store.update_message(turn.answer.id, content="x", status="complete", tools=[{"calls": "not a list"}])
         assert steps_from_json(store.get_message(turn.answer.id).tools)[0].calls == []
+
+
+def test_pictures_from_a_tool_are_left_out_for_a_model_that_cannot_see(
+    chat: ChatSession, engine: Loaded, tmp_path: Path
+) -> None:
+    chat.new()
+    settings = settings_with(tmp_path, ("demo", "picture"), servers=["demo"])
+    with McpManager(settings.server_configs()[0]) as manager:
+        toolbox = ToolBox(settings, manager)
+        turn = chat.send("Draw me something.")
+        loop = ToolLoop(chat, turn, OPTIONS, toolbox, toolbox.offer(), can_see=False)
+        script = Script(engine, calls_grammar("picture{}"), answer_grammar("Here."))
+        list(drive(loop, script, Answers("once")))
+    stored = chat.store.get_message(turn.answer.id)
+    (step,) = steps_from_json(stored.tools)
+    assert step.calls[0].status == "done" and step.calls[0].images == ()
+    assert "left out: the loaded model cannot see pictures" in step.calls[0].result
+    assert stored.attachments == ()
+    assert all(part.type == "text" for m in script.requests[1].messages for part in m.parts)
+
+
+def test_chat_permissions_are_listed_and_revoked(chat: ChatSession) -> None:
+    first = chat.new()
+    chat.allow_tool(first.id, ("demo", "add"))
+    second = chat.new()
+    chat.allow_tool(second.id, ("builtin", "calculator"))
+    chat.new()  # none
+    assert [c.id for c in chat.store.conversations_with_setting("allowed_tools")] == [second.id, first.id]
+    chat.allow_tool(first.id, ("demo", "add"), allowed=False)
+    found = {c.id: chat_permissions(c.settings) for c in chat.store.conversations_with_setting("allowed_tools")}
+    assert found == {second.id: {("builtin", "calculator")}, first.id: set()}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.settings import Settings
@@ -232,6 +232,7 @@ def test_the_http_form_and_a_taken_name(qtbot: QtBot, open_dialog: Open, tools_p
 
 
 def test_listing_the_demo_server_and_enabling_one_tool(qtbot: QtBot, open_dialog: Open, tools_path: Path) -> None:
+    qtbot.waitUntil(lambda: demo_servers_running() == [], timeout=15_000)  # earlier tests' servers have gone
     owned = ToolSettings(tools_path, servers={"demo": DEMO_ENTRY})
     dialog = open_dialog(owned)
     servers = page_of(dialog).servers
@@ -329,3 +330,28 @@ def test_argument_and_pair_text() -> None:
         assert split_arguments(join_arguments(args)) == args
     assert parse_pairs("Authorization: Bearer x:y\n\n", ":", "headers") == {"Authorization": "Bearer x:y"}
     assert parse_pairs("A==b", "=", "environment") == {"A": "=b"}
+
+
+def test_tools_allowed_in_one_chat_are_listed_and_revoked_on_ok(
+    qtbot: QtBot, open_window: WindowFactory, home: Path
+) -> None:
+    from app.tools.consent import chat_permissions, with_chat_permission
+
+    window: MainWindow = open_window()
+    store = window.store
+    trip = store.create_conversation("Trip planning")
+    store.set_settings(trip.id, with_chat_permission({}, ("demo", "add")))
+    window.open_settings()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    page = page_of(dialog)
+    qtbot.waitUntil(lambda: bool(page.chat_permissions.revoke_buttons), timeout=5000)
+    assert list(page.chat_permissions.revoke_buttons) == [(trip.id, ("demo", "add"))]
+    labels = [label.text() for label in page.chat_permissions.findChildren(QLabel)]
+    assert "add (MCP server ‘demo’) — in “Trip planning”" in labels
+    click(qtbot, page.chat_permissions.revoke_buttons[(trip.id, ("demo", "add"))])
+    assert page.chat_permissions.revoke_buttons == {}
+    assert chat_permissions(store.get_conversation(trip.id).settings) == {("demo", "add")}  # not before OK
+    press_ok(qtbot, dialog)
+    wait_for_db()
+    assert chat_permissions(store.get_conversation(trip.id).settings) == set()

@@ -43,6 +43,7 @@ from app.ui.model_setup.welcome_page import WelcomePage
 from app.ui.preview.controller import PreviewController
 from app.ui.shell import help as help_boxes
 from app.ui.shell.chat_list import ChatList
+from app.ui.shell.chat_permissions import revoke_grants
 from app.ui.shell.geometry import restore_geometry, save_geometry
 from app.ui.shell.model_loading import ModelLoading
 from app.ui.shell.notice_bar import NoticeBar
@@ -51,7 +52,7 @@ from app.ui.shell.sidebar import Sidebar
 from app.ui.shell.status_bar import StatusBar
 from app.ui.shell.theme import apply_theme, is_dark, window_stylesheet
 from app.ui.shell.tools_page import commit_tool_settings
-from app.ui.tasks import wait_for_db
+from app.ui.tasks import run_on_db, wait_for_db
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ class MainWindow(QMainWindow):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
-        dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings)
+        dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings, store=self.store)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_settings_accepted)
         dialog.finished.connect(self._on_settings_finished)
@@ -314,6 +315,11 @@ class MainWindow(QMainWindow):
         if dialog is None:
             return
         values, edited = dialog.values(), dialog.edited_tool_settings()  # read now: the dialog deletes itself
+        revoked = dialog.revoked_chat_permissions()
+        if revoked:
+            run_on_db(
+                lambda: revoke_grants(self.store, revoked), on_error=lambda e: self.notice_bar.show_notice(str(e))
+            )
         self.settings.update(values)
         self.apply_theme()
         try:

@@ -52,7 +52,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
-from app.tools.tool_settings import ToolSettings
+from app.store import Store
+from app.tools.tool_settings import ToolKey, ToolSettings
 from app.ui.shell.tools_page import ToolsPage
 
 #: The declared group shown on the Tools page (when the dialog has one) instead of with the others.
@@ -150,7 +151,12 @@ class SettingsDialog(QDialog):
     """Edits the settings marked ``in_dialog``; the caller applies ``values()`` after OK."""
 
     def __init__(
-        self, settings: Settings, parent: QWidget | None = None, *, tool_settings: ToolSettings | None = None
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        tool_settings: ToolSettings | None = None,
+        store: Store | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -164,7 +170,7 @@ class SettingsDialog(QDialog):
             for box in boxes.values():
                 layout.addWidget(box)
         else:
-            layout.addWidget(self._build_tabs(boxes, tool_settings), 1)
+            layout.addWidget(self._build_tabs(boxes, tool_settings, store), 1)
         layout.addWidget(self._make_problem_bar())
         self._buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -190,7 +196,7 @@ class SettingsDialog(QDialog):
                 self._add_row(form, s, with_mnemonic(s.label, used))
         return box
 
-    def _build_tabs(self, boxes: dict[str, QGroupBox], tool_settings: ToolSettings) -> QTabWidget:
+    def _build_tabs(self, boxes: dict[str, QGroupBox], tool_settings: ToolSettings, store: Store | None) -> QTabWidget:
         """General settings on one tab; the tools, their servers and permissions (and the "Tools" group) on another."""
         general = QWidget()
         column = QVBoxLayout(general)
@@ -201,7 +207,7 @@ class SettingsDialog(QDialog):
         limits = boxes.get(TOOLS_GROUP)
         if limits is not None:
             limits.setTitle("Each answer")
-        self.tools_page = ToolsPage(tool_settings, limits)
+        self.tools_page = ToolsPage(tool_settings, limits, store=store)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -211,6 +217,10 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(general, "General")
         self.tabs.addTab(scroll, "Tools")
         return self.tabs
+
+    def revoked_chat_permissions(self) -> list[tuple[int, ToolKey]]:
+        """The single-chat permissions the user revoked (the window writes them when OK is pressed)."""
+        return [] if self.tools_page is None else self.tools_page.chat_permissions.revoked()
 
     def edited_tool_settings(self) -> ToolSettings | None:
         """The tool settings as the Tools page left them (a copy: nothing changes until the owner commits it)."""

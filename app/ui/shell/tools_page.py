@@ -16,10 +16,12 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.store import Store
 from app.tools import files
 from app.tools.builtin import builtin_specs
 from app.tools.model import ToolSpec
 from app.tools.tool_settings import BUILTIN, ToolKey, ToolSettings
+from app.ui.shell.chat_permissions import ChatPermissionsBox
 from app.ui.shell.mcp_servers_box import McpServersBox
 from app.ui.shell.tool_row import ToolRow
 from app.ui.tasks import run_on_db
@@ -119,7 +121,14 @@ class PermissionsBox(QGroupBox):
 class ToolsPage(QWidget):
     """``ToolsPage(tool_settings, limits)``: ``limits`` is the box of declared "Tools" settings, shown last."""
 
-    def __init__(self, tool_settings: ToolSettings, limits: QWidget | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        tool_settings: ToolSettings,
+        limits: QWidget | None = None,
+        parent: QWidget | None = None,
+        *,
+        store: Store | None = None,
+    ):
         super().__init__(parent)
         self.edited = tool_settings.copy()
         layout = QVBoxLayout(self)
@@ -129,6 +138,8 @@ class ToolsPage(QWidget):
         self.permissions = PermissionsBox(self.edited)
         layout.addWidget(self.permissions)
         self.servers.changed.connect(self.permissions.refresh)
+        self.chat_permissions = ChatPermissionsBox(store)
+        layout.addWidget(self.chat_permissions)
         if limits is not None:
             layout.addWidget(limits)
         layout.addStretch(1)
