@@ -91,6 +91,11 @@ class ToolLoop:
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
+    @property
+    def pictures(self) -> tuple[AttachmentRef, ...]:
+        """The answer's attachments so far: the pictures tools returned (a record's ``images`` index these)."""
+        return tuple(self._refs)
+
     # -- a round --------------------------------------------------------------------------------------
 
     def request(self) -> GenerateRequest:

@@ -44,7 +44,7 @@ class EngineBridge(QObject):
     modelUnloaded = Signal(int)
     thinkingDelta = Signal(int, str)
     answerDelta = Signal(int, str)
-    toolCall = Signal(int, str, str)
+    toolCall = Signal(int, object)  # request id, ToolCall (name, arguments, raw text, error)
     contextTrimmed = Signal(int, object)  # request id, ContextTrimmed
     mediaCost = Signal(int, object)  # request id, tuple of (media id, tokens)
     stats = Signal(int, object)  # request id, GenerationStats
@@ -144,7 +144,7 @@ class EngineBridge(QObject):
             self.model_info = None
             self.modelUnloaded.emit(rid)
         elif isinstance(event, ToolCall):
-            self.toolCall.emit(rid, event.name, event.raw)
+            self.toolCall.emit(rid, event)
         elif isinstance(event, ContextTrimmed):
             self.contextTrimmed.emit(rid, event)
         elif isinstance(event, MediaCost):

@@ -17,10 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.chat import AnswerRecorder, AnswerUpdate, ChatOptions, ChatSession, Turn
+from app.chat.tool_loop import ToolLoop
 from app.engine import (
     AnswerDelta,
     ContextTrimmed,
@@ -38,7 +39,9 @@ from app.media.intake import PendingAttachment, decode_file
 from app.settings import Settings
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
+from app.tools.tool_settings import ToolSettings
 from app.ui.chat.message_widget import AttachmentView, MessageWidget
+from app.ui.chat.tool_runner import ToolAnswer, ToolRunner, call_limit, show_stored_steps, thumbnail
 from app.ui.chat.view import ChatView
 from app.ui.engine_bridge import EngineBridge
 from app.ui.tasks import run_in_background, run_on_db
@@ -49,7 +52,6 @@ REPAINT_MS = 33  # ~30 repaints a second while streaming…
 REPAINT_BUDGET = 0.1  # …unless drawing would take more than a tenth of the time: then less often
 REPAINT_MAX_MS = 250
 CATCH_UP_CHARS = 1500  # at most this much new text is laid out per frame; the view catches up
-THUMB_PX = 192
 
 
 @dataclass
@@ -60,15 +62,7 @@ class _Stream:
     widget: MessageWidget
     dirty: bool = False
     shown: int = 0  # answer characters drawn so far
-
-
-def _thumbnail(path: Path) -> QImage | None:
-    image = QImage(str(path))
-    if image.isNull():
-        return None
-    return image.scaled(
-        THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
+    tools: ToolAnswer | None = None  # the answer's tool rounds, when tools were offered
 
 
 def _document_reader(ref: AttachmentRef, path: Path) -> Callable[[], Document]:
@@ -111,7 +105,14 @@ class ChatController(QObject):
     notice = Signal(str)
     answerFinished = Signal(str)  # the finished answer's text (for screen readers)
 
-    def __init__(self, store: Store, bridge: EngineBridge, view: ChatView, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bridge: EngineBridge,
+        view: ChatView,
+        settings: Settings,
+        tool_settings: ToolSettings | None = None,
+    ) -> None:
         super().__init__(view)
         self.store = store
         self.bridge = bridge
@@ -123,6 +124,10 @@ class ChatController(QObject):
         self._stream: _Stream | None = None
         self._busy = False
         self.thinking_for_new = settings.get_bool("thinking_default")
+        #: The window's tools (None: answers never offer any).
+        self.tools = ToolRunner(tool_settings, self.notice.emit, self) if tool_settings is not None else None
+        #: Every request on its way to the engine passes here (tests force each round's output with a grammar).
+        self.before_generate: Callable[[GenerateRequest], GenerateRequest] = lambda request: request
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._flush)
@@ -130,6 +135,7 @@ class ChatController(QObject):
         bridge.answerDelta.connect(lambda rid, text: self._feed(AnswerDelta(rid, text)))
         bridge.stats.connect(self._on_stats)
         bridge.failed.connect(lambda rid, message, _kind: self._feed(Failed(rid, message)))
+        bridge.toolCall.connect(lambda _rid, event: self._feed(event))
         bridge.done.connect(self._on_done)
         bridge.contextTrimmed.connect(self._on_trimmed)
 
@@ -204,6 +210,7 @@ class ChatController(QObject):
         widget.set_content(msg.content)
         if msg.role == "assistant":
             widget.set_thinking(msg.thinking, msg.thinking_seconds)
+            show_stored_steps(widget, msg, self.store)
             if msg.status == "error":
                 widget.set_error(msg.error or "The answer failed.")
             elif msg.status == "stopped":
@@ -217,7 +224,7 @@ class ChatController(QObject):
         widget.branchRequested.connect(lambda d, w=widget: self.switch_branch(w, d))
         widget.playRequested.connect(self.playRequested)
         widget.previewRequested.connect(lambda index, w=widget: self.previewRequested.emit(w, index))
-        if msg.attachments:
+        if msg.attachments and not msg.tools:  # an answer's attachments are its tools' pictures
             self._show_attachments(widget, msg.attachments)
         return widget
 
@@ -233,7 +240,7 @@ class ChatController(QObject):
             return
 
         def thumbs() -> list[QImage | None]:
-            return [_thumbnail(p) if r.kind == "image" else None for r, p in zip(refs, paths, strict=True)]
+            return [thumbnail(p) if r.kind == "image" else None for r, p in zip(refs, paths, strict=True)]
 
         def show(images: list[QImage | None]) -> None:
             with contextlib.suppress(RuntimeError):  # the widget is gone (another chat was opened)
@@ -295,8 +302,9 @@ class ChatController(QObject):
         run_on_db(lambda: self.session.switch_branch(message_id, direction), shown, self._on_store_error)
 
     def stop(self) -> None:
-        if self._stream is not None:
-            self.bridge.stop(self._stream.recorder.request_id)
+        s = self._stream
+        if s is not None and (s.tools is None or not s.tools.stop()):
+            self.bridge.stop(s.recorder.request_id)
 
     def _model_name(self) -> str | None:
         return self.bridge.model_info.name if self.bridge.model_info else None
@@ -333,12 +341,23 @@ class ChatController(QObject):
         answer_id = turn.answer.id
         widget.begin_stream()
         widget.set_footer("Waiting for the model to load…" if self.bridge.is_loading else "")
+        tools, limit = (self.tools if self.tools is not None and self.tools.active else None), call_limit(self.settings)
 
-        def start(request: GenerateRequest) -> None:
+        def prepare() -> tuple[GenerateRequest, ToolLoop | None]:
+            loop = tools.loop_for(self.session, turn, options, limit) if tools is not None else None
+            return (loop.request() if loop else self.session.request_for(turn, options)), loop
+
+        def start(prepared: tuple[GenerateRequest, ToolLoop | None]) -> None:
+            request, loop = prepared
             if self.bridge.closed:
                 return  # the window closed while the request was being prepared
-            rid = self.bridge.generate(request)
-            self._stream = _Stream(AnswerRecorder(answer_id, rid), widget)
+            rid = self.bridge.generate(self.before_generate(request))
+            if loop is None:
+                self._stream = _Stream(AnswerRecorder(answer_id, rid), widget)
+            else:
+                loop.begin(rid)
+                answer = ToolAnswer(loop, widget, self.store, self._next_round, self._finish, self.notice.emit)
+                self._stream = _Stream(loop.recorder, widget, tools=answer)
             self._timer.start(REPAINT_MS)
 
         def failed(error: BaseException) -> None:
@@ -347,7 +366,15 @@ class ChatController(QObject):
             self._stream = _Stream(recorder, widget)
             self._finish("error")
 
-        run_in_background(lambda: self.session.request_for(turn, options), start, failed)
+        run_in_background(prepare, start, failed)
+
+    def _next_round(self, request: GenerateRequest) -> int:
+        """The tool loop's next round of the streaming answer: drawn from its start."""
+        rid = self.bridge.generate(self.before_generate(request))
+        if self._stream is not None:
+            self._stream.shown, self._stream.dirty = 0, False
+            self._timer.start(REPAINT_MS)
+        return rid
 
     def _feed(self, event: EngineEvent) -> _Stream | None:
         """Give the streaming answer its event; the stream when the event was its own."""
@@ -406,12 +433,14 @@ class ChatController(QObject):
 
     def _finish(self, stop_reason: str) -> None:
         s = self._stream
-        if s is None:
-            return
+        if s is None or (s.tools is not None and s.tools.round_ended(stop_reason)):
+            return  # (the round ended in tool calls: the answer goes on)
         self._timer.stop()
         self._stream = None
         self._busy = False
         recorder = s.recorder
+        if s.tools is not None and s.tools.loop.stopped:
+            stop_reason = "stopped"
         if s.dirty or s.shown < len(recorder.answer):
             s.widget.stream(recorder.thinking or None, recorder.answer or None)
         s.widget.end_stream()
@@ -424,7 +453,9 @@ class ChatController(QObject):
             s.widget.set_footer("The context is full: start a new chat, or load the model with a larger context.")
         elif recorder.stats is not None:
             s.widget.set_footer(_stats_line(recorder.stats.as_dict()))
-        update = recorder.final(stop_reason)
+        update = recorder.final(stop_reason) if s.tools is None else s.tools.loop.final()
+        if s.tools is not None:
+            s.tools.ended()
         run_on_db(lambda: self.session.finish(update), self._replace_in_path, self._on_store_error)
         self.generatingChanged.emit(False)
         self.listChanged.emit()

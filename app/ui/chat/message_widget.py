@@ -35,6 +35,7 @@ from app.render.markdown import LIGHT, Theme
 from app.ui.chat.document_view import DocumentCard
 from app.ui.chat.markdown_view import StreamingBody
 from app.ui.chat.thinking_block import ThinkingBlock
+from app.ui.chat.tool_block import ToolSteps
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ class MessageWidget(QFrame):
         self.thinking = ThinkingBlock(self)
         self.thinking.hide()
         self.thinking.toggled.connect(lambda _on: self.heightChanged.emit())
+        self.tools = ToolSteps(self)  # the tool calls of the rounds before the last (app.ui.chat.tool_block)
+        self.tools.dark = theme.name == "dark"
+        self.tools.heightChanged.connect(self.heightChanged)
+        self.tools.pictureClicked.connect(self._open_picture)
 
         self.body = StreamingBody(theme, self)
         self.body.setAccessibleName("Your message" if role == "user" else "Answer")
@@ -133,6 +138,7 @@ class MessageWidget(QFrame):
         layout.addLayout(header)
         layout.addWidget(self.attachments_box)
         layout.addWidget(self.documents_box)
+        layout.addWidget(self.tools)
         layout.addWidget(self.thinking)
         layout.addWidget(self.body)
         layout.addWidget(self.editor)
@@ -333,6 +339,13 @@ class MessageWidget(QFrame):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(att.path)))
         return None
 
+    def _open_picture(self, path: Path) -> None:
+        image = QImage(str(path))
+        if not image.isNull():
+            viewer = ImageViewer(image, path.name, self)
+            viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            viewer.show()
+
     def set_playing(self, path: Path | None) -> None:
         """Show which recording plays (■) and which can be played (▶)."""
         for i, att in enumerate(self._attachments):
@@ -400,6 +413,14 @@ class MessageWidget(QFrame):
         self.heightChanged.emit()
         if answer:
             self.textUpdated.emit()
+
+    def next_round(self) -> None:
+        """The round just streamed ended in tool calls (now shown in ``tools``): the next round's thinking and
+        text start afresh."""
+        self.thinking.set_text("", None)
+        self.thinking.hide()
+        self.body.set_markdown("")
+        self.heightChanged.emit()
 
     def end_stream(self) -> None:
         self._streaming = False

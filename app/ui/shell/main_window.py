@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self.bridge = EngineBridge(self)
         self._closing = False
         self._build_widgets()
-        self.controller = ChatController(store, self.bridge, self.chat, settings)
+        self.controller = ChatController(store, self.bridge, self.chat, settings, self.tool_settings)
         self.media = MediaControls(self, self.composer, settings)
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
         self.chats = ChatList(self, store, self.sidebar, self.controller, self.chat, self.composer, self.notice_bar)
@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         c.listChanged.connect(lambda: self.chats.refresh())
         c.statsChanged.connect(self._on_stats)
         c.notice.connect(lambda text: self.notice_bar.show_notice(text))
+        if c.tools is not None:
+            self.toolSettingsChanged.connect(lambda: c.tools.reload() if c.tools is not None else None)
         c.answerFinished.connect(self._announce)
         c.playRequested.connect(self.media.player.toggle)
         c.previewRequested.connect(self.previews.show_for)
@@ -377,6 +379,8 @@ class MainWindow(QMainWindow):
             self.previews.shutdown()
             save_geometry(self, self.splitter)
             self.bridge.shutdown(timeout=10)
+            if self.controller.tools is not None:
+                self.controller.tools.close()  # the MCP servers stop (on a worker, a few seconds at most)
             try:
                 wait_for_db(10)
             except Exception:

@@ -61,6 +61,9 @@ def window_stylesheet(palette: QPalette) -> str:
     return (
         f"#UserMessage {{ background: {user_bg.name()}; border-radius: 10px; }}"
         f"#ThinkingBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
+        f"#ToolBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
+        "#ToolHeader, #ToolHeader:checked { background: transparent; border: none; }"
+        f"#ConsentCard {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 8px; }}"
         f"#NoticeBar {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 6px; }}"
         "#ChatColumn { background: transparent; }"
     )
