@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import platformdirs
@@ -51,3 +52,14 @@ def resource_path(name: str) -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     root = Path(bundle) if getattr(sys, "frozen", False) and bundle else Path(__file__).resolve().parents[1]
     return root / "resources" / name
+
+
+def keep_bad_copy(path: Path) -> str:
+    """Copy a damaged file beside itself (``NAME.bad``) before it is replaced; the sentence that says so, or
+    one saying why it could not be kept."""
+    bad = path.with_name(path.name + ".bad")
+    try:
+        shutil.copyfile(path, bad)
+    except OSError as error:
+        return f"(A copy of the old file could not be kept: {error.strerror or error}.)"
+    return f"The old file was kept as {bad.name}."

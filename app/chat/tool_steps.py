@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.store import tool_markdown
+
 #: What became of a call: still waiting (for the user or the tool), ran (``done``; ``error`` when the tool failed),
 #: refused by the user (``denied``), not readable (``malformed``), not a tool that was offered (``refused``),
 #: over the answer's limit of calls (``limit``), or cut off by Stop (``stopped``).
@@ -23,18 +25,8 @@ CALL_STATUSES: tuple[CallStatus, ...] = (
 )  # fmt: skip
 FINISHED: frozenset[CallStatus] = frozenset(CALL_STATUSES) - {"pending", "running"}
 
-#: How each ending reads to the user (the tool block's status line).
-STATUS_WORDS: dict[CallStatus, str] = {
-    "pending": "waiting",
-    "running": "running",
-    "done": "done",
-    "error": "failed",
-    "denied": "denied",
-    "malformed": "not readable",
-    "refused": "not offered",
-    "limit": "over the limit",
-    "stopped": "stopped",
-}
+#: How each ending reads to the user (the tool block's status line; the store's Markdown export uses the same).
+STATUS_WORDS: Mapping[str, str] = tool_markdown.STATUS_WORDS
 
 
 @dataclass

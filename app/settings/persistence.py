@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.paths import config_dir
+from app.paths import config_dir, keep_bad_copy
 from app.settings.declarations import BY_KEY, SETTINGS, SettingsError, Value, defaults
 from app.settings.validation import validate
 
@@ -78,12 +77,7 @@ class Settings:
         return settings
 
     def _keep_bad_copy(self, notice: str) -> None:
-        bad = self.path.with_name(self.path.name + ".bad")
-        try:
-            shutil.copyfile(self.path, bad)
-            notice += f" The old file was kept as {bad.name}."
-        except OSError as error:
-            log.warning("cannot keep a copy of %s: %s", self.path, error)
+        notice += " " + keep_bad_copy(self.path)
         log.warning("%s: %s", self.path, notice)
         self.load_notice = notice
 

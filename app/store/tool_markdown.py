@@ -18,7 +18,7 @@ from app.store.models import AttachmentRef
 _BACKTICKS = re.compile(r"`+")
 _SOURCES = {"builtin": "Built-in"}
 #: How each ending reads (the words the chat's tool block uses); an unknown one is shown as it is.
-_STATUS_WORDS = {
+STATUS_WORDS = {
     "pending": "waiting",
     "running": "running",
     "done": "done",
@@ -102,7 +102,7 @@ def _facts(call: Mapping[str, Any]) -> list[str]:
         facts.append(f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s")
     status = _text(call.get("status")).strip()
     if status:
-        facts.append(_STATUS_WORDS.get(status, status))
+        facts.append(STATUS_WORDS.get(status, status))
     return facts
 
 

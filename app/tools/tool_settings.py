@@ -16,14 +16,13 @@ import copy
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.paths import config_dir
+from app.paths import config_dir, keep_bad_copy
 from app.tools.mcp.config import McpConfigError, ServerConfig, parse_server
 
 log = logging.getLogger("gemma_desk.tools")
@@ -164,12 +163,7 @@ class ToolSettings:
             raise
 
     def _keep_bad_copy(self, notice: str) -> None:
-        bad = self.path.with_name(self.path.name + ".bad")
-        try:
-            shutil.copyfile(self.path, bad)
-            notice += f" The old file was kept as {bad.name}."
-        except OSError as error:
-            log.warning("cannot keep a copy of %s: %s", self.path, error)
+        notice += " " + keep_bad_copy(self.path)
         log.warning("%s: %s", self.path, notice)
         self.load_notice = notice
 

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.tools.mcp.config import McpConfigError, parse_mcp_servers, parse_server
+from app.ui.shell.problem_bar import problem_bar
 
 #: One server as ``mcpServers`` holds it: ``(name, entry)``.
 Entry = tuple[str, dict[str, Any]]
@@ -189,18 +189,7 @@ class ServerForm(QDialog):
         return page
 
     def _build_problem(self) -> QWidget:
-        self._problem = QWidget()
-        row = QHBoxLayout(self._problem)
-        row.setContentsMargins(0, 0, 0, 0)
-        icon = QLabel()
-        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size, size))
-        self.problem_text = QLabel()
-        self.problem_text.setWordWrap(True)
-        self.problem_text.setAccessibleName("Problem")
-        row.addWidget(icon)
-        row.addWidget(self.problem_text, 1)
-        self._problem.hide()
+        self._problem, self.problem_text = problem_bar(self)
         return self._problem
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:

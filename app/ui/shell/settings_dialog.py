@@ -39,13 +39,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QScrollArea,
     QSpinBox,
-    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -54,6 +52,7 @@ from PySide6.QtWidgets import (
 from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
 from app.store import Store
 from app.tools.tool_settings import ToolKey, ToolSettings
+from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
 
 #: The declared group shown on the Tools page (when the dialog has one) instead of with the others.
@@ -244,18 +243,7 @@ class SettingsDialog(QDialog):
         self._controls[s.key] = control
 
     def _make_problem_bar(self) -> QWidget:
-        self._problem = QWidget()
-        row = QHBoxLayout(self._problem)
-        row.setContentsMargins(0, 0, 0, 0)
-        icon = QLabel()
-        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size, size))
-        self._problem_text = QLabel()
-        self._problem_text.setWordWrap(True)
-        self._problem_text.setAccessibleName("Problem")
-        row.addWidget(icon)
-        row.addWidget(self._problem_text, 1)
-        self._problem.hide()
+        self._problem, self._problem_text = problem_bar(self)
         return self._problem
 
     def _connect_edited(self, control: QWidget) -> None:
