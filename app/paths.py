@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -63,3 +65,20 @@ def keep_bad_copy(path: Path) -> str:
     except OSError as error:
         return f"(A copy of the old file could not be kept: {error.strerror or error}.)"
     return f"The old file was kept as {bad.name}."
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Write ``data`` as indented JSON through a temporary file and ``os.replace``: a crash leaves the old file or
+    the new one, never half of one. Raises ``OSError``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2, ensure_ascii=False)
+            file.write("\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.paths import config_dir, keep_bad_copy
+from app.paths import config_dir, keep_bad_copy, write_json_atomically
 from app.settings.declarations import BY_KEY, SETTINGS, SettingsError, Value, defaults
 from app.settings.validation import validate
 
@@ -123,15 +121,4 @@ class Settings:
         """Write atomically (a temporary file, then ``os.replace``): a crash leaves the old file or the new."""
         data: dict[str, object] = {s.key: self._values[s.key] for s in SETTINGS if self._values[s.key] != s.default}
         data.update(self._unknown)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(data, file, indent=2, ensure_ascii=False)
-                file.write("\n")
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(self.path, data)

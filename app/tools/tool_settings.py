@@ -15,14 +15,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.paths import config_dir, keep_bad_copy
+from app.paths import config_dir, keep_bad_copy, write_json_atomically
 from app.tools.mcp.config import McpConfigError, ServerConfig, parse_server
 
 log = logging.getLogger("gemma_desk.tools")
@@ -149,18 +147,7 @@ class ToolSettings:
 
     def save(self) -> None:
         """Write atomically: a crash leaves the old file or the new one. Raises ``OSError``."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(self.to_json(), file, indent=2, ensure_ascii=False)
-                file.write("\n")
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(self.path, self.to_json())
 
     def _keep_bad_copy(self, notice: str) -> None:
         notice += " " + keep_bad_copy(self.path)
