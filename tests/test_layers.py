@@ -29,6 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
     "chat": {"engine", "media", "store", "tools"},  # the conversation core: history → request → stream → store
+    # Remote engines: the engine's API over an OpenAI-compatible server (httpx); its events, types, stream parser.
+    "remote": {"engine", "media", "units"},
     # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
     "tools": {"media", "paths", "units"},
     # Clients.
@@ -39,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "remote",  # --remote URL: chat through a remote OpenAI-compatible server
         "settings",
         "store",
         "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
@@ -54,6 +57,7 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "remote",  # a remote server as the model source
         "render",
         "settings",
         "store",
