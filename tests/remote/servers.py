@@ -51,8 +51,15 @@ class OpenAIServer:
         return cls(command, port, api_key, log)
 
     def start(self, timeout: float = 60.0) -> OpenAIServer:
-        out = self.log.open("wb") if self.log is not None else subprocess.DEVNULL
-        self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if self.log is not None:
+            with self.log.open("wb") as out:  # the child keeps its own copy
+                self.process = subprocess.Popen(
+                    self.command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+        else:
+            self.process = subprocess.Popen(
+                self.command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
