@@ -5,12 +5,21 @@ streams. Events go into a queue, and only the first event of a batch sends a
 (queued) wake-up signal; the GUI thread drains the whole batch at once,
 merging consecutive text pieces, and fans it out into typed signals. So the
 cost on both threads follows the GUI's frame rate, not the token rate.
+
+The engine may be swapped: the in-process one, or a remote OpenAI-compatible server (``use_remote``), and back
+(``use_local``). Each engine the bridge has used gets its own range of request ids, so a late event from the
+engine just left (its answer ending as stopped while it closes, off the GUI thread) never matches a request of
+the new one; its model events (loaded, unloaded, progress) are dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -34,6 +43,27 @@ from app.engine import (
 )
 from app.engine.prompt import Part
 
+if TYPE_CHECKING:
+    from app.remote import RemoteConfig
+
+log = logging.getLogger(__name__)
+
+#: Request ids of successive engines lie this far apart (an engine numbers its own requests from 1).
+ID_SPAN = 1 << 40
+#: Events about the model itself: from an engine the window has left they would describe the wrong model.
+_MODEL_EVENTS = (LoadProgress, ModelLoaded, ModelUnloaded)
+
+
+class AnyEngine(Protocol):
+    """What the window needs of an engine: the in-process :class:`Engine` or a remote server's."""
+
+    def load(self, request: LoadRequest) -> int: ...
+    def generate(self, request: GenerateRequest) -> int: ...
+    def measure(self, parts: list[Part]) -> int: ...
+    def stop(self, request_id: int | None = None) -> None: ...
+    def unload(self) -> int: ...
+    def close(self, timeout: float = 10.0) -> None: ...
+
 
 class EngineBridge(QObject):
     """Owns an :class:`Engine`; re-emits its events as signals on the GUI thread."""
@@ -42,6 +72,7 @@ class EngineBridge(QObject):
     loadProgress = Signal(int, float)  # request id, 0…1
     modelLoaded = Signal(int, object, str)  # request id, ModelInfo, notice
     modelUnloaded = Signal(int)
+    engineChanged = Signal()  # the window now talks to another engine (local ↔ remote): no model yet
     thinkingDelta = Signal(int, str)
     answerDelta = Signal(int, str)
     toolCall = Signal(int, object)  # request id, ToolCall (name, arguments, raw text, error)
@@ -57,31 +88,79 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self._event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
-        self._pending: deque[EngineEvent] = deque()
+        self._pending: deque[tuple[int, EngineEvent]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
-        self._engine = Engine(self._on_engine_event)
+        self._generation = 0  # which engine: events carry it, ids are offset by it
+        self._closing: list[threading.Thread] = []
+        self._engine: AnyEngine = Engine(self._callback(0))
+        self.remote: RemoteConfig | None = None  # the remote server in use; None: the in-process engine
         self.model_info: ModelInfo | None = None
         self.loading_id: int | None = None
+        self.server_requests = 0  # requests the window's own server is answering on this engine (its switch sets it)
 
     # -- requests -----------------------------------------------------------------
 
+    @property
+    def _base(self) -> int:
+        return self._generation * ID_SPAN
+
     def load(self, request: LoadRequest) -> int:
+        """Load a local model; when a remote server is in use, the in-process engine comes back first."""
+        if self.remote is not None:
+            self.use_local()
         self.model_info = None  # the engine frees the current model before loading the next
-        self.loading_id = self._engine.load(request)
+        self.loading_id = self._base + self._engine.load(request)
         return self.loading_id
 
     def generate(self, request: GenerateRequest) -> int:
-        return self._engine.generate(request)
+        return self._base + self._engine.generate(request)
 
     def measure(self, parts: list[Part]) -> int:
-        return self._engine.measure(parts)
+        return self._base + self._engine.measure(parts)
 
     def stop(self, request_id: int | None = None) -> None:
-        self._engine.stop(request_id)
+        if request_id is None:
+            self._engine.stop(None)
+        elif request_id > self._base:  # a request of an engine left behind has ended, or will, as it closes
+            self._engine.stop(request_id - self._base)
 
     def unload(self) -> int:
-        return self._engine.unload()
+        return self._base + self._engine.unload()
+
+    # -- which engine ---------------------------------------------------------------------
+
+    @property
+    def local_engine(self) -> Engine | None:
+        """The in-process engine (what the window's own server shares); None while a remote one is in use."""
+        return self._engine if isinstance(self._engine, Engine) else None
+
+    def use_remote(self, config: RemoteConfig) -> int:
+        """Chat through a remote OpenAI-compatible server: the local model is freed (off the GUI thread) and
+        the server asked for the model, which arrives as ``modelLoaded`` or ``failed``."""
+        from app.remote import RemoteEngine
+
+        engines: list[RemoteEngine] = []
+        self._swap(lambda callback: engines.append(RemoteEngine(callback, config)) or engines[0])
+        self.remote = config
+        self.loading_id = self._base + engines[0].load()
+        return self.loading_id
+
+    def use_local(self) -> None:
+        """Back to the in-process engine (no model loaded until ``load``)."""
+        if self.remote is not None:
+            self._swap(Engine)
+            self.remote = None
+
+    def _swap(self, make: Callable[[Callable[[EngineEvent], None]], AnyEngine]) -> None:
+        old = self._engine
+        self._generation += 1
+        self._engine = make(self._callback(self._generation))
+        self.model_info, self.loading_id = None, None
+        thread = threading.Thread(target=old.close, name="gemma-engine-close", daemon=True)
+        thread.start()  # stops what it runs (its answer ends as stopped) and frees its model
+        self._closing = [t for t in self._closing if t.is_alive()] + [thread]
+        self.engineChanged.emit()
 
     @property
     def is_loading(self) -> bool:
@@ -93,13 +172,18 @@ class EngineBridge(QObject):
         """Stop what runs and free the model (the window calls this when it closes)."""
         self.closed = True
         self._engine.close(timeout)
+        for thread in self._closing:
+            thread.join(timeout)
 
     # -- events -------------------------------------------------------------------------
 
-    def _on_engine_event(self, event: EngineEvent) -> None:
+    def _callback(self, generation: int) -> Callable[[EngineEvent], None]:
+        return lambda event: self._on_engine_event(generation, event)
+
+    def _on_engine_event(self, generation: int, event: EngineEvent) -> None:
         """Engine thread: queue the event; wake the GUI thread once per batch."""
         with self._lock:
-            self._pending.append(event)
+            self._pending.append((generation, event))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -113,7 +197,10 @@ class EngineBridge(QObject):
             self._pending.clear()
             self._scheduled = False
         merged: list[EngineEvent] = []
-        for event in events:
+        for generation, event in events:
+            if generation != self._generation and isinstance(event, _MODEL_EVENTS):
+                continue  # about the model of an engine the window has left
+            event = _shifted(event, generation * ID_SPAN)
             last = merged[-1] if merged else None
             if isinstance(event, AnswerDelta) and isinstance(last, AnswerDelta) and last.request_id == event.request_id:
                 merged[-1] = AnswerDelta(event.request_id, last.text + event.text)
@@ -157,3 +244,8 @@ class EngineBridge(QObject):
             if rid == self.loading_id:
                 self.loading_id = None
             self.done.emit(rid, event.stop_reason)
+
+
+def _shifted(event: EngineEvent, base: int) -> EngineEvent:
+    """The event with its request id in the bridge's range for its engine."""
+    return dataclasses.replace(event, request_id=event.request_id + base) if base else event  # type: ignore[type-var]
