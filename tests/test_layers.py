@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "chat": {"engine", "media", "store", "tools"},  # the conversation core: history → request → stream → store
     # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
     "tools": {"media", "paths", "units"},
+    # The local OpenAI-compatible server (Starlette on uvicorn): a client of the engine, shared with the window.
+    "server": {"engine", "media", "paths", "units"},
     # Clients.
     "cli": {
         "applog",
@@ -39,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "server",  # gemma-desk serve
         "settings",
         "store",
         "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
