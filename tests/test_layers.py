@@ -61,6 +61,8 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
         "store",
         "tools",  # Settings → Tools: the tool settings, listing a server's tools
+        "server",  # the Server switch: the local OpenAI-compatible server on the window's engine
+        "remote",  # File → Remote server…: chatting through a remote OpenAI-compatible server
         "units",
         "PySide6",
         "llama_cpp",

@@ -38,6 +38,7 @@ class ServerSwitch(QObject):
 
     # Signals
     stateChanged = Signal(str)  # "off", "starting", "on", "stopping"
+    activityChanged = Signal(int)  # requests in flight, once the status bar shows the number
     _activity = Signal(int)  # requests in flight, from the server's thread (queued to the GUI thread)
 
     def __init__(self, window: MainWindow) -> None:
@@ -73,8 +74,7 @@ class ServerSwitch(QObject):
         self.address_button.setToolTip("Click to copy the server's address")
         self.address_button.clicked.connect(self.copy_address)
         self.address_button.hide()
-        status.insertPermanentWidget(0, self.address_button)
-        status.insertPermanentWidget(0, self.button)
+        status.add_before_stats(self.button, self.address_button)
         self.action = QAction("Run the local &server", self)
         self.action.setCheckable(True)
         self.action.setToolTip("Let other programs on this computer use the loaded model (OpenAI-compatible API)")
@@ -147,8 +147,7 @@ class ServerSwitch(QObject):
         def make() -> LocalServer:
             check = KeyCheck(key) if key is not None else None
             options = ServerOptions(host=host, port=port, key=check, allow_remote_images=images, max_in_flight=limit)
-            server = LocalServer(engine, options)
-            server.on_activity = activity
+            server = LocalServer(engine, options, on_activity=activity)
             server.start()  # uvicorn's startup (binding the port), here on a worker
             return server
 
@@ -165,7 +164,9 @@ class ServerSwitch(QObject):
         self._pending = None
         log.info("the local server did not start: %s", error)
         self._set_state("off")
-        self._refuse(str(error).strip().splitlines()[0] if str(error).strip() else "The server could not start.")
+        text = str(error).strip().splitlines()[0] if str(error).strip() else "The server could not start."
+        # The server's words name the command line's option; the window's is a setting.
+        self._refuse(text.replace("with --port", "in Settings → Server"))
 
     def _stop(self) -> None:
         server, self.server = self.server, None
@@ -222,6 +223,7 @@ class ServerSwitch(QObject):
         if not self.in_flight:
             self._waiting = False
         self._show()
+        self.activityChanged.emit(self.in_flight)
 
     def _on_generating(self, busy: bool) -> None:
         self._waiting = busy and self.in_flight > 0

@@ -52,6 +52,11 @@ class StatusBar(QStatusBar):
         self.n_ctx = 0
         self.warning = False
 
+    def add_before_stats(self, *widgets: QWidget) -> None:
+        """Permanent widgets (the Server switch) between the model's label and the speed and context."""
+        for widget in reversed(widgets):
+            self.insertPermanentWidget(2, widget)  # the index counts the model label and the load progress
+
     def set_loading(self, name: str, fraction: float | None) -> None:
         if fraction is None:
             self.progress.hide()
