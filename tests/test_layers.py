@@ -29,6 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
     "chat": {"engine", "media", "store", "tools"},  # the conversation core: history → request → stream → store
+    # Remote engines: the engine's API over an OpenAI-compatible server (httpx); its events, types, stream parser.
+    "remote": {"engine", "media", "units"},
     # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
     "tools": {"media", "paths", "units"},
     # The local OpenAI-compatible server (Starlette on uvicorn): a client of the engine, shared with the window.
@@ -41,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "remote",  # --remote URL: chat through a remote OpenAI-compatible server
         "server",  # gemma-desk serve
         "settings",
         "store",
@@ -57,12 +60,12 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "remote",  # a remote server as the model source
         "render",
         "settings",
         "store",
         "tools",  # Settings → Tools: the tool settings, listing a server's tools
         "server",  # the Server switch: the local OpenAI-compatible server on the window's engine
-        "remote",  # File → Remote server…: chatting through a remote OpenAI-compatible server
         "units",
         "PySide6",
         "llama_cpp",

@@ -1,4 +1,5 @@
-"""``ask`` and ``chat`` against the in-process engine: load the model, then answer each turn through the
+"""``ask`` and ``chat`` against the in-process engine (``--model``) or a remote OpenAI-compatible server
+(``--remote``, ``app.remote``: the same events): load the model (or connect), then answer each turn through the
 conversation core (``app.chat``), which keeps the conversation in a store: the ``--store`` file, or a
 temporary one that goes when the command ends. With tools (``--tools``, ``--builtin-tools``) each answer runs
 through the core's tool loop (``app.chat.tool_loop.drive``). Ctrl-C stops the running answer (also while a
@@ -35,11 +36,14 @@ from app.engine import (
     ToolCall,
 )
 from app.media.intake import PendingAttachment
+from app.remote import RemoteConfig, RemoteEngine
 from app.store import Store, StoreError
 from app.tools.consent import ConsentRequest, Decision
 from app.tools.toolbox import Picker
 
 Turns = Iterable[tuple[list[PendingAttachment], str]]
+#: The in-process engine (``--model``) or a remote server behind the same API (``--remote``).
+AnyEngine = Engine | RemoteEngine
 
 
 def session(args: argparse.Namespace, out: Output, turns: Turns) -> int:
@@ -95,7 +99,11 @@ def _start(chat: ChatSession, args: argparse.Namespace, resume: int | None) -> N
 
 def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns, tools: CliTools | None) -> int:
     events = EventQueue()
-    engine = Engine(events)
+    engine: AnyEngine
+    if args.remote is not None:
+        engine = RemoteEngine(events, RemoteConfig(args.remote, args.api_key, args.remote_model))
+    else:
+        engine = Engine(events)
     try:
         with _Interrupts(engine) as interrupts:
             if tools is not None:
@@ -126,7 +134,7 @@ class _Client:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: AnyEngine,
         events: EventQueue,
         interrupts: _Interrupts,
         chat: ChatSession,
@@ -142,17 +150,22 @@ class _Client:
         self.can_see = False  # the loaded model takes pictures (a tool's pictures are given to it)
 
     def load(self, args: argparse.Namespace) -> str | None:
-        """Load the model; its name, or None when it failed (each failure printed)."""
-        load = LoadRequest(
-            model_path=args.model,
-            mmproj_path=args.mmproj,
-            n_ctx=args.ctx,
-            n_gpu_layers=args.gpu_layers,
-            n_threads=args.threads,
-            vision_budget=args.vision_budget,
-        )
+        """Load the model (or connect to the remote server); its name, or None when it failed (each failure
+        printed)."""
+        if isinstance(self.engine, RemoteEngine):
+            request_id = self.engine.load()
+        else:
+            load = LoadRequest(
+                model_path=args.model,
+                mmproj_path=args.mmproj,
+                n_ctx=args.ctx,
+                n_gpu_layers=args.gpu_layers,
+                n_threads=args.threads,
+                vision_budget=args.vision_budget,
+            )
+            request_id = self.engine.load(load)
         name, failed = "", False
-        for event in self.interrupts.follow(self.events, self.engine.load(load)):
+        for event in self.interrupts.follow(self.events, request_id):
             if isinstance(event, LoadProgress):
                 self.out.progress(event.fraction)
             elif isinstance(event, ModelLoaded):
@@ -314,7 +327,7 @@ class _Interrupts:
     a tool) there is no request to stop: Ctrl-C raises KeyboardInterrupt there.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: AnyEngine) -> None:
         self.engine = engine
         self.request_id: int | None = None
         self.interrupted = False

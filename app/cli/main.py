@@ -18,6 +18,7 @@ stderr says so, and file paths on the line keep their exact bytes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -49,7 +50,26 @@ def _positive_int(text: str) -> int:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", required=True, type=Path, help="a Gemma GGUF file")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", "-m", type=Path, help="a Gemma GGUF file")
+    source.add_argument(
+        "--remote",
+        metavar="URL",
+        help="chat through an OpenAI-compatible server instead (llama-server, vLLM, Ollama, gemma-desk serve), "
+        "e.g. http://gpu-box:8080/v1",
+    )
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("GEMMA_DESK_API_KEY", ""),
+        metavar="KEY",
+        help="with --remote: the server's API key (default: $GEMMA_DESK_API_KEY)",
+    )
+    p.add_argument(
+        "--remote-model",
+        default="",
+        metavar="NAME",
+        help="with --remote: the served model to use (may be left out when the server serves only one)",
+    )
     p.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
     p.add_argument("--system", help="a system prompt")
     p.add_argument("--think", action="store_true", help="let the model think before answering")
@@ -210,6 +230,8 @@ def run(argv: list[str]) -> int:
 
         return models.run(args)
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
+    if args.remote is not None and args.mmproj is not None:
+        return out.fail("--mmproj is for a local --model; a remote server loads its own projector.", EXIT_USAGE)
     if args.grammar is not None:
         args.grammar_text = _read_grammar(args.grammar)
         if args.grammar_text is None:
