@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Request ids of successive engines lie this far apart (an engine numbers its own requests from 1).
-ID_SPAN = 1 << 40
+#: Request ids of successive engines lie this far apart (an engine numbers its own requests from 1); the ids
+#: travel in Qt signals as 32-bit ints, so the ranges go round after ``ID_RANGES`` engines.
+ID_SPAN = 1 << 20
+ID_RANGES = 2000
 #: Events about the model itself: from an engine the window has left they would describe the wrong model.
 _MODEL_EVENTS = (LoadProgress, ModelLoaded, ModelUnloaded)
 
@@ -103,7 +105,7 @@ class EngineBridge(QObject):
 
     @property
     def _base(self) -> int:
-        return self._generation * ID_SPAN
+        return _base_of(self._generation)
 
     def load(self, request: LoadRequest) -> int:
         """Load a local model; when a remote server is in use, the in-process engine comes back first."""
@@ -122,7 +124,7 @@ class EngineBridge(QObject):
     def stop(self, request_id: int | None = None) -> None:
         if request_id is None:
             self._engine.stop(None)
-        elif request_id > self._base:  # a request of an engine left behind has ended, or will, as it closes
+        elif self._base < request_id < self._base + ID_SPAN:  # (one of an engine left behind ends as it closes)
             self._engine.stop(request_id - self._base)
 
     def unload(self) -> int:
@@ -200,7 +202,7 @@ class EngineBridge(QObject):
         for generation, event in events:
             if generation != self._generation and isinstance(event, _MODEL_EVENTS):
                 continue  # about the model of an engine the window has left
-            event = _shifted(event, generation * ID_SPAN)
+            event = _shifted(event, _base_of(generation))
             last = merged[-1] if merged else None
             if isinstance(event, AnswerDelta) and isinstance(last, AnswerDelta) and last.request_id == event.request_id:
                 merged[-1] = AnswerDelta(event.request_id, last.text + event.text)
@@ -244,6 +246,10 @@ class EngineBridge(QObject):
             if rid == self.loading_id:
                 self.loading_id = None
             self.done.emit(rid, event.stop_reason)
+
+
+def _base_of(generation: int) -> int:
+    return (generation % ID_RANGES) * ID_SPAN
 
 
 def _shifted(event: EngineEvent, base: int) -> EngineEvent:
