@@ -166,12 +166,15 @@ class AnswerRecorder:
         return self.stop_reason is not None
 
     def ending(self, stop_reason: str | None = None) -> Ending:
-        """How the answer ended, from the engine's stop reason (default: its ``Done``'s) and any error."""
+        """How the answer ended, from the engine's stop reason (default: its ``Done``'s) and any error.
+
+        A request that ends ``stopped`` is stopped even when a ``Failed`` said why (a remote server's stream
+        that broke off mid-answer): the text so far is kept as a stopped answer, and the message with it."""
         reason = stop_reason if stop_reason is not None else self.stop_reason
-        if self.error or reason == "error":
-            return "error"
         if reason == "stopped":
             return "stopped"
+        if self.error or reason == "error":
+            return "error"
         return "context_full" if reason == "context_full" else "complete"
 
     # -- writes ---------------------------------------------------------------------------------------

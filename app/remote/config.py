@@ -19,6 +19,8 @@ from app.engine.errors import EngineError
 
 #: Tokens a picture is taken to cost when nothing better is known (Gemma 4's default vision budget).
 DEFAULT_VISION_BUDGET = 280
+#: How a request that broke off after the answer began is explained (what came is kept).
+MIDWAY = "The server stopped in the middle of the answer"
 #: The most characters of a server's own error text quoted in a message.
 _DETAIL_CHARS = 200
 
@@ -143,8 +145,8 @@ def transport_message(exc: httpx.HTTPError, config: RemoteConfig, *, answering: 
     """What a network failure means, in one line; ``answering``: it came while the answer streamed."""
     if answering:
         if isinstance(exc, httpx.ReadTimeout):
-            return f"The server stopped in the middle of the answer: nothing came for {config.read_timeout_s:g} s."
-        return "The server stopped in the middle of the answer."
+            return f"{MIDWAY}: nothing came for {config.read_timeout_s:g} s."
+        return f"{MIDWAY}."
     address = config.api_base
     if isinstance(exc, httpx.ConnectTimeout):
         return f"Could not reach {address}: no answer within {config.connect_timeout_s:g} s."

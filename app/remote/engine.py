@@ -41,9 +41,9 @@ from app.engine.events import (
     Stats,
 )
 from app.engine.prompt import Part
-from app.remote.config import RemoteConfig, RemoteError, fetch_models, status_message, transport_message
+from app.remote.config import MIDWAY, RemoteConfig, RemoteError, fetch_models, status_message, transport_message
 from app.remote.payload import request_body
-from app.remote.stream import StreamReader
+from app.remote.stream import StreamError, StreamReader
 
 log = logging.getLogger(__name__)
 
@@ -233,34 +233,30 @@ class RemoteEngine:
             raise RequestError("No remote model is connected: connect to a server first.")
         body = request_body(request, config.model)
         reader = StreamReader(rid, time.perf_counter())
-        failure = ""
+        failure = cut = ""
         try:
             self._stream(rid, body, reader)
+        except StreamError as exc:
+            failure, cut = str(exc), f"{MIDWAY}: {exc.detail}"
         except RemoteError as exc:
-            failure = str(exc)
+            failure, cut = str(exc), f"{MIDWAY}: {exc}"
         except httpx.HTTPError as exc:
-            failure = transport_message(exc, config, answering=reader.answered)
-        events = reader.end()
-        for event in events:
+            failure = cut = transport_message(exc, config, answering=reader.answered)
+        for event in reader.end():
             self._emit(event)
         if self._is_stopped(rid):
-            reason = "stopped"
+            reason, failure = "stopped", ""
         elif failure and not reader.answered:
             self._emit(Failed(rid, failure, "RemoteError"))
             self._emit(Done(rid, "error"))
             return
         elif failure or not reader.complete:  # broke off mid-answer: what came is kept, as stopped
-            reason = "stopped"
-            message = failure or "The server stopped in the middle of the answer."
-            if not message.startswith("The server stopped in the middle"):
-                message = f"The server stopped in the middle of the answer: {message}"
-            self._emit(Stats(rid, reader.stats(reason, n_ctx=info.n_ctx)))
-            self._emit(Failed(rid, message, "RemoteError"))
-            self._emit(Done(rid, reason))
-            return
+            reason, failure = "stopped", cut or f"{MIDWAY}."
         else:
             reason = reader.stop_reason()
         self._emit(Stats(rid, reader.stats(reason, n_ctx=info.n_ctx)))
+        if failure:
+            self._emit(Failed(rid, failure, "RemoteError"))
         self._emit(Done(rid, reason))
 
     def _stream(self, rid: int, body: dict[str, Any], reader: StreamReader) -> None:

@@ -39,6 +39,14 @@ def sse_data(line: str) -> str | None:
     return line[5:].removeprefix(" ")
 
 
+class StreamError(RemoteError):
+    """The server reported an error inside the stream; ``detail`` is its own reason."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The server failed: {detail}")
+        self.detail = detail
+
+
 @dataclass(slots=True)
 class _CallPieces:
     id: str = ""
@@ -93,8 +101,7 @@ class StreamReader:
         if not isinstance(chunk, dict):
             raise RemoteError("The server sent something that is not a chat completion stream.")
         if chunk.get("error"):
-            detail = detail_of(json.dumps(chunk)) or "no reason given"
-            raise RemoteError(f"The server failed: {detail}")
+            raise StreamError(detail_of(json.dumps(chunk)) or "no reason given")
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if isinstance(chunk.get("timings"), dict):
