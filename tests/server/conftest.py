@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import openai
 import pytest
 
 from app.engine import Engine, EventQueue, LoadRequest, ModelLoaded
@@ -22,6 +23,14 @@ def engine(tiny_model: Path, tiny_mmproj: Path) -> Iterator[Engine]:
 
 
 ServerFactory = Callable[..., LocalServer]
+_clients: list[openai.OpenAI] = []
+
+
+def client(address: str, key: str = "none") -> openai.OpenAI:
+    """The official client for a server started by ``serve``; closed with the server after the test."""
+    api = openai.OpenAI(base_url=address + "/v1", api_key=key, max_retries=0, timeout=60)
+    _clients.append(api)
+    return api
 
 
 @pytest.fixture
@@ -38,5 +47,7 @@ def serve(engine: Engine) -> Iterator[ServerFactory]:
         return server
 
     yield start
+    while _clients:
+        _clients.pop().close()
     for server in started:
         server.stop()

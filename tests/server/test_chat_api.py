@@ -14,11 +14,7 @@ from PIL import Image
 
 from tests.chat.tool_grammar import answer_grammar, calls_grammar
 from tests.fixtures.tiny_gemma4 import special_token_id
-from tests.server.conftest import ServerFactory
-
-
-def client(address: str, key: str = "none") -> openai.OpenAI:
-    return openai.OpenAI(base_url=address + "/v1", api_key=key, max_retries=0, timeout=60)
+from tests.server.conftest import ServerFactory, client
 
 
 def png_data_url(color: tuple[int, int, int] = (200, 30, 30)) -> str:
