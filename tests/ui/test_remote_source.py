@@ -210,3 +210,6 @@ def test_the_server_killed_mid_answer_keeps_it_as_stopped(qtbot: QtBot, launch: 
         if child.poll() is None:
             child.kill()
             child.wait(10)
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
