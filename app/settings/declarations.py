@@ -324,7 +324,8 @@ SETTINGS: tuple[Setting, ...] = (
         kind="str",
         default="",
         label="Remote server API key",
-        help="The API key sent to the remote server (kept in plain text in settings.json, like the Hugging Face token).",
+        help="The API key sent to the remote server (kept in plain text in settings.json, like the Hugging Face "
+        "token).",
         group="Model",
         in_dialog=False,
         secret=True,

@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -59,12 +59,14 @@ _MODEL_EVENTS = (LoadProgress, ModelLoaded, ModelUnloaded)
 class AnyEngine(Protocol):
     """What the window needs of an engine: the in-process :class:`Engine` or a remote server's."""
 
-    def load(self, request: LoadRequest) -> int: ...
     def generate(self, request: GenerateRequest) -> int: ...
     def measure(self, parts: list[Part]) -> int: ...
     def stop(self, request_id: int | None = None) -> None: ...
     def unload(self) -> int: ...
     def close(self, timeout: float = 10.0) -> None: ...
+
+
+E = TypeVar("E", bound=AnyEngine)
 
 
 class EngineBridge(QObject):
@@ -109,10 +111,9 @@ class EngineBridge(QObject):
 
     def load(self, request: LoadRequest) -> int:
         """Load a local model; when a remote server is in use, the in-process engine comes back first."""
-        if self.remote is not None:
-            self.use_local()
+        engine = self.use_local()
         self.model_info = None  # the engine frees the current model before loading the next
-        self.loading_id = self._base + self._engine.load(request)
+        self.loading_id = self._base + engine.load(request)
         return self.loading_id
 
     def generate(self, request: GenerateRequest) -> int:
@@ -142,27 +143,30 @@ class EngineBridge(QObject):
         the server asked for the model, which arrives as ``modelLoaded`` or ``failed``."""
         from app.remote import RemoteEngine
 
-        engines: list[RemoteEngine] = []
-        self._swap(lambda callback: engines.append(RemoteEngine(callback, config)) or engines[0])
+        engine = self._swap(lambda callback: RemoteEngine(callback, config))
         self.remote = config
-        self.loading_id = self._base + engines[0].load()
+        self.loading_id = self._base + engine.load()
         return self.loading_id
 
-    def use_local(self) -> None:
-        """Back to the in-process engine (no model loaded until ``load``)."""
-        if self.remote is not None:
-            self._swap(Engine)
-            self.remote = None
+    def use_local(self) -> Engine:
+        """Back to the in-process engine (no model loaded until ``load``); it, as it is when already in use."""
+        if isinstance(self._engine, Engine):
+            return self._engine
+        engine = self._swap(Engine)
+        self.remote = None
+        return engine
 
-    def _swap(self, make: Callable[[Callable[[EngineEvent], None]], AnyEngine]) -> None:
+    def _swap(self, make: Callable[[Callable[[EngineEvent], None]], E]) -> E:
         old = self._engine
         self._generation += 1
-        self._engine = make(self._callback(self._generation))
+        new = make(self._callback(self._generation))
+        self._engine = new
         self.model_info, self.loading_id = None, None
         thread = threading.Thread(target=old.close, name="gemma-engine-close", daemon=True)
         thread.start()  # stops what it runs (its answer ends as stopped) and frees its model
         self._closing = [t for t in self._closing if t.is_alive()] + [thread]
         self.engineChanged.emit()
+        return new
 
     @property
     def is_loading(self) -> bool:
@@ -254,4 +258,4 @@ def _base_of(generation: int) -> int:
 
 def _shifted(event: EngineEvent, base: int) -> EngineEvent:
     """The event with its request id in the bridge's range for its engine."""
-    return dataclasses.replace(event, request_id=event.request_id + base) if base else event  # type: ignore[type-var]
+    return dataclasses.replace(event, request_id=event.request_id + base) if base else event

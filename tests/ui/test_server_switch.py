@@ -160,3 +160,20 @@ def test_a_new_key_is_shown_once_and_opens_the_network_address(qtbot: QtBot, lau
     url = f"http://127.0.0.1:{port}/v1/models"
     assert httpx.get(url, timeout=10).status_code == 401
     assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 200
+
+
+def test_settings_has_a_server_page_with_new_key(qtbot: QtBot, launch: Launch) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    window = launch()
+    window.open_settings()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    dialog.tabs.setCurrentIndex(2)
+    assert dialog.tabs.tabText(2) == "Server"
+    assert dialog.control("server_host").isVisible() and dialog.control("server_port").isVisible()
+    button = next(b for b in dialog.findChildren(QPushButton) if b.accessibleName() == "New API key")
+    button.click()
+    qtbot.waitUntil(lambda: window.key_dialog is not None, timeout=10_000)
+    assert window.key_dialog.parent() is dialog  # type: ignore[union-attr]
+    assert window.key_dialog.isVisible()  # type: ignore[union-attr]

@@ -47,6 +47,7 @@ from app.ui.shell.chat_permissions import revoke_grants
 from app.ui.shell.geometry import restore_geometry, save_geometry
 from app.ui.shell.model_loading import ModelLoading
 from app.ui.shell.notice_bar import NoticeBar
+from app.ui.shell.server_key import show_new_key
 from app.ui.shell.server_switch import ServerSwitch
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.sidebar import Sidebar
@@ -314,7 +315,13 @@ class MainWindow(QMainWindow):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
-        dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings, store=self.store)
+        dialog = SettingsDialog(
+            self.settings,
+            self,
+            tool_settings=self.tool_settings,
+            store=self.store,
+            new_key=lambda parent: show_new_key(self, parent),
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_settings_accepted)
         dialog.finished.connect(self._on_settings_finished)

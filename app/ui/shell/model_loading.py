@@ -117,7 +117,9 @@ class ModelLoading(QObject):
             self._remember({**last, "remote_api_key": remote.api_key})
         elif self._loading_path is not None:
             model, mmproj = self._loading_path
-            self._remember({"last_engine": "local", "last_model_path": str(model), "last_mmproj_path": str(mmproj or "")})
+            self._remember(
+                {"last_engine": "local", "last_model_path": str(model), "last_mmproj_path": str(mmproj or "")}
+            )
 
     def _remember(self, values: dict[str, object]) -> None:
         self.w.settings.update(values)

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.tasks import run_in_background
 
@@ -22,7 +31,7 @@ if TYPE_CHECKING:
 class NewKeyDialog(QDialog):
     """Shows a just-made API key once, with a Copy button."""
 
-    def __init__(self, key: str, parent: MainWindow) -> None:
+    def __init__(self, key: str, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("NewKeyDialog")
         self.setWindowTitle("New API key")
@@ -56,12 +65,13 @@ class NewKeyDialog(QDialog):
         self.copy_button.setText("Copied")
 
 
-def show_new_key(window: MainWindow) -> None:
-    """Make and store a new key off the GUI thread, then show it once."""
+def show_new_key(window: MainWindow, parent: QWidget | None = None) -> None:
+    """Make and store a new key off the GUI thread, then show it once (over ``parent``: the settings dialog,
+    when asked from there)."""
     from app.server import store_new_key
 
     def show(key: str) -> None:
-        dialog = NewKeyDialog(key, window)
+        dialog = NewKeyDialog(key, parent or window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.key_dialog = dialog
         dialog.finished.connect(lambda _r: setattr(window, "key_dialog", None))

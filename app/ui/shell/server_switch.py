@@ -141,7 +141,11 @@ class ServerSwitch(QObject):
         from app.server.keys import KeyCheck
 
         s = self.w.settings
-        port, images, limit = s.get_int("server_port"), s.get_bool("server_remote_images"), s.get_int("server_max_in_flight")
+        port, images, limit = (
+            s.get_int("server_port"),
+            s.get_bool("server_remote_images"),
+            s.get_int("server_max_in_flight"),
+        )
         activity = self._activity.emit
 
         def make() -> LocalServer:
@@ -257,7 +261,7 @@ class ServerSwitch(QObject):
             self.address_button.setToolTip(f"Clients use {self.address}/v1 — click to copy the address")
 
     def _activity_text(self) -> str:
-        """"on", or what it answers: "answering 2 requests · your message waits its turn"."""
+        """ "on", or what it answers: "answering 2 requests · your message waits its turn"."""
         n = self.in_flight
         if not n:
             return "on"

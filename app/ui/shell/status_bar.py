@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
-
 from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from app.engine import EngineError, GenerationStats, ModelInfo
 from app.units import format_params
