@@ -213,3 +213,22 @@ def test_the_server_killed_mid_answer_keeps_it_as_stopped(qtbot: QtBot, launch: 
         for pipe in (child.stdin, child.stdout):
             if pipe is not None:
                 pipe.close()
+
+
+def test_the_model_manager_lists_the_remote_models_beside_the_local_ones(
+    qtbot: QtBot, launch: Launch, remote_server: LocalServer
+) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    window = launch(remote_url=remote_server.address, remote_api_key=KEY)
+    window.loading.open_model_manager()
+    qtbot.waitUntil(lambda: window.loading.remote_models is not None, timeout=20_000)
+    box = window.loading.remote_models
+    assert box is not None
+    qtbot.waitUntil(lambda: "serves 1 model" in box.status_label.text(), timeout=20_000)
+    use = [b for b in box.findChildren(QPushButton) if b.accessibleName().startswith("Use ")]
+    assert len(use) == 1
+    model = use[0].accessibleName().removeprefix("Use ")
+    use[0].click()
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+    assert window.status.model_label.text() == f"Remote: {model} @ {remote_server.address.removeprefix('http://')}"

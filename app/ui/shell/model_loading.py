@@ -21,6 +21,7 @@ from app.ui.tasks import run_in_background
 
 if TYPE_CHECKING:
     from app.remote import RemoteConfig
+    from app.ui.model_setup.remote_models import RemoteModelsBox
     from app.ui.model_setup.remote_source import RemoteSourceDialog
     from app.ui.shell.main_window import MainWindow
 
@@ -33,6 +34,7 @@ class ModelLoading(QObject):
         self.w = window
         self.manager: QWidget | None = None
         self.remote_dialog: RemoteSourceDialog | None = None
+        self.remote_models: RemoteModelsBox | None = None  # the model manager's remote section, once opened
         self._loading_path: tuple[Path, Path | None] | None = None
         b, m, welcome = window.bridge, window.models, window.welcome
         b.loadProgress.connect(self._on_load_progress)
@@ -115,6 +117,8 @@ class ModelLoading(QObject):
         if remote is not None:  # reconnect next time; the key is kept in settings.json like the HF token
             last = {"last_engine": "remote", "remote_url": remote.base_url, "remote_model": remote.model or info.name}
             self._remember({**last, "remote_api_key": remote.api_key})
+            if self.remote_models is not None:
+                self.remote_models.refresh()
         elif self._loading_path is not None:
             model, mmproj = self._loading_path
             self._remember(
@@ -243,6 +247,13 @@ class ModelLoading(QObject):
             return
         manager = ModelManager(models.catalog, self.w.settings, models.downloads, self.w)
         manager.loadRequested.connect(self.load_model)
+        from app.ui.model_setup.remote_models import RemoteModelsBox
+
+        remote = RemoteModelsBox(self.w.settings, manager)
+        remote.useRequested.connect(self.connect_remote)
+        remote.chooseRequested.connect(self.choose_remote)
+        manager.add_section(remote)
+        self.remote_models = remote
         manager.in_use = lambda: self.w.bridge.model_info.path if self.w.bridge.model_info else None
         self.manager = manager
         manager.show()
