@@ -64,7 +64,7 @@ class RemoteSourceDialog(QDialog):
         self.url.setAccessibleName("Server address")
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("none")
+        self.key.setPlaceholderText("empty when the server needs none")
         self.key.setAccessibleName("API key")
         self.list_button = QPushButton("&List models")
         self.list_button.setToolTip("Ask the server which models it serves")
@@ -74,7 +74,7 @@ class RemoteSourceDialog(QDialog):
         url_row.addWidget(self.list_button)
         self.models = QListWidget()
         self.models.setAccessibleName("Models on the server")
-        self.models.setMinimumHeight(120)
+        self.models.setMinimumHeight(90)
         self.models.itemDoubleClicked.connect(lambda _item: self.accept())
         self.models.currentItemChanged.connect(lambda *_a: self._update_buttons())
         self.problem = QLabel("")
@@ -83,9 +83,14 @@ class RemoteSourceDialog(QDialog):
         self.problem.setStyleSheet("color: palette(link);")
         self.problem.hide()
         form = QFormLayout()
-        form.addRow("Server &address:", url_row)
-        form.addRow("API &key:", self.key)
-        form.addRow("&Model:", self.models)
+        for text, field, row in (
+            ("Server &address:", self.url, url_row),
+            ("API &key:", self.key, self.key),
+            ("&Model:", self.models, self.models),
+        ):
+            label = QLabel(text)
+            label.setBuddy(field)
+            form.addRow(label, row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.connect_button = self.buttons.addButton("&Connect", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
@@ -98,7 +103,7 @@ class RemoteSourceDialog(QDialog):
         self.url.textChanged.connect(self._on_address_edited)
         self.key.textChanged.connect(self._on_address_edited)
         self.url.returnPressed.connect(self.list_models)
-        self.resize(520, 380)
+        self.resize(540, 320)
 
     # -- listing --------------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class ServerSwitch(QObject):
         self.address_button.setAutoRaise(True)
         self.address_button.setAccessibleName("Server address")
         self.address_button.setToolTip("Click to copy the server's address")
+        self.address_button.setStyleSheet("color: palette(link);")  # looks like what it does: a link to copy
         self.address_button.clicked.connect(self.copy_address)
         self.address_button.hide()
         status.add_before_stats(self.button, self.address_button)
