@@ -232,3 +232,42 @@ def test_the_model_manager_lists_the_remote_models_beside_the_local_ones(
     use[0].click()
     qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
     assert window.status.model_label.text() == f"Remote: {model} @ {remote_server.address.removeprefix('http://')}"
+
+
+def test_switching_to_a_remote_mid_answer_stops_the_local_answer_and_server(
+    qtbot: QtBot, launch: Launch, remote_server: LocalServer, tiny_model: Path
+) -> None:
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    configure(max_tokens=0, context_size=8192, server_port=port)
+    window = launch()
+    window.load_model(tiny_model)
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=30_000)
+    window.server.set_on(True)
+    qtbot.waitUntil(lambda: window.server.state == "on", timeout=20_000)
+    local_address = window.server.address
+    send(qtbot, window, "Write forever")
+    local_answer = window.chat.messages[-1]
+    qtbot.waitUntil(lambda: len(local_answer.text()) > 20, timeout=20_000)
+
+    connect(qtbot, window, remote_server.address)  # while the local answer streams
+    wait_idle(qtbot, window, timeout=20_000)
+    assert local_answer.footer.text() == "Stopped."  # the local engine closed (off the GUI thread)
+    qtbot.waitUntil(lambda: window.server.state == "off", timeout=20_000)
+    assert "remote server" in window.notice_bar.label.text()
+    try:
+        httpx.get(local_address + "/health", timeout=5)
+        raise AssertionError("the window's server still answers")
+    except httpx.ConnectError:
+        pass
+
+    window.settings.update({"max_tokens": 20})
+    send(qtbot, window, "And now?")
+    qtbot.waitUntil(lambda: len(window.chat.messages) == 4, timeout=10_000)
+    wait_idle(qtbot, window)
+    remote_answer = window.chat.messages[-1]
+    assert remote_answer.text().strip() and "tok/s" in remote_answer.footer.text()
+    assert local_answer.footer.text() == "Stopped."  # no late event of the old engine reached it

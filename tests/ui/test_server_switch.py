@@ -177,3 +177,14 @@ def test_settings_has_a_server_page_with_new_key(qtbot: QtBot, launch: Launch) -
     qtbot.waitUntil(lambda: window.key_dialog is not None, timeout=10_000)
     assert window.key_dialog.parent() is dialog  # type: ignore[union-attr]
     assert window.key_dialog.isVisible()  # type: ignore[union-attr]
+
+
+def test_the_server_stops_when_the_window_closes(qtbot: QtBot, launch: Launch) -> None:
+    port = free_port()
+    window = launch(server_port=port)
+    switch(qtbot, window, True)
+    assert window.server.state == "on"
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code in (200, 503)  # 503: no model
+    window.close()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)

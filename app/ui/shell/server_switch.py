@@ -49,6 +49,7 @@ class ServerSwitch(QObject):
         self.in_flight = 0
         self.notice = ""  # the last refusal or failure, as shown
         self._pending: Future[LocalServer] | None = None
+        self._started_on: Engine | None = None  # the engine the server was started on
         self._waiting = False  # the window's own message waits behind the server's requests
         self._activity.connect(self._on_activity, Qt.ConnectionType.QueuedConnection)
         self._build()
@@ -126,6 +127,8 @@ class ServerSwitch(QObject):
         self._set_state("starting")
 
         def go(key: KeyHash | None) -> None:
+            if self.w.bridge.closed:
+                return
             if key is None and not is_loopback(host):
                 self._set_state("off")
                 self._refuse(
@@ -133,6 +136,7 @@ class ServerSwitch(QObject):
                     "Make one with File → Server → New API key…, or keep the address 127.0.0.1."
                 )
                 return
+            self._started_on = engine
             self._pending = run_in_background(self._maker(engine, host, key), self._on_started, self._on_start_failed)
 
         run_in_background(stored_key, go, self._on_start_failed)  # reads server.json: off the GUI thread
@@ -164,6 +168,8 @@ class ServerSwitch(QObject):
         self._set_state("on")
         if self.w.bridge.closed:  # the window closed while it started
             self.shutdown()
+        elif self.w.bridge.local_engine is not self._started_on:  # the window went to a remote server meanwhile
+            self._stop()
 
     def _on_start_failed(self, error: BaseException) -> None:
         self._pending = None
@@ -209,11 +215,9 @@ class ServerSwitch(QObject):
 
     def _on_engine_changed(self) -> None:
         if self.w.bridge.local_engine is None and self.state in ("on", "starting"):
-            if self._pending is not None:
-                self._pending.add_done_callback(lambda _f: None)
             self.w.notice_bar.show_notice("The local server stopped: the window now chats with a remote server.")
             if self.state == "on":
-                self._stop()
+                self._stop()  # (one still starting stops once it has: ``_on_started``)
 
     # -- what the status bar shows ------------------------------------------------------------------
 
