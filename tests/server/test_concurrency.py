@@ -60,9 +60,14 @@ def test_two_clients_at_once_are_both_answered_one_after_the_other(serve: Server
 def test_past_the_limit_a_request_gets_429_with_retry_after(serve: ServerFactory) -> None:
     server = serve(max_in_flight=1)
     body = {"messages": [{"role": "user", "content": "go"}], "stream": True, "max_tokens": 7000, "grammar": LONG}
-    with httpx.Client(timeout=60) as http, http.stream("POST", server.address + "/v1/chat/completions", json=body) as held:
+    with (
+        httpx.Client(timeout=60) as http,
+        http.stream("POST", server.address + "/v1/chat/completions", json=body) as held,
+    ):
         assert held.status_code == 200
-        turned = http.post(server.address + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
+        turned = http.post(
+            server.address + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]}
+        )
         assert turned.status_code == 429 and turned.headers["retry-after"] == "1"
         assert turned.json()["error"]["type"] == "rate_limit_error"
     # The held stream was dropped: its slot frees and the next request is answered.
