@@ -145,7 +145,7 @@ def _load(engine: Engine, events: EventQueue, args: argparse.Namespace, out: Out
 
 
 def _serve(server: LocalServer, out: Output, keyed: bool) -> int:
-    lock = "with an API key" if keyed else "no API key needed (this machine only)"
+    lock = "clients must send the API key" if keyed else "no API key needed, this machine only"
     sys.stdout.write(f"Serving the OpenAI API at {server.address}/v1 ({lock}). Ctrl-C stops.\n")
     sys.stdout.flush()
     try:
