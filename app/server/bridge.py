@@ -36,6 +36,13 @@ class Generation:
                 self.finished = True
             yield event
 
+    def abandon(self) -> None:
+        """The client is gone: stop it and end its event stream now (a queued request does not wait its turn
+        to end; the engine drops it when it comes up). On the loop's thread."""
+        if not self.finished:
+            self._engine.stop(self.request_id)
+            self._events.put_nowait(Done(self.request_id, "stopped"))
+
     def stop(self) -> None:
         """Stop it (running: within a token; queued: it never runs). Harmless once finished."""
         if not self.finished:

@@ -22,7 +22,7 @@ _N, _R, _P = 2**14, 8, 1  # scrypt cost: about 16 MiB and tens of milliseconds p
 
 
 def new_key() -> str:
-    """A fresh random key (43 URL-safe characters, 256 bits)."""
+    """A fresh random key: "gd-" and 43 URL-safe characters (256 random bits)."""
     return "gd-" + secrets.token_urlsafe(32)
 
 

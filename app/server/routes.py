@@ -104,7 +104,7 @@ class Api:
 
     async def _whole(self, request: Request, generation: Generation, answer: Answer) -> Response:
         watcher = asyncio.create_task(_disconnected(request))
-        watcher.add_done_callback(lambda _task: generation.stop())
+        watcher.add_done_callback(lambda task: None if task.cancelled() else generation.abandon())
         stop_reason = ""
         try:
             async for event in generation.events():

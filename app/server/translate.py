@@ -2,8 +2,9 @@
 
 Thinking is on with ``chat_template_kwargs: {"enable_thinking": true}`` (as vLLM and llama-server take it) or
 ``reasoning_effort`` "low" / "medium" / "high" ("none" or "minimal" turn it off); the template's own switch
-has no levels, so every effort means on. Extensions: ``top_k``, ``min_p``, ``repeat_penalty`` and ``grammar``
-(a llama.cpp GBNF grammar, checked by the engine).
+has no levels, so every effort means on. Extensions: ``top_k``, ``min_p``, ``repeat_penalty``, ``grammar``
+(a llama.cpp GBNF grammar, checked by the engine) and ``ignore_eos`` (write ``max_tokens`` tokens whatever the
+model would say: benchmarks).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def parse_request(body: Any, reader: ContentReader) -> tuple[GenerateRequest, Re
         max_tokens=_max_tokens(body),
         sampling=_sampling(body),
         tools=_tools(body),
+        ignore_eos=_flag(body, "ignore_eos"),
     )
     return request, _reply(body)
 
@@ -110,6 +112,13 @@ def _assistant(item: dict[str, Any], where: str, reader: ContentReader, names: d
         calls.append(ToolCall(function["name"], parsed, "", call_id))
     thinking = item.get("reasoning_content") if calls else None
     return Message("assistant", parts, thinking=thinking if isinstance(thinking, str) else "", tool_calls=tuple(calls))
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"{key} must be true or false.", param=key)
+    return value
 
 
 def _thinking(body: dict[str, Any]) -> bool:

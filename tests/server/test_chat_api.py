@@ -199,7 +199,9 @@ def test_a_streamed_tool_call(serve: ServerFactory) -> None:
     )
     deltas = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
     assert len(deltas) == 1 and deltas[0].function is not None
-    assert deltas[0].function.name == "get_weather" and json.loads(deltas[0].function.arguments or "") == {"city": "Oslo"}
+    assert deltas[0].function.name == "get_weather" and json.loads(deltas[0].function.arguments or "") == {
+        "city": "Oslo"
+    }
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
 
 
