@@ -241,7 +241,8 @@ class RemoteEngine:
         except RemoteError as exc:
             failure, cut = str(exc), f"{MIDWAY}: {exc}"
         except httpx.HTTPError as exc:
-            failure = cut = transport_message(exc, config, answering=reader.answered)
+            if reader.finish_reason is None:  # (a connection dropped after the last chunk loses nothing)
+                failure = cut = transport_message(exc, config, answering=reader.answered)
         for event in reader.end():
             self._emit(event)
         if self._is_stopped(rid):

@@ -83,6 +83,12 @@ def test_saves_come_at_least_every_half_second_while_the_answer_grows(clock: Clo
             "The model ran out of memory.",
         ),
         ([Done(2, "error")], "error", "error", None),
+        (  # a remote server's stream broke off mid-answer: the text so far is kept as stopped, with why
+            [Failed(2, "The server stopped in the middle of the answer."), Done(2, "stopped")],
+            "stopped",
+            "stopped",
+            "The server stopped in the middle of the answer.",
+        ),
     ],
 )
 def test_how_the_answer_ended(

@@ -1,13 +1,13 @@
 """Fixtures for the remote engine: servers on 127.0.0.1 and a connected ``RemoteEngine``.
 
-The same tests can run against any OpenAI-compatible server that starts as a subprocess: add a fixture that
-returns a started ``OpenAIServer`` (``gemma-desk serve`` with the tiny model fits as llama-cpp-python's does).
+The tests against a real server run once per kind in ``SERVER_KINDS``: llama-cpp-python's own OpenAI-compatible
+server, and ``gemma-desk serve`` once the command exists (skipped until then), both with the tiny Gemma 4.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,28 +17,55 @@ from app.remote import RemoteConfig, RemoteEngine
 from tests.remote.servers import CannedServer, OpenAIServer
 
 Connected = tuple[RemoteEngine, EventQueue]
+#: A server kind: (model, api key, log file) → a server not yet started.
+MakeServer = Callable[[Path, str, Path], OpenAIServer]
 
 
-def _llama_cpp_server(model: Path, log: Path, api_key: str = "") -> OpenAIServer:
+def _llama_cpp(model: Path, api_key: str, log: Path) -> OpenAIServer:
     if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("uvicorn") is None:
         pytest.skip("llama-cpp-python's server extra (llama_cpp.server, uvicorn) is not installed")
-    return OpenAIServer.llama_cpp(model, api_key=api_key, log=log).start()
+    return OpenAIServer.llama_cpp(model, api_key=api_key, log=log)
+
+
+def _gemma_desk(model: Path, api_key: str, log: Path) -> OpenAIServer:
+    from app.cli.main import build_parser
+
+    if "serve" not in build_parser().commands:
+        pytest.skip("gemma-desk serve is not part of this build yet")
+    return OpenAIServer.gemma_desk(model, api_key=api_key, log=log)
+
+
+SERVER_KINDS: dict[str, MakeServer] = {"llama_cpp": _llama_cpp, "gemma_desk": _gemma_desk}
+
+
+@pytest.fixture(scope="module", params=sorted(SERVER_KINDS))
+def server_kind(request: pytest.FixtureRequest) -> MakeServer:
+    return SERVER_KINDS[request.param]
 
 
 @pytest.fixture(scope="module")
-def llama_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenAIServer]:
-    """llama-cpp-python's own OpenAI-compatible server with the tiny Gemma 4, shared by a module's tests."""
-    server = _llama_cpp_server(tiny_model, tmp_path_factory.mktemp("llama-server") / "server.log")
+def openai_server(
+    server_kind: MakeServer, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OpenAIServer]:
+    """A real OpenAI-compatible server with the tiny Gemma 4, shared by a module's tests."""
+    server = server_kind(tiny_model, "", tmp_path_factory.mktemp("openai-server") / "server.log").start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def own_llama_server(tiny_model: Path, tmp_path: Path) -> Iterator[OpenAIServer]:
-    """A server of the test's own (to kill)."""
-    server = _llama_cpp_server(tiny_model, tmp_path / "server.log")
-    yield server
-    server.stop()
+def start_server(server_kind: MakeServer, tiny_model: Path, tmp_path: Path) -> Iterator[Callable[[str], OpenAIServer]]:
+    """Start a server of the test's own (to kill, or with an API key); stopped after the test."""
+    started: list[OpenAIServer] = []
+
+    def start(api_key: str = "") -> OpenAIServer:
+        server = server_kind(tiny_model, api_key, tmp_path / f"server{len(started)}.log").start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
@@ -59,8 +86,8 @@ def connect(config: RemoteConfig, timeout: float = 30) -> Connected:
 
 
 @pytest.fixture
-def remote(llama_server: OpenAIServer) -> Iterator[Connected]:
-    engine, events = connect(RemoteConfig(llama_server.url))
+def remote(openai_server: OpenAIServer) -> Iterator[Connected]:
+    engine, events = connect(RemoteConfig(openai_server.url))
     yield engine, events
     engine.close()
 

@@ -50,6 +50,16 @@ class OpenAIServer:
             command += ["--api_key", api_key]
         return cls(command, port, api_key, log)
 
+    @classmethod
+    def gemma_desk(cls, model: Path, *, api_key: str = "", log: Path | None = None) -> OpenAIServer:
+        """``gemma-desk serve`` with the tiny model (its options as issue 16 names them)."""
+        port = free_port()
+        command = [sys.executable, "-m", "app", "serve", "--model", str(model), "--host", "127.0.0.1"]
+        command += ["--port", str(port)]
+        if api_key:
+            command += ["--api-key", api_key]
+        return cls(command, port, api_key, log)
+
     def start(self, timeout: float = 60.0) -> OpenAIServer:
         if self.log is not None:
             with self.log.open("wb") as out:  # the child keeps its own copy

@@ -246,3 +246,15 @@ def test_load_needs_the_model_to_be_served(canned: CannedServer) -> None:
     assert [e.message for e in events_seen[1]] == [
         f"The server at {canned.url[7:-3]} serves 2 models (gemma-4-31b-it, gemma-4-e4b-it): choose one."
     ]
+
+
+def test_a_silent_server_times_out_in_one_line(canned: CannedServer) -> None:
+    engine, events = connect(RemoteConfig(canned.url, read_timeout_s=1.0))
+    try:
+        before = failure(canned, (engine, events), delta(content="never"), hold_s=30)
+        midway = failure(canned, (engine, events), delta(content="Half an"), delta(content=" answer"), delay_s=30)
+    finally:
+        engine.close()
+    host = canned.url.removeprefix("http://").removesuffix("/v1")
+    assert before == (f"The server at {host} sent nothing for 1 s: it may be overloaded.", "error")
+    assert midway == ("The server stopped in the middle of the answer: nothing came for 1 s.", "stopped")

@@ -1,12 +1,15 @@
-"""The remote engine against an independent OpenAI-compatible server: llama-cpp-python's own
-(``python -m llama_cpp.server``) with the tiny Gemma 4, as a subprocess on 127.0.0.1."""
+"""The remote engine against real OpenAI-compatible servers with the tiny Gemma 4, each a subprocess on
+127.0.0.1: llama-cpp-python's own (``python -m llama_cpp.server``) and ``gemma-desk serve`` (see conftest)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from app.chat import AnswerRecorder, ChatOptions, ChatSession
 from app.engine import AnswerDelta, Done, EngineEvent, EventQueue, Failed, GenerateRequest, Message, Stats
@@ -18,10 +21,10 @@ from tests.remote.servers import OpenAIServer, free_port
 LONG = GenerateRequest((Message.text("user", "Write forever"),), max_tokens=1800)
 
 
-def test_an_answer_streams_with_measured_stats(remote: Connected, llama_server: OpenAIServer) -> None:
+def test_an_answer_streams_with_measured_stats(remote: Connected, openai_server: OpenAIServer) -> None:
     engine, events = remote
     info = engine.model_info
-    assert info is not None and info.backend == f"Remote (127.0.0.1:{llama_server.port})"
+    assert info is not None and info.backend == f"Remote (127.0.0.1:{openai_server.port})"
     assert (info.has_vision, info.has_audio) == (True, False)
     seen = list(events.until_done(engine.generate(GenerateRequest((Message.text("user", "Hi"),), max_tokens=40))))
     answer = [e for e in seen if isinstance(e, AnswerDelta)]
@@ -53,23 +56,17 @@ def test_stop_closes_the_stream_promptly_and_the_server_stays_usable(remote: Con
     assert isinstance(again[-1], Done) and again[-1].stop_reason in ("end", "max_tokens")
 
 
-def test_a_wrong_key_is_refused_in_one_line(tiny_model: Path, tmp_path: Path) -> None:
-    server = OpenAIServer.llama_cpp(tiny_model, api_key="right-key", log=tmp_path / "server.log").start()
-    try:
-        events = EventQueue()
-        engine = RemoteEngine(events, RemoteConfig(server.url, "wrong-key"))
-        failed = [e for e in events.until_done(engine.load(), timeout=30) if isinstance(e, Failed)]
-        engine.close()
-        assert [e.message for e in failed] == ["The server refused the API key."]
-        try:
-            list_models(server.url, "")
-        except RemoteError as error:
-            assert str(error) == "The server refused the API key (none was given)."
-        else:
-            raise AssertionError("no key was accepted")
-        assert list_models(server.url, "right-key") == [str(tiny_model)]
-    finally:
-        server.stop()
+def test_a_wrong_key_is_refused_in_one_line(start_server: Callable[[str], OpenAIServer]) -> None:
+    server = start_server("right-key")
+    events = EventQueue()
+    engine = RemoteEngine(events, RemoteConfig(server.url, "wrong-key"))
+    failed = [e for e in events.until_done(engine.load(), timeout=30) if isinstance(e, Failed)]
+    engine.close()
+    assert [e.message for e in failed] == ["The server refused the API key."]
+    with pytest.raises(RemoteError) as error:
+        list_models(server.url, "")
+    assert str(error.value) == "The server refused the API key (none was given)."
+    assert len(list_models(server.url, "right-key")) == 1
 
 
 def test_an_unreachable_server_is_one_line() -> None:
@@ -82,14 +79,15 @@ def test_an_unreachable_server_is_one_line() -> None:
 
 
 def test_a_server_killed_mid_answer_leaves_the_answer_kept_as_stopped(
-    own_llama_server: OpenAIServer, tmp_path: Path
+    start_server: Callable[[str], OpenAIServer], tmp_path: Path
 ) -> None:
-    engine, events = connect(RemoteConfig(own_llama_server.url))
+    server = start_server("")
+    engine, events = connect(RemoteConfig(server.url))
 
     def kill_on_first_piece(event: EngineEvent) -> None:
         events(event)
         if isinstance(event, AnswerDelta):
-            own_llama_server.kill()
+            server.kill()
 
     engine._on_event = kill_on_first_piece  # the server dies as the first words arrive
     try:
@@ -108,8 +106,8 @@ def test_a_server_killed_mid_answer_leaves_the_answer_kept_as_stopped(
     assert kept.error == "The server stopped in the middle of the answer."
 
 
-def test_ask_remote_prints_the_answer(llama_server: OpenAIServer, python: str, cli_env: dict[str, str]) -> None:
-    args = ["ask", "--remote", llama_server.url, "--max-tokens", "12", "--json", "Hello"]
+def test_ask_remote_prints_the_answer(openai_server: OpenAIServer, python: str, cli_env: dict[str, str]) -> None:
+    args = ["ask", "--remote", openai_server.url, "--max-tokens", "12", "--json", "Hello"]
     proc = subprocess.run(
         [python, "-m", "app", *args], capture_output=True, text=True, env=cli_env, timeout=120, stdin=subprocess.DEVNULL
     )
@@ -119,7 +117,7 @@ def test_ask_remote_prints_the_answer(llama_server: OpenAIServer, python: str, c
     assert kinds[-2:] == ["stats", "done"] and set(kinds[:-2]) <= {"thinking", "answer"} and "answer" in kinds
     assert events[-2]["backend"] == "Remote" and events[-2]["completion_tokens"] > 0
     plain = subprocess.run(
-        [python, "-m", "app", "ask", "--remote", llama_server.url, "--max-tokens", "12", "Hello"],
+        [python, "-m", "app", "ask", "--remote", openai_server.url, "--max-tokens", "12", "Hello"],
         capture_output=True,
         text=True,
         env=cli_env,
