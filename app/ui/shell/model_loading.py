@@ -76,7 +76,7 @@ class ModelLoading(QObject):
     def reload_model(self) -> None:
         """Load the current model again (a setting that takes effect at load time changed)."""
         info = self.w.bridge.model_info
-        if info is not None:
+        if info is not None and self.w.bridge.remote is None:  # a remote server's model is the server's to load
             self.load_model(Path(info.path), Path(info.mmproj_path) if info.mmproj_path else None)
 
     def _start_load(self, path: Path, mmproj: Path | None, n_ctx: int) -> None:
