@@ -2,7 +2,7 @@
 
 No arguments open the window. Files and only files (``gemma-desk notes.png song.mp3``, as a desktop's "Open
 with" passes them) open the window with them attached; ``gemma-desk -- FILE…`` does so for any names, a file
-called ``ask`` included. Anything else is the command line (``ask``, ``chat``, ``models``, ``--self-check``,
+called ``ask`` included. Anything else is the command line (``ask``, ``chat``, ``models``, ``serve``, ``--self-check``,
 ``--help``, ``--version``), which refuses a mistyped command with its usage line. macOS may pass a ``-psn_…``
 process serial number to an app opened from the Finder: that is not an argument.
 """
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 #: The command line's commands (``app.cli.main.build_parser``; a test keeps the two in step).
-COMMANDS = frozenset({"ask", "chat", "models"})
+COMMANDS = frozenset({"ask", "chat", "models", "serve"})
 
 
 def window_files(args: list[str]) -> list[Path] | None:

@@ -33,6 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     "remote": {"engine", "media", "units"},
     # Tool declarations, argument checks, results, the built-in tools and MCP servers (the mcp SDK); no Qt, no engine.
     "tools": {"media", "paths", "units"},
+    # The local OpenAI-compatible server (Starlette on uvicorn): a client of the engine, shared with the window.
+    "server": {"engine", "media", "paths", "units"},
     # Clients.
     "cli": {
         "applog",
@@ -42,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "models",
         "paths",
         "remote",  # --remote URL: chat through a remote OpenAI-compatible server
+        "server",  # gemma-desk serve
         "settings",
         "store",
         "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
@@ -62,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
         "store",
         "tools",  # Settings → Tools: the tool settings, listing a server's tools
+        "server",  # the Server switch: the local OpenAI-compatible server on the window's engine
         "units",
         "PySide6",
         "llama_cpp",

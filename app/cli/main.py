@@ -1,4 +1,5 @@
-"""The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation.
+"""The command line: ``gemma-desk ask`` answers one prompt, ``gemma-desk chat`` a conversation,
+``gemma-desk serve`` answers OpenAI-compatible requests (``app.cli.serve``).
 
 ``--json`` prints one JSON object per line (``thinking``, ``answer``,
 ``tool_call``, ``tool_result``, ``context_trimmed``, ``stats``, ``error``, ``done``) and is a
@@ -152,6 +153,9 @@ def build_parser() -> _ArgumentParser:
     from app.cli import models
 
     models.add_parser(sub)
+    from app.cli import serve
+
+    serve.add_parser(sub, _positive_int)
     parser.commands = tuple(sub.choices)
     return parser
 
@@ -221,7 +225,7 @@ def run(argv: list[str]) -> int:
 
         return self_check(model=args.check_model)
     if args.command is None:  # options but no command: the window is ``gemma-desk`` alone (app.__main__)
-        parser.error("say what to do: ask, chat, models or --self-check (no arguments opens the window)")
+        parser.error("say what to do: ask, chat, models, serve or --self-check (no arguments opens the window)")
     from app.applog import setup_logging
 
     setup_logging(verbose=getattr(args, "verbose", False))
@@ -229,6 +233,10 @@ def run(argv: list[str]) -> int:
         from app.cli import models
 
         return models.run(args)
+    if args.command == "serve":
+        from app.cli import serve
+
+        return serve.run(args)
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
     if args.remote is not None and args.mmproj is not None:
         return out.fail("--mmproj is for a local --model; a remote server loads its own projector.", EXIT_USAGE)

@@ -4,7 +4,10 @@ Clients (the CLI, the Qt window) call ``load``/``generate``/``stop``/``unload``
 from any thread; each returns a request id at once. Events come back through
 the ``on_event`` callback, called on the worker thread, tagged with that id;
 every request ends with exactly one ``Done``. The Qt adapter turns the
-callback into queued signals; the CLI turns it into a queue it reads.
+callback into queued signals; the CLI turns it into a queue it reads. A
+generation may name its own callback (``generate(request, on_event=…)``): all
+of that request's events, up to its ``Done``, go there instead (the local
+server gives each HTTP request its own).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Engine:
 
     def __init__(self, on_event: EventCallback) -> None:
         self._on_event = on_event
+        self._sinks: dict[int, EventCallback] = {}  # request id -> its own callback, until its Done
         self._jobs: queue.Queue[_Job] = queue.Queue()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -68,8 +72,10 @@ class Engine:
         """Load a model (replacing the current one); progress and the result arrive as events."""
         return self._submit("load", request)
 
-    def generate(self, request: GenerateRequest) -> int:
-        return self._submit("generate", request)
+    def generate(self, request: GenerateRequest, on_event: EventCallback | None = None) -> int:
+        """Generate an answer; its events go to ``on_event`` when given (all of them, up to its ``Done``),
+        else to the engine's callback."""
+        return self._submit("generate", request, on_event)
 
     def unload(self) -> int:
         return self._submit("unload", None)
@@ -105,16 +111,29 @@ class Engine:
 
     # -- worker -------------------------------------------------------------------
 
-    def _submit(self, kind: str, payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None) -> int:
+    def _submit(
+        self,
+        kind: str,
+        payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None,
+        sink: EventCallback | None = None,
+    ) -> int:
         if self._closed:
             raise RequestError("The engine has been shut down.")
-        request_id = next(self._ids)
+        with self._lock:  # the sink is in place before the worker can see the job
+            request_id = next(self._ids)
+            if sink is not None:
+                self._sinks[request_id] = sink
         self._jobs.put(_Job(request_id, kind, payload))
         return request_id
 
     def _emit(self, event: EngineEvent) -> None:
+        rid = getattr(event, "request_id", None)
+        with self._lock:
+            sink = self._sinks.get(rid, self._on_event) if rid is not None else self._on_event
+            if isinstance(event, Done):
+                self._sinks.pop(event.request_id, None)
         try:
-            self._on_event(event)
+            sink(event)
         except Exception:  # a client's bug must not kill the engine
             log.exception("event callback failed for %r", type(event).__name__)
 

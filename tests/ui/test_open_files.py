@@ -162,7 +162,7 @@ def test_a_mistyped_command_or_a_missing_file_is_refused_in_one_line(desk: Desk)
     done, _ = desk.run("-m", "app", "aks")
     assert done.returncode == 2
     assert done.stderr == (
-        "gemma-desk: 'aks' is neither a command (ask, chat, models) nor a file (see 'gemma-desk --help')\n"
+        "gemma-desk: 'aks' is neither a command (ask, chat, models, serve) nor a file (see 'gemma-desk --help')\n"
     )
     done, _ = desk.run("-m", "app", "red.png", "ask")
     assert done.returncode == 2 and "give files to open in the window, or a command" in done.stderr

@@ -447,8 +447,8 @@ class ChatController(QObject):
         ending = recorder.ending(stop_reason)
         if ending == "error":
             s.widget.set_error(recorder.error or "The answer failed.")
-        elif ending == "stopped":
-            s.widget.set_footer("Stopped.")
+        elif ending == "stopped":  # by the user, or cut off (a remote server gone mid-answer: the error says so)
+            s.widget.set_footer(recorder.error or "Stopped.")
         elif ending == "context_full":
             s.widget.set_footer("The context is full: start a new chat, or load the model with a larger context.")
         elif recorder.stats is not None:

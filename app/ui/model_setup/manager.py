@@ -107,7 +107,7 @@ class ModelManager(QDialog):
         tools = _fill(QHBoxLayout(), self.import_button, self.folder_button, 1)
         labels = (self.empty_label, self.installed_list, self.problems_label, self.message_label)
         _fill(QVBoxLayout(installed_box), *labels, tools)
-        _fill(QVBoxLayout(content), catalog_box, installed_box, 1)
+        self._sections = _fill(QVBoxLayout(content), catalog_box, installed_box, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
@@ -119,6 +119,10 @@ class ModelManager(QDialog):
         downloads.modelReady.connect(self._on_downloads_modelReady)
         self.check_hardware()
         self.refresh()
+
+    def add_section(self, widget: QWidget) -> None:
+        """Another source of models below the local ones (the window adds its remote server's)."""
+        self._sections.insertWidget(self._sections.count() - 1, widget)
 
     @property
     def folder(self) -> Path:

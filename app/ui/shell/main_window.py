@@ -47,6 +47,8 @@ from app.ui.shell.chat_permissions import revoke_grants
 from app.ui.shell.geometry import restore_geometry, save_geometry
 from app.ui.shell.model_loading import ModelLoading
 from app.ui.shell.notice_bar import NoticeBar
+from app.ui.shell.server_key import show_new_key
+from app.ui.shell.server_switch import ServerSwitch
 from app.ui.shell.settings_dialog import SettingsDialog
 from app.ui.shell.sidebar import Sidebar
 from app.ui.shell.status_bar import StatusBar
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.tool_settings = tool_settings if tool_settings is not None else ToolSettings.load()
         self.settings_dialog: SettingsDialog | None = None
+        self.key_dialog: QWidget | None = None  # File → Server → New API key…, while open
         self.bridge = EngineBridge(self)
         self._closing = False
         self._build_widgets()
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
         self.chats = ChatList(self, store, self.sidebar, self.controller, self.chat, self.composer, self.notice_bar)
         self.loading = ModelLoading(self)
+        self.server = ServerSwitch(self)
         self.context_offers = ContextOffers(
             self.composer,
             self.bridge,
@@ -142,8 +146,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
     def _resume_last_model(self) -> None:
-        """Load the model of the last session (its fit checked first); without one, look at the machine."""
-        last = self.settings.get_str("last_model_path")
+        """Load the model of the last session (its fit checked first), or reconnect to its remote server;
+        without either, look at the machine."""
+        s = self.settings
+        if s.get_str("last_engine") == "remote" and s.get_str("remote_url"):
+            from app.remote import RemoteConfig
+
+            remote = RemoteConfig(s.get_str("remote_url"), s.get_str("remote_api_key"), s.get_str("remote_model"))
+            QTimer.singleShot(0, lambda: self.loading.connect_remote(remote))
+            self.models.validate_catalog()
+            return
+        last = s.get_str("last_model_path")
         if last and Path(last).is_file():
             mmproj = self.settings.get_str("last_mmproj_path")
             QTimer.singleShot(0, lambda: self.load_model(Path(last), Path(mmproj) if mmproj else None))
@@ -189,8 +202,10 @@ class MainWindow(QMainWindow):
             return act
 
         action("&File", "&Open model…", "Ctrl+L", self.loading.choose_model)
+        action("&File", "Re&mote server (OpenAI-compatible)…", None, self.loading.choose_remote)
         action("&File", "&Models…", "Ctrl+M", self.loading.open_model_manager)
         action("&File", "&Settings…", "Ctrl+,", self.open_settings)
+        self.server.fill_menu(menus["&File"].addMenu("Se&rver"))
         action("&File", "&Export chat as Markdown…", "Ctrl+E", self.chats.export_markdown)
         action("&File", "Export chat as &JSON…", None, self.chats.export_json)
         menus["&File"].addSeparator()
@@ -300,7 +315,13 @@ class MainWindow(QMainWindow):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
-        dialog = SettingsDialog(self.settings, self, tool_settings=self.tool_settings, store=self.store)
+        dialog = SettingsDialog(
+            self.settings,
+            self,
+            tool_settings=self.tool_settings,
+            store=self.store,
+            new_key=lambda parent: show_new_key(self, parent),
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_settings_accepted)
         dialog.finished.connect(self._on_settings_finished)
@@ -378,6 +399,7 @@ class MainWindow(QMainWindow):
             self.media.shutdown()
             self.previews.shutdown()
             save_geometry(self, self.splitter)
+            self.server.shutdown(timeout=10)  # before the engine it shares
             self.bridge.shutdown(timeout=10)
             if self.controller.tools is not None:
                 self.controller.tools.close()  # the MCP servers stop (on a worker, a few seconds at most)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.engine import LoadRequest, ModelInfo
@@ -20,6 +20,9 @@ from app.ui.model_setup.setup import MachineReport
 from app.ui.tasks import run_in_background
 
 if TYPE_CHECKING:
+    from app.remote import RemoteConfig
+    from app.ui.model_setup.remote_models import RemoteModelsBox
+    from app.ui.model_setup.remote_source import RemoteSourceDialog
     from app.ui.shell.main_window import MainWindow
 
 
@@ -30,12 +33,15 @@ class ModelLoading(QObject):
         super().__init__(window)
         self.w = window
         self.manager: QWidget | None = None
+        self.remote_dialog: RemoteSourceDialog | None = None
+        self.remote_models: RemoteModelsBox | None = None  # the model manager's remote section, once opened
         self._loading_path: tuple[Path, Path | None] | None = None
         b, m, welcome = window.bridge, window.models, window.welcome
         b.loadProgress.connect(self._on_load_progress)
         b.modelLoaded.connect(self._on_model_loaded)
         b.failed.connect(self._on_engine_failed)
         b.done.connect(self._on_engine_done)
+        b.engineChanged.connect(self._on_engine_changed)
         welcome.downloadRequested.connect(m.download)
         welcome.loadRequested.connect(self.load_model)
         welcome.openFileRequested.connect(self.choose_model)
@@ -70,7 +76,7 @@ class ModelLoading(QObject):
     def reload_model(self) -> None:
         """Load the current model again (a setting that takes effect at load time changed)."""
         info = self.w.bridge.model_info
-        if info is not None:
+        if info is not None and self.w.bridge.remote is None:  # a remote server's model is the server's to load
             self.load_model(Path(info.path), Path(info.mmproj_path) if info.mmproj_path else None)
 
     def _start_load(self, path: Path, mmproj: Path | None, n_ctx: int) -> None:
@@ -98,28 +104,79 @@ class ModelLoading(QObject):
 
     def _on_model_loaded(self, _rid: int, info: ModelInfo, notice: str) -> None:
         w = self.w
-        w.status.set_model(info)
+        remote = w.bridge.remote
+        if remote is not None:
+            w.status.set_remote(info, remote)
+        else:
+            w.status.set_model(info)
         self.update_capabilities()
         self.update_page()
         w.composer.focus_input()
         if notice:
             w.notice_bar.show_notice(notice)
-        if self._loading_path is not None:
+        if remote is not None:  # reconnect next time; the key is kept in settings.json like the HF token
+            last = {"last_engine": "remote", "remote_url": remote.base_url, "remote_model": remote.model or info.name}
+            self._remember({**last, "remote_api_key": remote.api_key})
+            if self.remote_models is not None:
+                self.remote_models.refresh()
+        elif self._loading_path is not None:
             model, mmproj = self._loading_path
-            w.settings.update({"last_model_path": str(model), "last_mmproj_path": str(mmproj or "")})
-            try:
-                w.settings.save()
-            except OSError as exc:
-                w.notice_bar.show_notice(f"Could not save the settings: {exc}")
+            self._remember(
+                {"last_engine": "local", "last_model_path": str(model), "last_mmproj_path": str(mmproj or "")}
+            )
+
+    def _remember(self, values: dict[str, object]) -> None:
+        self.w.settings.update(values)
+        try:
+            self.w.settings.save()
+        except OSError as exc:
+            self.w.notice_bar.show_notice(f"Could not save the settings: {exc}")
 
     def _on_engine_failed(self, rid: int, message: str, _kind: str) -> None:
         w = self.w
         if rid == w.bridge.loading_id:
             w.status.set_model(None)
-            w.notice_bar.show_notice(f"The model could not be loaded: {message}", timeout_s=0)
+            if w.bridge.remote is not None:
+                w.notice_bar.show_notice(message, "Change…", self.choose_remote, timeout_s=0)
+            else:
+                w.notice_bar.show_notice(f"The model could not be loaded: {message}", timeout_s=0)
             if w.models.report is None:
                 w.models.check_machine()
             self.update_page()
+
+    # -- a remote server --------------------------------------------------------------------------
+
+    def choose_remote(self) -> None:
+        """File → Remote server (OpenAI-compatible)…: the dialog (window-modal, without blocking)."""
+        from app.ui.model_setup.remote_source import RemoteSourceDialog
+
+        if self.remote_dialog is not None:
+            self.remote_dialog.raise_()
+            return
+        dialog = RemoteSourceDialog(self.w.settings, self.w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.connectRequested.connect(self.connect_remote)
+        dialog.finished.connect(self._on_remote_dialog_finished)
+        self.remote_dialog = dialog
+        dialog.open()
+
+    def _on_remote_dialog_finished(self, _result: int) -> None:
+        self.remote_dialog = None
+
+    def connect_remote(self, config: RemoteConfig) -> None:
+        """Chat through ``config``'s server: the local model is freed, the remote model checked."""
+        if self.w.bridge.closed:
+            return
+        self._loading_path = None
+        self.w.bridge.use_remote(config)
+        self.w.status.set_connecting(config)
+        self.update_capabilities()
+        self.update_page()
+
+    def _on_engine_changed(self) -> None:
+        self.w.status.set_model(None)
+        self.update_capabilities()
+        self.update_page()
 
     def _on_engine_done(self, _rid: int, _reason: str) -> None:
         if not self.w.bridge.is_loading:
@@ -190,6 +247,13 @@ class ModelLoading(QObject):
             return
         manager = ModelManager(models.catalog, self.w.settings, models.downloads, self.w)
         manager.loadRequested.connect(self.load_model)
+        from app.ui.model_setup.remote_models import RemoteModelsBox
+
+        remote = RemoteModelsBox(self.w.settings, manager)
+        remote.useRequested.connect(self.connect_remote)
+        remote.chooseRequested.connect(self.choose_remote)
+        manager.add_section(remote)
+        self.remote_models = remote
         manager.in_use = lambda: self.w.bridge.model_info.path if self.w.bridge.model_info else None
         self.manager = manager
         manager.show()

@@ -6,9 +6,11 @@ as tooltip and accessible description. OK validates every value through
 ``app.settings.validate``; a refused value is named in a message inside the
 dialog, its control takes the focus, and the dialog stays open.
 
-Given the tool settings too, the dialog has two tabs: General, and Tools
+Given the tool settings too, the dialog has three tabs: General, Tools
 (``tools_page``: built-in tools, MCP servers, permissions, and the declared
-"Tools" group). The Tools page edits a copy; the owner commits it after OK.
+"Tools" group) and Server (the declared "Server" group and, given ``new_key``,
+a New API key… button). The Tools page edits a copy; the owner commits it after
+OK. The Server page's mnemonics are its own (General's letters are all taken).
 
     dialog = SettingsDialog(settings, parent, tool_settings=tools)
     if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -24,7 +26,7 @@ import itertools
 import json
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Slot
@@ -39,9 +41,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QTabWidget,
@@ -55,6 +59,8 @@ from app.tools.tool_settings import ToolKey, ToolSettings
 from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
 
+#: The declared group on a page of its own (when the dialog has pages), with mnemonics of its own.
+SERVER_GROUP = "Server"
 #: The declared group shown on the Tools page (when the dialog has one) instead of with the others.
 TOOLS_GROUP = "Tools"
 FLOAT_DECIMALS = 2
@@ -156,14 +162,16 @@ class SettingsDialog(QDialog):
         *,
         tool_settings: ToolSettings | None = None,
         store: Store | None = None,
+        new_key: Callable[[QWidget], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._declared = [s for s in SETTINGS if s.in_dialog]
         self._controls: dict[str, QWidget] = {}
-        used = set(_BUTTON_MNEMONICS)
+        self._new_key = new_key
+        used, server_used = set(_BUTTON_MNEMONICS), set(_BUTTON_MNEMONICS)
         layout = QVBoxLayout(self)
-        boxes = {group: self._group_box(group, used) for group in GROUPS}
+        boxes = {group: self._group_box(group, server_used if group == SERVER_GROUP else used) for group in GROUPS}
         self.tools_page: ToolsPage | None = None
         if tool_settings is None:
             for box in boxes.values():
@@ -200,7 +208,7 @@ class SettingsDialog(QDialog):
         general = QWidget()
         column = QVBoxLayout(general)
         for group, box in boxes.items():
-            if group != TOOLS_GROUP:
+            if group not in (TOOLS_GROUP, SERVER_GROUP):
                 column.addWidget(box)
         column.addStretch(1)
         limits = boxes.get(TOOLS_GROUP)
@@ -215,7 +223,31 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(general, "General")
         self.tabs.addTab(scroll, "Tools")
+        if SERVER_GROUP in boxes:
+            self.tabs.addTab(self._server_page(boxes[SERVER_GROUP]), "Server")
         return self.tabs
+
+    def _server_page(self, box: QGroupBox) -> QWidget:
+        """The local server's settings and, when the owner can make one, a New API key… button."""
+        page = QWidget()
+        column = QVBoxLayout(page)
+        box.setTitle("Local server (File → Server → Run the local server)")
+        column.addWidget(box)
+        if self._new_key is not None:
+            button = QPushButton("New API &key…")
+            button.setToolTip(
+                "Make the key clients must send (needed for any address but 127.0.0.1); it is shown once and "
+                "only its hash is kept"
+            )
+            button.setAccessibleName("New API key")
+            make = self._new_key
+            button.clicked.connect(lambda: make(self))
+            row = QHBoxLayout()
+            row.addWidget(button)
+            row.addStretch(1)
+            column.addLayout(row)
+        column.addStretch(1)
+        return page
 
     def revoked_chat_permissions(self) -> list[tuple[int, ToolKey]]:
         """The single-chat permissions the user revoked (the window writes them when OK is pressed)."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from app.engine import GenerationStats, ModelInfo
+from app.engine import EngineError, GenerationStats, ModelInfo
 from app.units import format_params
+
+if TYPE_CHECKING:
+    from app.remote import RemoteConfig
 
 #: Above this share of the context, the meter warns that old turns will soon be left out.
 WARN_AT = 0.8
@@ -47,6 +52,11 @@ class StatusBar(QStatusBar):
         self.n_ctx = 0
         self.warning = False
 
+    def add_before_stats(self, *widgets: QWidget) -> None:
+        """Permanent widgets (the Server switch) between the model's label and the speed and context."""
+        for widget in reversed(widgets):
+            self.insertPermanentWidget(2, widget)  # the index counts the model label and the load progress
+
     def set_loading(self, name: str, fraction: float | None) -> None:
         if fraction is None:
             self.progress.hide()
@@ -75,6 +85,26 @@ class StatusBar(QStatusBar):
         self.n_ctx = info.n_ctx
         self.set_context(0, 0)
 
+    def set_connecting(self, remote: RemoteConfig) -> None:
+        self.progress.hide()
+        self.model_label.setText(f"Connecting to {remote.model or 'the model'} @ {_host(remote)}…")
+        self.model_label.setToolTip(remote.base_url)
+
+    def set_remote(self, info: ModelInfo, remote: RemoteConfig) -> None:
+        """A model on a remote server: "Remote: gemma-4-31b @ gpu-box:8000"."""
+        self.progress.hide()
+        host = _host(remote)
+        self.backend_summary = f"remote server at {host}"
+        self.model_label.setText(f"Remote: {info.name or remote.model} @ {host}")
+        senses = ", ".join(s for s, on in (("pictures", info.has_vision), ("sound", info.has_audio)) if on)
+        self.model_label.setToolTip(
+            f"Answers come from {remote.model or info.name} on the OpenAI-compatible server at {remote.base_url}"
+            + (f"\nIt is sent {senses} inline." if senses else "")
+            + (f"\nContext {info.n_ctx:,} tokens" if info.n_ctx else "")
+        )
+        self.n_ctx = info.n_ctx
+        self.set_context(0, 0)
+
     def set_stats(self, stats: GenerationStats) -> None:
         self.speed_label.setText(f"{stats.decode_tps:.1f} tok/s")
         if stats.prompt_tokens:
@@ -83,6 +113,12 @@ class StatusBar(QStatusBar):
         self.set_context(stats.context_used, stats.media_tokens)
 
     def set_context(self, used: int, media_tokens: int) -> None:
+        if not self.n_ctx:  # no model, or a remote server that does not say
+            self.context_meter.setValue(0)
+            self.context_meter.setFormat("Context —")
+            self.context_meter.setToolTip("How large the model's context is is not known.")
+            self.warning = False
+            return
         total = max(1, self.n_ctx)
         share = used / total
         self.context_meter.setValue(min(100, int(share * 100)))
@@ -96,3 +132,10 @@ class StatusBar(QStatusBar):
             self.context_meter.setFormat("Context %p%")
         self.context_meter.setToolTip(tip)
         self.context_meter.setAccessibleDescription(tip)
+
+
+def _host(remote: RemoteConfig) -> str:
+    try:
+        return remote.host
+    except EngineError:  # a RemoteError: an address that is not one
+        return remote.base_url

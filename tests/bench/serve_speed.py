@@ -1,0 +1,228 @@
+"""Benchmark: the local server over loopback against the in-process engine, on the same loaded model.
+
+1. Decode speed and time to first token: the same prompt and settings (``ignore_eos``, fixed token count),
+   streamed through ``gemma-desk serve``'s API with the official ``openai`` client, and straight from the
+   engine, interleaved round by round; medians. Targets: tok/s ratio >= 0.95, added TTFT <= 10 ms.
+2. The five-turn, three-picture chat of ``tests.bench.turn_ttft`` through the API (pictures as data: URLs,
+   the whole history sent every turn, as OpenAI clients do) and in-process. Target: turn-5 TTFT through the
+   API within 2x of in-process (prefix reuse works through the API).
+
+    uv run python -m tests.bench.serve_speed [--rounds 5] [--tokens 128] [--model GGUF [--mmproj GGUF]]
+
+Without --model it uses the tiny random-weight Gemma 4 of the tests (thousands of tokens a second, so the
+per-token cost of HTTP shows far more than with a real model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import logging
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openai
+from PIL import Image
+
+from app.engine import (
+    AnswerDelta,
+    Done,
+    Engine,
+    EngineEvent,
+    EventQueue,
+    GenerateRequest,
+    LoadRequest,
+    Message,
+    Part,
+    SamplingParams,
+    Stats,
+)
+from app.engine.attachments import image_part
+from app.media import load_image
+from app.server import LocalServer, ServerOptions
+from tests.bench.turn_ttft import QUESTIONS
+
+PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
+
+
+@dataclass
+class Run:
+    ttft_s: float
+    tokens: int
+    decode_s: float  # first token to last token, as the receiver saw them
+
+    @property
+    def tps(self) -> float:
+        return (self.tokens - 1) / self.decode_s if self.decode_s > 0 else 0.0
+
+
+def in_process(engine: Engine, request: GenerateRequest) -> tuple[Run, str]:
+    stamps: list[float] = []
+    text: list[str] = []
+    tokens = [0]
+    done = threading.Event()
+
+    def sink(event: EngineEvent) -> None:
+        if isinstance(event, AnswerDelta):
+            stamps.append(time.perf_counter())
+            text.append(event.text)
+        elif isinstance(event, Stats):
+            tokens[0] = event.stats.completion_tokens
+        elif isinstance(event, Done):
+            done.set()
+
+    start = time.perf_counter()
+    engine.generate(request, on_event=sink)
+    done.wait(600)
+    return Run(stamps[0] - start, tokens[0], stamps[-1] - stamps[0]), "".join(text)
+
+
+def served(api: openai.OpenAI, messages: list[dict[str, Any]], tokens: int, seed: int) -> tuple[Run, str]:
+    stamps: list[float] = []
+    text: list[str] = []
+    used = 0
+    start = time.perf_counter()
+    stream = api.chat.completions.create(
+        model="m",
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=tokens,
+        seed=seed,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body={"ignore_eos": True},
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            stamps.append(time.perf_counter())
+            text.append(chunk.choices[0].delta.content)
+        if chunk.usage is not None:
+            used = chunk.usage.completion_tokens
+    return Run(stamps[0] - start, used, stamps[-1] - stamps[0]), "".join(text)
+
+
+def speed(engine: Engine, api: openai.OpenAI, rounds: int, tokens: int) -> None:
+    request = GenerateRequest(
+        (Message.text("user", PROMPT),), max_tokens=tokens, ignore_eos=True, sampling=SamplingParams(seed=1)
+    )
+    messages = [{"role": "user", "content": PROMPT}]
+    in_process(engine, request)  # warm-up: both paths
+    served(api, messages, tokens, 1)
+    local: list[Run] = []
+    remote: list[Run] = []
+    for _ in range(rounds):
+        local.append(in_process(engine, request)[0])
+        remote.append(served(api, messages, tokens, 1)[0])
+    tps_local = statistics.median(r.tps for r in local)
+    tps_remote = statistics.median(r.tps for r in remote)
+    ttft_local = statistics.median(r.ttft_s for r in local) * 1000
+    ttft_remote = statistics.median(r.ttft_s for r in remote) * 1000
+    print(f"\n{tokens} tokens, {rounds} rounds (medians)")
+    print(f"in-process: {tps_local:8.1f} tok/s, TTFT {ttft_local:6.1f} ms")
+    print(f"over HTTP : {tps_remote:8.1f} tok/s, TTFT {ttft_remote:6.1f} ms")
+    print(
+        f"tok/s ratio {tps_remote / tps_local:.3f} (target >= 0.95); added TTFT {ttft_remote - ttft_local:.1f} ms "
+        "(target <= 10 ms)"
+    )
+
+
+def photo_png(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def chat_in_process(engine: Engine, photos: list[bytes], tokens: int) -> list[float]:
+    history: list[Message] = []
+    ttfts = []
+    for turn, question in enumerate(QUESTIONS):
+        parts: tuple[Part, ...] = (Part("text", question),)
+        if turn < 3:  # the window decodes a picture once, when it is attached
+            parts = (image_part(load_image(photos[turn], name=f"photo{turn}.png")), *parts)
+        history.append(Message("user", parts))
+        request = GenerateRequest(
+            tuple(history), max_tokens=tokens, ignore_eos=True, sampling=SamplingParams(seed=turn)
+        )
+        run, answer = in_process(engine, request)
+        ttfts.append(run.ttft_s)
+        history.append(Message.text("assistant", answer))
+    return ttfts
+
+
+def chat_served(api: openai.OpenAI, photos: list[bytes], tokens: int) -> list[float]:
+    messages: list[dict[str, Any]] = []
+    ttfts = []
+    for turn, question in enumerate(QUESTIONS):
+        content: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        if turn < 3:
+            url = "data:image/png;base64," + base64.b64encode(photos[turn]).decode()
+            content.insert(0, {"type": "image_url", "image_url": {"url": url}})
+        messages.append({"role": "user", "content": content})
+        run, answer = served(api, messages, tokens, turn)
+        ttfts.append(run.ttft_s)
+        messages.append({"role": "assistant", "content": answer})
+    return ttfts
+
+
+def pictures(engine: Engine, api: openai.OpenAI, rounds: int, tokens: int) -> None:
+    photos = [photo_png(i) for i in range(3)]
+    local: list[list[float]] = []
+    remote: list[list[float]] = []
+    for _ in range(rounds):
+        local.append(chat_in_process(engine, photos, tokens))
+        remote.append(chat_served(api, photos, tokens))
+    print(f"\nfive-turn chat, three pictures, {rounds} rounds (median TTFT, ms)")
+    print(f"{'turn':>4} {'in-process':>11} {'over HTTP':>10} {'ratio':>6}")
+    for turn in range(len(QUESTIONS)):
+        a = statistics.median(r[turn] for r in local) * 1000
+        b = statistics.median(r[turn] for r in remote) * 1000
+        print(f"{turn + 1:>4} {a:>11.1f} {b:>10.1f} {b / a:>6.2f}")
+    a5 = statistics.median(r[4] for r in local)
+    b5 = statistics.median(r[4] for r in remote)
+    print(f"turn-5 TTFT over HTTP / in-process: {b5 / a5:.2f} (target <= 2)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--mmproj", type=Path)
+    args = parser.parse_args()
+    logging.getLogger("gemma_desk.llama").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory() as tmp:
+        model, mmproj = args.model, args.mmproj
+        if model is None:
+            from tests.fixtures.tiny_gemma4 import write_tiny_gemma4
+            from tests.fixtures.tiny_mmproj import write_tiny_mmproj
+
+            model = write_tiny_gemma4(Path(tmp) / "tiny.gguf")
+            mmproj = write_tiny_mmproj(Path(tmp) / "mmproj.gguf")
+        events = EventQueue()
+        engine = Engine(events)
+        list(events.until_done(engine.load(LoadRequest(model, mmproj_path=mmproj, n_ctx=8192))))
+        info = engine.model_info
+        assert info is not None, "the model did not load"
+        server = LocalServer(engine, ServerOptions(port=0))
+        server.start()
+        api = openai.OpenAI(base_url=server.address + "/v1", api_key="none", max_retries=0, timeout=600)
+        try:
+            print(f"{info.name}: {info.backend}, served at {server.address}")
+            speed(engine, api, args.rounds, args.tokens)
+            if info.has_vision:
+                pictures(engine, api, max(1, args.rounds // 2), 16)
+        finally:
+            api.close()
+            server.stop()
+            engine.close()
+
+
+if __name__ == "__main__":
+    main()
