@@ -285,3 +285,17 @@ def test_a_streamed_answer_stops_at_a_stop_string_split_over_chunks(serve: Serve
     )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two "
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+
+
+def test_an_engine_refusal_is_a_400_or_an_error_in_the_stream(serve: ServerFactory) -> None:
+    api = client(serve().address)
+    broken = {"grammar": "root ::= ( unclosed"}
+    with pytest.raises(openai.BadRequestError) as caught:
+        api.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], extra_body=broken)
+    assert "grammar" in caught.value.message
+    with pytest.raises(openai.APIError) as streamed:
+        for _chunk in api.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True, extra_body=broken
+        ):
+            pass
+    assert "grammar" in streamed.value.message
