@@ -36,6 +36,17 @@ class Generation:
                 self.finished = True
             yield event
 
+    async def batches(self) -> AsyncIterator[list[EngineEvent]]:
+        """The same events, each time all that have arrived: a stream that falls behind a fast model sends
+        several tokens in one chunk instead of growing a backlog."""
+        while not self.finished:
+            batch = [await self._events.get()]
+            while not isinstance(batch[-1], Done) and not self._events.empty():
+                batch.append(self._events.get_nowait())
+            if isinstance(batch[-1], Done):
+                self.finished = True
+            yield batch
+
     def abandon(self) -> None:
         """The client is gone: stop it and end its event stream now (a queued request does not wait its turn
         to end; the engine drops it when it comes up). On the loop's thread."""

@@ -7,27 +7,64 @@ checks and limits apply. Runs in a worker thread: decoding is CPU work the event
 
 from __future__ import annotations
 
-import base64
 import binascii
+import hashlib
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from app.engine.attachments import audio_parts, image_part
 from app.engine.prompt import Part
-from app.media import MediaError, load_audio, load_image
+from app.media import ImageInput, MediaError, load_audio, load_image
 from app.server.errors import ApiError
 from app.server.options import MAX_REMOTE_IMAGE_BYTES, REMOTE_IMAGE_TIMEOUT_S
 
 AUDIO_FORMATS = ("wav", "mp3", "flac")
+#: Decoded pictures kept by the hash of their bytes: OpenAI clients send the whole history, pictures included,
+#: every turn, and decoding a photo again each turn would cost more than the turn's new tokens.
+PICTURE_CACHE_BYTES = 256 * 1024 * 1024
+
+
+class PictureCache:
+    """Decoded pictures by the SHA-256 of their file bytes, least recently used dropped past a size."""
+
+    def __init__(self, limit_bytes: int = PICTURE_CACHE_BYTES) -> None:
+        self.limit = limit_bytes
+        self._items: OrderedDict[bytes, ImageInput] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes, name: str, read: Callable[[], bytes]) -> ImageInput:
+        """The picture whose source hashes to ``key`` (a data: URL's text, a fetched file's bytes): kept, or
+        ``read()`` and decoded now (``MediaError`` when it is no picture)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        image = load_image(read(), name=name)
+        with self._lock:
+            if key not in self._items and image.pixels.nbytes <= self.limit:
+                self._items[key] = image
+                self._size += image.pixels.nbytes
+                while self._size > self.limit:
+                    _old, dropped = self._items.popitem(last=False)
+                    self._size -= dropped.pixels.nbytes
+        return image
 
 
 class ContentReader:
     """Turns OpenAI content parts into engine parts; counts pictures and clips for their names in messages."""
 
-    def __init__(self, *, allow_remote_images: bool, can_see: bool, can_hear: bool) -> None:
+    def __init__(
+        self, *, allow_remote_images: bool, can_see: bool, can_hear: bool, pictures: PictureCache | None = None
+    ) -> None:
         self.allow_remote_images = allow_remote_images
+        self.pictures = pictures
         self.can_see = can_see
         self.can_hear = can_hear
         self.images = 0
@@ -69,21 +106,26 @@ class ContentReader:
         self.images += 1
         name = f"image {self.images}"
         if url.startswith("data:"):
-            data = _data_url(url, where)
-        elif url.lower().startswith(("http://", "https://")):
-            if not self.allow_remote_images:
-                raise ApiError(
-                    400,
-                    "Image URLs are not fetched by this server: send the picture inline as a data: URL "
-                    "(or start the server with --allow-remote-images).",
-                    param=where,
-                    code="remote_images_disabled",
-                )
-            data = _fetch(url, where)
-        else:
+            key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).digest()  # no need to decode a kept one
+            return self._decoded(key, name, where, lambda: _data_url(url, where))
+        if not url.lower().startswith(("http://", "https://")):
             raise ApiError(400, f"{where}: an image URL must be a data: URL.", param=where)
+        if not self.allow_remote_images:
+            raise ApiError(
+                400,
+                "Image URLs are not fetched by this server: send the picture inline as a data: URL "
+                "(or start the server with --allow-remote-images).",
+                param=where,
+                code="remote_images_disabled",
+            )
+        data = _fetch(url, where)
+        return self._decoded(hashlib.sha256(data).digest(), name, where, lambda: data)
+
+    def _decoded(self, key: bytes, name: str, where: str, read: Callable[[], bytes]) -> Part:
         try:
-            return image_part(load_image(data, name=name))
+            if self.pictures is not None:
+                return image_part(self.pictures.get(key, name, read))
+            return image_part(load_image(read(), name=name))
         except MediaError as error:
             raise ApiError(400, str(error), param=where) from None
 
@@ -105,7 +147,7 @@ class ContentReader:
 
 def _base64(text: str, where: str) -> bytes:
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, f"{where}: the data is not valid base64.", param=where) from None
 

@@ -154,6 +154,19 @@ class Answer:
         }
 
 
+def merged(deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neighbouring text deltas of the same kind joined into one (tool calls stay apart)."""
+    out: list[dict[str, Any]] = []
+    for delta in deltas:
+        key = next(iter(delta)) if len(delta) == 1 else ""
+        last = out[-1] if out else None
+        if key in ("content", "reasoning_content") and last is not None and list(last) == [key]:
+            out[-1] = {key: last[key] + delta[key]}
+        else:
+            out.append(delta)
+    return out
+
+
 def sse(data: dict[str, Any] | str) -> bytes:
     """One server-sent event: ``data: …`` and a blank line."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from app.engine import Engine, ModelInfo
 from app.server.bridge import Generation, InFlight
-from app.server.content import ContentReader
+from app.server.content import ContentReader, PictureCache
 from app.server.errors import ApiError, error_body
 from app.server.options import ServerOptions
-from app.server.replies import Answer, sse
+from app.server.replies import Answer, merged, sse
 from app.server.translate import Reply, parse_request
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class Api:
         self.engine = engine
         self.options = options
         self.in_flight = in_flight
+        self.pictures = PictureCache()
 
     def app(self) -> Starlette:
         middleware = []
@@ -82,9 +83,15 @@ class Api:
         try:
             body = await _read_json(request, self.options.max_body_bytes)
             reader = ContentReader(
-                allow_remote_images=self.options.allow_remote_images, can_see=info.has_vision, can_hear=info.has_audio
+                allow_remote_images=self.options.allow_remote_images,
+                can_see=info.has_vision,
+                can_hear=info.has_audio,
+                pictures=self.pictures,
             )
-            generate, reply = await anyio.to_thread.run_sync(parse_request, body, reader)
+            if _has_media(body):  # decoding pictures and sound is CPU work: off the event loop
+                generate, reply = await anyio.to_thread.run_sync(parse_request, body, reader)
+            else:
+                generate, reply = parse_request(body, reader)
             self._model()  # the model may have gone while the pictures were decoded
             generation = Generation(self.engine, generate, asyncio.get_running_loop())
         except BaseException:
@@ -126,13 +133,17 @@ class Api:
         stop_reason = ""
         try:
             yield sse(answer.chunk({"role": "assistant", "content": ""}))
-            async for event in generation.events():
-                delta = answer.feed(event)
-                if delta is not None:
-                    yield sse(answer.chunk(delta))
+            async for batch in generation.batches():
+                deltas = []
+                for event in batch:
+                    delta = answer.feed(event)
+                    if delta is not None:
+                        deltas.append(delta)
+                    stop_reason = getattr(event, "stop_reason", stop_reason)
                 if answer.stopped_by_string:
                     generation.stop()
-                stop_reason = getattr(event, "stop_reason", stop_reason)
+                if deltas:
+                    yield b"".join(sse(answer.chunk(delta)) for delta in merged(deltas))
             tail = answer.flush()
             if tail is not None:
                 yield sse(answer.chunk(tail))
@@ -216,6 +227,18 @@ async def _read_json(request: Request, limit: int) -> Any:
     if _depth(body) > MAX_JSON_DEPTH:
         raise ApiError(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     return body
+
+
+def _has_media(body: Any) -> bool:
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return False
+    return any(
+        isinstance(part, dict) and part.get("type") != "text"
+        for message in messages
+        if isinstance(message, dict) and isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
 
 
 def _depth(value: Any) -> int:

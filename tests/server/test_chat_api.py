@@ -250,3 +250,52 @@ def test_unknown_paths_and_bad_json(serve: ServerFactory) -> None:
     assert broken.status_code == 400 and "JSON" in broken.json()["error"]["message"]
     deep = b'{"messages": ' + b"[" * 200 + b"]" * 200 + b"}"
     assert httpx.post(address + "/v1/chat/completions", content=deep, timeout=10).status_code == 400
+
+
+def test_a_follow_up_about_a_picture_reuses_the_prefix(serve: ServerFactory) -> None:
+    """OpenAI clients send the whole history every turn: the picture is neither re-read nor re-evaluated."""
+    api = client(serve().address)
+    picture = {"type": "image_url", "image_url": {"url": png_data_url((10, 120, 200))}}
+    messages: list[dict[str, object]] = [{"role": "user", "content": [picture, {"type": "text", "text": "What?"}]}]
+    first = api.chat.completions.create(
+        model="m",
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=8,
+        extra_body={"grammar": answer_grammar("A blue card.")},
+    )
+    messages += [
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "And its shape?"},
+    ]
+    second = api.chat.completions.create(model="m", messages=messages, max_tokens=2)  # type: ignore[arg-type]
+    assert first.usage is not None and second.usage is not None and second.usage.prompt_tokens_details is not None
+    assert second.usage.prompt_tokens_details.cached_tokens > first.usage.prompt_tokens // 2
+
+
+def test_a_streamed_answer_stops_at_a_stop_string_split_over_chunks(serve: ServerFactory) -> None:
+    chunks = list(
+        client(serve().address).chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "Count"}],
+            max_tokens=30,
+            stop=["thr", "xyz"],
+            stream=True,
+            extra_body={"grammar": answer_grammar("one two three four five")},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two "
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+
+
+def test_an_engine_refusal_is_a_400_or_an_error_in_the_stream(serve: ServerFactory) -> None:
+    api = client(serve().address)
+    broken = {"grammar": "root ::= ( unclosed"}
+    with pytest.raises(openai.BadRequestError) as caught:
+        api.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], extra_body=broken)
+    assert "grammar" in caught.value.message
+    with pytest.raises(openai.APIError) as streamed:
+        for _chunk in api.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True, extra_body=broken
+        ):
+            pass
+    assert "grammar" in streamed.value.message
