@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from app.engine import Done, Engine, EngineEvent, GenerateRequest
@@ -15,36 +16,69 @@ log = logging.getLogger(__name__)
 
 
 class Generation:
-    """One request on the shared engine; its events arrive through its own callback, so none is lost."""
+    """One request on the shared engine; its events arrive through its own callback, so none is lost.
+
+    The engine's thread appends each event to a list and only the first event of a batch wakes the server's
+    loop (one ``call_soon_threadsafe``, i.e. one write to the loop's wake-up pipe, per batch rather than per
+    token): the loop then takes every event that has arrived, so a fast model costs both threads little."""
 
     def __init__(self, engine: Engine, request: GenerateRequest, loop: asyncio.AbstractEventLoop) -> None:
         self._engine = engine
         self._loop = loop
-        self._events: asyncio.Queue[EngineEvent] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._pending: deque[EngineEvent] = deque()
+        self._woken = False  # a wake-up is on its way to the loop (or the loop is taking the batch)
+        self._wake = asyncio.Event()
         self.finished = False
         self.request_id = engine.generate(request, on_event=self._sink)
 
     def _sink(self, event: EngineEvent) -> None:  # the engine's thread
+        with self._lock:
+            self._pending.append(event)
+            if self._woken:
+                return
+            self._woken = True
         with contextlib.suppress(RuntimeError):  # the server's loop has closed: nobody is listening any more
-            self._loop.call_soon_threadsafe(self._events.put_nowait, event)
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _take(self) -> list[EngineEvent]:
+        """All the events that have arrived, waiting for at least one."""
+        while True:
+            with self._lock:
+                batch = list(self._pending)
+                self._pending.clear()
+                self._woken = False
+            if batch:
+                return batch
+            self._wake.clear()
+            await self._wake.wait()
 
     async def events(self) -> AsyncIterator[EngineEvent]:
         """Every event of the request, ``Done`` last."""
-        while not self.finished:
-            event = await self._events.get()
-            if isinstance(event, Done):
-                self.finished = True
-            yield event
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
-    async def batches(self) -> AsyncIterator[list[EngineEvent]]:
+    async def batches(self, every_s: float = 0.0) -> AsyncIterator[list[EngineEvent]]:
         """The same events, each time all that have arrived: a stream that falls behind a fast model sends
-        several tokens in one chunk instead of growing a backlog."""
+        several tokens in one chunk instead of growing a backlog. With ``every_s``, batches after the first
+        come at most that often (the first, with the first token, at once): at thousands of tokens a second,
+        a chunk per token would cost the engine's thread the interpreter lock it needs for each token."""
+        last = 0.0
         while not self.finished:
-            batch = [await self._events.get()]
-            while not isinstance(batch[-1], Done) and not self._events.empty():
-                batch.append(self._events.get_nowait())
-            if isinstance(batch[-1], Done):
+            batch = await self._take()
+            if every_s and last and not any(isinstance(event, Done) for event in batch):
+                wait = last + every_s - self._loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    with self._lock:
+                        batch += self._pending
+                        self._pending.clear()
+            last = self._loop.time()
+            done = next((i for i, event in enumerate(batch) if isinstance(event, Done)), None)
+            if done is not None:
                 self.finished = True
+                batch = batch[: done + 1]
             yield batch
 
     def abandon(self) -> None:
@@ -52,7 +86,9 @@ class Generation:
         to end; the engine drops it when it comes up). On the loop's thread."""
         if not self.finished:
             self._engine.stop(self.request_id)
-            self._events.put_nowait(Done(self.request_id, "stopped"))
+            with self._lock:
+                self._pending.append(Done(self.request_id, "stopped"))
+            self._wake.set()
 
     def stop(self) -> None:
         """Stop it (running: within a token; queued: it never runs). Harmless once finished."""
