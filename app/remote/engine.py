@@ -309,8 +309,9 @@ def _listed(ids: Sequence[str], most: int = 5) -> str:
 
 
 def model_info(config: RemoteConfig, entry: dict[str, Any]) -> ModelInfo:
-    """What is known of a served model: what the config says it takes, and the sizes the server tells
-    (vLLM's ``max_model_len``; llama-server's ``meta``: ``n_ctx_train``, ``n_params``, ``size``)."""
+    """What is known of a served model: what it takes (a Gemma Desk server's ``meta`` says; else the config),
+    and the sizes the server tells (vLLM's ``max_model_len``; llama-server's ``meta``: ``n_ctx_train``,
+    ``n_params``, ``size``)."""
     meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
     assert isinstance(meta, dict)
 
@@ -318,6 +319,9 @@ def model_info(config: RemoteConfig, entry: dict[str, Any]) -> ModelInfo:
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
 
     n_ctx = number(entry.get("max_model_len")) or number(meta.get("n_ctx")) or number(meta.get("n_ctx_train"))
+    # a Gemma Desk server says what its model takes; for other servers the config (the user) does
+    vision = meta["vision"] if isinstance(meta.get("vision"), bool) else config.vision
+    audio = meta["audio"] if isinstance(meta.get("audio"), bool) else config.audio
     return ModelInfo(
         path=Path(config.model),
         name=config.model,
@@ -330,7 +334,7 @@ def model_info(config: RemoteConfig, entry: dict[str, Any]) -> ModelInfo:
         gpu_layers=0,
         n_layers=0,
         chat_template_source="server",
-        has_vision=config.vision,
-        has_audio=config.audio,
-        vision_budget=config.vision_budget if config.vision else 0,
+        has_vision=vision,
+        has_audio=audio,
+        vision_budget=config.vision_budget if vision else 0,
     )

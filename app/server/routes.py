@@ -202,7 +202,16 @@ def _model_entry(info: ModelInfo) -> dict[str, Any]:
         created = int(info.path.stat().st_mtime)
     except OSError:
         created = 0
-    return {"id": model_id(info), "object": "model", "created": created, "owned_by": "gemma-desk"}
+    meta = {  # llama-server's names for the sizes, and what the model takes (a Gemma Desk client reads these)
+        "n_ctx": info.n_ctx,
+        "n_ctx_train": info.n_ctx_train,
+        "n_params": info.n_params,
+        "size": info.size_bytes,
+        "general.architecture": info.architecture,
+        "vision": info.has_vision,
+        "audio": info.has_audio,
+    }
+    return {"id": model_id(info), "object": "model", "created": created, "owned_by": "gemma-desk", "meta": meta}
 
 
 async def _disconnected(request: Request) -> None:

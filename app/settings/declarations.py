@@ -320,6 +320,16 @@ SETTINGS: tuple[Setting, ...] = (
         in_dialog=False,
     ),
     Setting(
+        key="remote_audio",
+        kind="bool",
+        default=False,
+        label="The remote model hears sound",
+        help="Send recordings to the remote model (Gemma 4 E2B and E4B hear; 26B and 31B do not). A Gemma Desk "
+        "server says so itself.",
+        group="Model",
+        in_dialog=False,
+    ),
+    Setting(
         key="remote_api_key",
         kind="str",
         default="",

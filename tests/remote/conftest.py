@@ -1,7 +1,7 @@
 """Fixtures for the remote engine: servers on 127.0.0.1 and a connected ``RemoteEngine``.
 
 The tests against a real server run once per kind in ``SERVER_KINDS``: llama-cpp-python's own OpenAI-compatible
-server, and ``gemma-desk serve`` once the command exists (skipped until then), both with the tiny Gemma 4.
+server, and ``gemma-desk serve``, both with the tiny Gemma 4.
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ def _llama_cpp(model: Path, api_key: str, log: Path) -> OpenAIServer:
 
 
 def _gemma_desk(model: Path, api_key: str, log: Path) -> OpenAIServer:
-    from app.cli.main import build_parser
-
-    if "serve" not in build_parser().commands:
-        pytest.skip("gemma-desk serve is not part of this build yet")
     return OpenAIServer.gemma_desk(model, api_key=api_key, log=log)
 
 

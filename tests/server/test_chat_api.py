@@ -12,6 +12,7 @@ import openai
 import pytest
 from PIL import Image
 
+from app.engine import Engine
 from tests.chat.tool_grammar import answer_grammar, calls_grammar
 from tests.fixtures.tiny_gemma4 import special_token_id
 from tests.server.conftest import ServerFactory, client
@@ -217,10 +218,13 @@ def test_stop_strings_cut_the_answer(serve: ServerFactory) -> None:
     assert reply.choices[0].finish_reason == "stop"
 
 
-def test_models_and_health(serve: ServerFactory) -> None:
+def test_models_and_health(serve: ServerFactory, engine: Engine) -> None:
     server = serve()
     models = client(server.address).models.list()
     assert [m.id for m in models.data] == [models.data[0].id] and models.data[0].id.startswith("tiny-gemma4")
+    meta = httpx.get(server.address + "/v1/models", timeout=10).json()["data"][0]["meta"]
+    info = engine.model_info
+    assert info is not None and (meta["vision"], meta["audio"], meta["n_ctx"]) == (True, True, info.n_ctx)
     health = httpx.get(server.address + "/health", timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok", "model": models.data[0].id}
 

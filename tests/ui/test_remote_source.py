@@ -271,3 +271,18 @@ def test_switching_to_a_remote_mid_answer_stops_the_local_answer_and_server(
     remote_answer = window.chat.messages[-1]
     assert remote_answer.text().strip() and "tok/s" in remote_answer.footer.text()
     assert local_answer.footer.text() == "Stopped."  # no late event of the old engine reached it
+
+
+def test_what_the_model_hears_is_the_servers_word_when_it_gives_it(
+    qtbot: QtBot, launch: Launch, remote_server: LocalServer
+) -> None:
+    window = launch()
+    dialog = list_models(qtbot, window, remote_server.address, KEY)
+    qtbot.waitUntil(lambda: dialog.models.count() > 0, timeout=20_000)
+    dialog.hears.setChecked(True)  # the user thinks it hears; the Gemma Desk server knows it has no projector
+    dialog.select_model(dialog.models.item(0).text())
+    dialog.connect_button.click()
+    qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
+    info = window.bridge.model_info
+    assert info is not None and (info.has_vision, info.has_audio) == (False, False)
+    qtbot.waitUntil(lambda: Settings.load().get_bool("remote_audio"), timeout=5000)  # the choice is remembered

@@ -76,7 +76,9 @@ class RemoteModelsBox(QGroupBox):
             row.setFrameShape(QFrame.Shape.StyledPanel)
             row.setAccessibleName(model)
             label = _label(f"<b>{html.escape(model)}</b><br>{html.escape(url)}", f"{model} on {url}", url)
-            use = functools.partial(self.useRequested.emit, RemoteConfig(url, key, model))
+            use = functools.partial(
+                self.useRequested.emit, RemoteConfig(url, key, model, audio=self._settings.get_bool("remote_audio"))
+            )
             button = _button("Use", f"Use {model}", "Chat with this model on the remote server", use)
             _fill(QHBoxLayout(row), label, button).setStretch(0, 1)
             self._rows.addWidget(row)

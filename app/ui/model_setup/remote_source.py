@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -48,6 +49,7 @@ class RemoteSourceDialog(QDialog):
         self._build()
         self.url.setText(settings.get_str("remote_url"))
         self.key.setText(settings.get_str("remote_api_key"))
+        self.hears.setChecked(settings.get_bool("remote_audio"))
         last = settings.get_str("remote_model")
         if last:
             self._fill([last], select=last)
@@ -77,6 +79,11 @@ class RemoteSourceDialog(QDialog):
         self.models.setMinimumHeight(90)
         self.models.itemDoubleClicked.connect(lambda _item: self.accept())
         self.models.currentItemChanged.connect(lambda *_a: self._update_buttons())
+        self.hears = QCheckBox("The model hears &sound (Gemma 4 E2B or E4B)")
+        self.hears.setToolTip(
+            "Send recordings to it. Servers do not say what a model takes (a Gemma Desk server does: "
+            "then this is set for you)."
+        )
         self.problem = QLabel("")
         self.problem.setObjectName("RemoteProblem")
         self.problem.setWordWrap(True)
@@ -98,6 +105,7 @@ class RemoteSourceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
+        layout.addWidget(self.hears)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self.url.textChanged.connect(self._on_address_edited)
@@ -187,7 +195,7 @@ class RemoteSourceDialog(QDialog):
         url = self.url.text().strip()
         if item is None or not url:
             return None
-        return RemoteConfig(url, self.key.text().strip(), item.text())
+        return RemoteConfig(url, self.key.text().strip(), item.text(), audio=self.hears.isChecked())
 
     def accept(self) -> None:
         config = self.config()

@@ -152,7 +152,12 @@ class MainWindow(QMainWindow):
         if s.get_str("last_engine") == "remote" and s.get_str("remote_url"):
             from app.remote import RemoteConfig
 
-            remote = RemoteConfig(s.get_str("remote_url"), s.get_str("remote_api_key"), s.get_str("remote_model"))
+            remote = RemoteConfig(
+                s.get_str("remote_url"),
+                s.get_str("remote_api_key"),
+                s.get_str("remote_model"),
+                audio=s.get_bool("remote_audio"),
+            )
             QTimer.singleShot(0, lambda: self.loading.connect_remote(remote))
             self.models.validate_catalog()
             return

@@ -116,7 +116,7 @@ class ModelLoading(QObject):
             w.notice_bar.show_notice(notice)
         if remote is not None:  # reconnect next time; the key is kept in settings.json like the HF token
             last = {"last_engine": "remote", "remote_url": remote.base_url, "remote_model": remote.model or info.name}
-            self._remember({**last, "remote_api_key": remote.api_key})
+            self._remember({**last, "remote_api_key": remote.api_key, "remote_audio": remote.audio})
             if self.remote_models is not None:
                 self.remote_models.refresh()
         elif self._loading_path is not None:
