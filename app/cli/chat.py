@@ -129,6 +129,18 @@ def _options(args: argparse.Namespace) -> ChatOptions:
     return ChatOptions(max_tokens=args.max_tokens, sampling=sampling)
 
 
+def load_request(args: argparse.Namespace) -> LoadRequest:
+    """The model options every command that loads one shares (``--model``, ``--mmproj``, ``--ctx``, …)."""
+    return LoadRequest(
+        model_path=args.model,
+        mmproj_path=args.mmproj,
+        n_ctx=args.ctx,
+        n_gpu_layers=args.gpu_layers,
+        n_threads=args.threads,
+        vision_budget=args.vision_budget,
+    )
+
+
 class _Client:
     """The engine, the conversation and the terminal, for one run."""
 
@@ -155,15 +167,7 @@ class _Client:
         if isinstance(self.engine, RemoteEngine):
             request_id = self.engine.load()
         else:
-            load = LoadRequest(
-                model_path=args.model,
-                mmproj_path=args.mmproj,
-                n_ctx=args.ctx,
-                n_gpu_layers=args.gpu_layers,
-                n_threads=args.threads,
-                vision_budget=args.vision_budget,
-            )
-            request_id = self.engine.load(load)
+            request_id = self.engine.load(load_request(args))
         name, failed = "", False
         for event in self.interrupts.follow(self.events, request_id):
             if isinstance(event, LoadProgress):

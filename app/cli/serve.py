@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.chat import load_request
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Output, PlainOutput
-from app.engine import Engine, EventQueue, Failed, LoadProgress, LoadRequest, ModelLoaded
+from app.engine import Engine, EventQueue, Failed, LoadProgress, ModelLoaded
 from app.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_IN_FLIGHT,
@@ -124,16 +125,8 @@ def _key(args: argparse.Namespace, out: Output) -> KeyCheck | None:
 
 
 def _load(engine: Engine, events: EventQueue, args: argparse.Namespace, out: Output) -> bool:
-    request = LoadRequest(
-        model_path=args.model,
-        mmproj_path=args.mmproj,
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads,
-        vision_budget=args.vision_budget,
-    )
     ok = False
-    for event in events.until_done(engine.load(request)):
+    for event in events.until_done(engine.load(load_request(args))):
         if isinstance(event, LoadProgress):
             out.progress(event.fraction)
         elif isinstance(event, ModelLoaded):
