@@ -94,7 +94,7 @@ def fetch_models(client: httpx.Client, config: RemoteConfig) -> list[dict[str, A
         raise RemoteError(status_message(response, config))
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     entries = data.get("data") if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -107,7 +107,7 @@ def detail_of(body: str) -> str:
     text = body
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         error = data.get("error", data.get("detail", data.get("message")))

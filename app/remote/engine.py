@@ -43,7 +43,7 @@ from app.engine.events import (
 from app.engine.prompt import Part
 from app.remote.config import MIDWAY, RemoteConfig, RemoteError, fetch_models, status_message, transport_message
 from app.remote.payload import request_body
-from app.remote.stream import StreamError, StreamReader
+from app.remote.stream import StreamError, StreamReader, stream_lines
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class RemoteEngine:
             if response.status_code >= 400:
                 response.read()
                 raise RemoteError(status_message(response, config))
-            for line in response.iter_lines():
+            for line in stream_lines(response.iter_bytes()):
                 if self._is_stopped(rid):
                     return
                 for event in reader.feed_line(line):

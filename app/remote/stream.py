@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +27,36 @@ from app.engine.events import AnswerDelta, EngineEvent, GenerationStats, Thinkin
 from app.engine.stream_parser import Kind, Parsed, StreamParser
 from app.engine.tool_calls import guess_name
 from app.remote.config import RemoteError, detail_of
+from app.units import format_size
 
 #: OpenAI's finish reasons as the engine's stop reasons.
 _STOP_REASONS = {"stop": "end", "length": "max_tokens", "tool_calls": "end", "function_call": "end"}
+
+
+#: The longest line of a stream taken (a chunk of a few tokens is well under a kilobyte), and the most a whole
+#: answer may send: a server that sends more is cut off with a message rather than filling the memory.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+
+
+def stream_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a server-sent-events stream (``\n``, ``\r\n`` or ``\r`` ends one), each within
+    ``MAX_LINE_BYTES`` and all together within ``MAX_STREAM_BYTES``; ``RemoteError`` past either."""
+    pending = b""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_STREAM_BYTES:
+            raise RemoteError(f"The server sent more than {format_size(MAX_STREAM_BYTES)} for one answer.")
+        pending += chunk
+        *lines, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        for line in [*lines, pending]:
+            if len(line) > MAX_LINE_BYTES:
+                raise RemoteError(f"The server sent a line longer than {format_size(MAX_LINE_BYTES)}.")
+        for line in lines:
+            yield line.decode("utf-8", errors="replace")
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
 
 
 def sse_data(line: str) -> str | None:
@@ -92,7 +119,7 @@ class StreamReader:
             return []
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RemoteError("The server sent something that is not a chat completion stream.") from None
         return self.feed(chunk)
 
@@ -221,6 +248,8 @@ def _tool_call(request_id: int, call: _CallPieces) -> ToolCall:
         arguments = json.loads(call.arguments) if call.arguments.strip() else {}
     except json.JSONDecodeError as exc:
         return ToolCall(request_id, call.name, {}, raw, f"its arguments are not valid JSON ({exc.msg})")
+    except RecursionError:
+        return ToolCall(request_id, call.name, {}, raw, "its arguments nest too deep")
     if not isinstance(arguments, dict):
         return ToolCall(request_id, call.name, {}, raw, "its arguments are not a JSON object")
     return ToolCall(request_id, call.name, arguments, raw)

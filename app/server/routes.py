@@ -24,11 +24,10 @@ from app.server.content import ContentReader, PictureCache
 from app.server.errors import ApiError, error_body
 from app.server.options import ServerOptions
 from app.server.replies import Answer, merged, sse
-from app.server.translate import Reply, parse_request
+from app.server.translate import MAX_JSON_DEPTH, Reply, json_depth, parse_request
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_DEPTH = 64
 #: A stream's chunks come at most this often (its first at once): tokens that arrive faster share a chunk, so a
 #: fast model does not spend its time sending one chunk per token; at 125 a second no reader sees the merging.
 STREAM_EVERY_S = 0.008
@@ -236,7 +235,7 @@ async def _read_json(request: Request, limit: int) -> Any:
         body = json.loads(data)
     except (ValueError, RecursionError):
         raise ApiError(400, "The request body is not valid JSON.") from None
-    if _depth(body) > MAX_JSON_DEPTH:
+    if json_depth(body) > MAX_JSON_DEPTH:
         raise ApiError(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     return body
 
@@ -251,20 +250,6 @@ def _has_media(body: Any) -> bool:
         if isinstance(message, dict) and isinstance(message.get("content"), list)
         for part in message["content"]
     )
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_JSON_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 async def _api_error(_request: Request, error: Exception) -> Response:

@@ -23,6 +23,8 @@ _ROLES = ("system", "developer", "user", "assistant", "tool")
 _EFFORT_ON = ("low", "medium", "high")
 _EFFORT_OFF = ("none", "minimal")
 MAX_MESSAGES = 10_000
+#: The deepest JSON taken: the body, and a call's arguments sent as a JSON string inside it.
+MAX_JSON_DEPTH = 64
 MAX_TOOLS = 256
 
 
@@ -103,8 +105,10 @@ def _assistant(item: dict[str, Any], where: str, reader: ContentReader, names: d
         arguments = function.get("arguments") or "{}"
         try:
             parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiError(400, f"{spot}.function.arguments must be a JSON object.", param=spot) from None
+        if isinstance(parsed, dict) and json_depth(parsed) > MAX_JSON_DEPTH:
+            raise ApiError(400, f"{spot}.function.arguments nest deeper than {MAX_JSON_DEPTH} levels.", param=spot)
         if not isinstance(parsed, dict):
             raise ApiError(400, f"{spot}.function.arguments must be a JSON object.", param=spot)
         call_id = call.get("id") if isinstance(call.get("id"), str) else f"call_{len(names) + 1}"
@@ -210,3 +214,18 @@ def _reply(body: dict[str, Any]) -> Reply:
     if stop is not None and (not all(isinstance(s, str) and s for s in stops) or len(stops) > 4):
         raise ApiError(400, "stop must be a string or a list of up to 4 non-empty strings.", param="stop")
     return Reply(stream=stream, include_usage=stream and bool(options.get("include_usage")), stop=stops)
+
+
+def json_depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar: 1), counted without recursion and only as far as the limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest

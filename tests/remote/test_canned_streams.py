@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from app.chat import AnswerRecorder, ChatOptions, ChatSession
@@ -258,3 +259,32 @@ def test_a_silent_server_times_out_in_one_line(canned: CannedServer) -> None:
     host = canned.url.removeprefix("http://").removesuffix("/v1")
     assert before == (f"The server at {host} sent nothing for 1 s: it may be overloaded.", "error")
     assert midway == ("The server stopped in the middle of the answer: nothing came for 1 s.", "stopped")
+
+
+def test_a_line_past_the_limit_and_deeply_nested_arguments_are_messages(
+    canned: CannedServer, canned_remote: Connected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.remote.stream as stream
+
+    monkeypatch.setattr(stream, "MAX_LINE_BYTES", 4000)  # the real limit is 8 MiB: the same code, a smaller line
+    canned.reply(delta(content="Hello"), delta(content="x" * 10_000), "[DONE]")
+    events = run(canned_remote)
+    assert text(events, AnswerDelta) == "Hello"  # what came before is kept
+    failures = [e.message for e in events if isinstance(e, Failed)]
+    assert failures == ["The server stopped in the middle of the answer: The server sent a line longer than 4.0 KB."]
+    assert isinstance(events[-1], Done) and events[-1].stop_reason == "stopped"
+    monkeypatch.undo()
+    deep = "[" * 50_000 + "]" * 50_000
+    canned.reply(
+        delta(tool_calls=[{"index": 0, "id": "c", "type": "function", "function": {"name": "f", "arguments": deep}}]),
+        "[DONE]",
+    )
+    calls = [e for e in run(canned_remote) if isinstance(e, ToolCall)]
+    assert [(c.name, c.error) for c in calls] == [("f", "its arguments nest too deep")]
+
+
+def test_the_stream_is_split_into_lines_whatever_the_chunks() -> None:
+    from app.remote.stream import stream_lines
+
+    pieces = [b"data: a\r", b"\ndata: b\n\nda", b"ta: c\rdata: d"]
+    assert [line for line in stream_lines(pieces) if line] == ["data: a", "data: b", "data: c", "data: d"]

@@ -229,6 +229,10 @@ def test_models_and_health(serve: ServerFactory, engine: Engine) -> None:
     assert health.status_code == 200 and health.json() == {"status": "ok", "model": models.data[0].id}
 
 
+DEEP = '{"a":' * 5000 + "1" + "}" * 5000  # past Python's own recursion limit
+NESTED = '{"a":' * 100 + "1" + "}" * 100  # parses, but deeper than the server takes
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
@@ -237,6 +241,25 @@ def test_models_and_health(serve: ServerFactory, engine: Engine) -> None:
         ({"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}, "temperature"),
         ({"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens"),
         ({"messages": [{"role": "user", "content": [{"type": "video_url"}]}]}, "type"),
+        (  # arguments are a JSON string inside the body: its depth is checked too, not left to the template
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": DEEP}}]},
+                    {"role": "tool", "tool_call_id": "a", "content": "ok"},
+                ]
+            },
+            "arguments",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": "f", "arguments": NESTED}}]},
+                ]
+            },
+            "nest deeper than 64",
+        ),
     ],
 )
 def test_bad_requests_are_400_in_openai_shape(serve: ServerFactory, body: dict[str, object], needle: str) -> None:

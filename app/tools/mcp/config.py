@@ -42,6 +42,8 @@ def parse_mcp_servers(text: str) -> list[ServerConfig]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise McpConfigError(f"not JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+    except RecursionError:
+        raise McpConfigError("not usable: it nests too deep") from None
     if not isinstance(document, dict):
         raise McpConfigError("expected a JSON object with an mcpServers table")
     table = document.get("mcpServers", document)

@@ -62,3 +62,8 @@ def test_every_wrong_shape_is_one_line_naming_the_server_and_field(document: str
     with pytest.raises(McpConfigError, match=message) as caught:
         parse_mcp_servers(document)
     assert "\n" not in str(caught.value)
+
+
+def test_json_that_nests_too_deep_is_one_line() -> None:
+    with pytest.raises(McpConfigError, match=r"^not usable: it nests too deep$"):
+        parse_mcp_servers("[" * 100_000 + "]" * 100_000)
