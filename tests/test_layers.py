@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "media",
         "models",
         "paths",
+        "regular_file",  # --tools FILE: only a regular file is read
         "remote",  # --remote URL: chat through a remote OpenAI-compatible server
         "server",  # gemma-desk serve
         "settings",

@@ -220,6 +220,10 @@ class ToolLoop:
         record.images = tuple(range(start, start + len(refs)))
         return []
 
+    def fail(self, record: CallRecord, error: BaseException | str) -> None:
+        """A call whose run broke down outside the tool (a bug, a worker that died): the model is told it failed."""
+        self._settle(record, "error", f"Error: {error}")
+
     def stop(self) -> None:
         """Stop at whatever step the answer is: waiting calls are not run, a running one's result is dropped."""
         self._stopped.set()

@@ -17,15 +17,21 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from app.regular_file import NotRegularFile, open_regular
 from app.tools import builtin
 from app.tools.consent import ConsentRequest, Decision
 from app.tools.mcp.config import McpConfigError, ServerConfig, parse_mcp_servers
 from app.tools.mcp.manager import McpManager
 from app.tools.tool_settings import BUILTIN, ToolKey, ToolSettings
 from app.tools.toolbox import Offer, OfferedTool, ToolBox
+from app.units import format_size
 
 ALLOW_ALL = "*"
 PROMPT = "Allow? [y]es once / [a]lways in this run / [n]o: "
+
+
+#: The largest ``--tools`` file read (an mcpServers document is a few kilobytes).
+MAX_TOOLS_FILE_BYTES = 1024 * 1024
 
 
 class ToolsUsageError(ValueError):
@@ -39,11 +45,18 @@ class _Notices(Protocol):
 def read_servers(path: Path) -> list[ServerConfig]:
     """The servers of an ``mcpServers`` file (``ToolsUsageError`` naming the file and what is wrong)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        stream, info = open_regular(path)
+        with stream:
+            if info.st_size > MAX_TOOLS_FILE_BYTES:
+                raise ToolsUsageError(
+                    f"--tools: {path} is over {format_size(MAX_TOOLS_FILE_BYTES)}: not an mcpServers file."
+                )
+            text = stream.read(MAX_TOOLS_FILE_BYTES + 1).decode("utf-8")
     except FileNotFoundError:
         raise ToolsUsageError(f"--tools: {path} does not exist.") from None
-    except IsADirectoryError:
-        raise ToolsUsageError(f"--tools: {path} is a folder, not an mcpServers JSON file.") from None
+    except NotRegularFile as error:
+        what = "a folder" if error.is_folder else error.kind
+        raise ToolsUsageError(f"--tools: {path} is {what}, not an mcpServers JSON file.") from None
     except UnicodeDecodeError:
         raise ToolsUsageError(f"--tools: {path} is not UTF-8 text (an mcpServers JSON file).") from None
     except OSError as error:

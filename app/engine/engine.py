@@ -12,19 +12,15 @@ server gives each HTTP request its own).
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
-from app.engine.errors import EngineError, RequestError
+from app.engine.errors import RequestError
 from app.engine.events import (
     Done,
     EngineEvent,
-    Failed,
     GenerateRequest,
     LoadProgress,
     LoadRequest,
@@ -34,37 +30,22 @@ from app.engine.events import (
     ModelUnloaded,
     Stats,
 )
+from app.engine.jobs import EventCallback, Job, JobWorker
 from app.engine.prompt import Part
 from app.engine.session import LoadCancelled, ModelSession
 
 log = logging.getLogger(__name__)
 
-EventCallback = Callable[[EngineEvent], None]
 
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    request_id: int
-    kind: str  # "load", "generate", "measure", "unload", "quit"
-    payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None = None
-
-
-class Engine:
+class Engine(JobWorker):
     """Owns the model on a dedicated thread; thread-safe to call from anywhere."""
 
+    thread_name = "gemma-engine"
+
     def __init__(self, on_event: EventCallback) -> None:
-        self._on_event = on_event
-        self._sinks: dict[int, EventCallback] = {}  # request id -> its own callback, until its Done
-        self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._stopped: set[int] = set()
-        self._current: int | None = None
         self._session: ModelSession | None = None
         self._info: ModelInfo | None = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="gemma-engine", daemon=True)
-        self._thread.start()
+        super().__init__(on_event)  # starts the worker
 
     # -- requests (any thread) ----------------------------------------------------
 
@@ -84,115 +65,37 @@ class Engine:
         """Ask what attachments would cost in context tokens; answered by a ``MediaCost`` event."""
         return self._submit("measure", tuple(parts))
 
-    def stop(self, request_id: int | None = None) -> None:
-        """Stop a request (the running one when ``None``); it ends within one token."""
-        with self._lock:
-            target = request_id if request_id is not None else self._current
-            if target is not None:
-                self._stopped.add(target)
-
     @property
     def model_info(self) -> ModelInfo | None:
         """The loaded model, as of the last ``ModelLoaded``/``ModelUnloaded`` event."""
         return self._info
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop whatever runs, free the model and end the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        with self._lock:
-            if self._current is not None:
-                self._stopped.add(self._current)
-        self._jobs.put(_Job(0, "quit"))
-        self._thread.join(timeout)
-        if self._thread.is_alive():  # pragma: no cover - a hung native call
-            log.warning("engine thread did not finish within %.1f s", timeout)
-
     # -- worker -------------------------------------------------------------------
 
-    def _submit(
-        self,
-        kind: str,
-        payload: LoadRequest | GenerateRequest | tuple[Part, ...] | None,
-        sink: EventCallback | None = None,
-    ) -> int:
-        if self._closed:
-            raise RequestError("The engine has been shut down.")
-        with self._lock:  # the sink is in place before the worker can see the job
-            request_id = next(self._ids)
-            if sink is not None:
-                self._sinks[request_id] = sink
-        self._jobs.put(_Job(request_id, kind, payload))
-        return request_id
+    def _worker_ended(self) -> None:
+        self._free_session()
 
-    def _emit(self, event: EngineEvent) -> None:
-        rid = getattr(event, "request_id", None)
-        with self._lock:
-            sink = self._sinks.get(rid, self._on_event) if rid is not None else self._on_event
-            if isinstance(event, Done):
-                self._sinks.pop(event.request_id, None)
-        try:
-            sink(event)
-        except Exception:  # a client's bug must not kill the engine
-            log.exception("event callback failed for %r", type(event).__name__)
-
-    def _is_stopped(self, request_id: int) -> bool:
-        return request_id in self._stopped
-
-    def _run(self) -> None:
-        try:
-            while True:
-                job = self._jobs.get()
-                if job.kind == "quit":
-                    break
-                with self._lock:
-                    self._current = job.request_id
-                try:
-                    self._handle(job)
-                finally:
-                    with self._lock:
-                        self._current = None
-                        self._stopped.discard(job.request_id)
-        finally:
-            self._free_session()
-            # Anything still queued ends too, so no client waits forever.
-            while not self._jobs.empty():
-                job = self._jobs.get_nowait()
-                if job.kind != "quit":
-                    self._emit(Done(job.request_id, "stopped"))
-
-    def _handle(self, job: _Job) -> None:
+    def _do(self, job: Job) -> None:
         rid = job.request_id
-        if self._is_stopped(rid):
-            self._emit(Done(rid, "stopped"))
-            return
-        try:
-            if job.kind == "load":
-                assert isinstance(job.payload, LoadRequest)
+        if job.kind == "load":
+            assert isinstance(job.payload, LoadRequest)
+            try:
                 self._do_load(rid, job.payload)
-            elif job.kind == "generate":
-                assert isinstance(job.payload, GenerateRequest)
-                self._do_generate(rid, job.payload)
-            elif job.kind == "measure":
-                assert isinstance(job.payload, tuple)
-                if self._session is None:
-                    raise RequestError("No model is loaded: load a Gemma model first.")
-                self._emit(MediaCost(rid, tuple(self._session.measure(job.payload))))
-                self._emit(Done(rid, "measured"))
-            elif job.kind == "unload":
-                self._free_session()
-                self._emit(ModelUnloaded(rid))
-                self._emit(Done(rid, "unloaded"))
-        except LoadCancelled:
-            self._emit(Done(rid, "stopped"))
-        except EngineError as exc:
-            self._emit(Failed(rid, str(exc), type(exc).__name__))
-            self._emit(Done(rid, "error"))
-        except Exception as exc:
-            log.exception("engine request %d failed", rid)
-            self._emit(Failed(rid, f"Internal error: {type(exc).__name__}: {exc}", "InternalError"))
-            self._emit(Done(rid, "error"))
+            except LoadCancelled:
+                self._emit(Done(rid, "stopped"))
+        elif job.kind == "generate":
+            assert isinstance(job.payload, GenerateRequest)
+            self._do_generate(rid, job.payload)
+        elif job.kind == "measure":
+            assert isinstance(job.payload, tuple)
+            if self._session is None:
+                raise RequestError("No model is loaded: load a Gemma model first.")
+            self._emit(MediaCost(rid, tuple(self._session.measure(job.payload))))
+            self._emit(Done(rid, "measured"))
+        elif job.kind == "unload":
+            self._free_session()
+            self._emit(ModelUnloaded(rid))
+            self._emit(Done(rid, "unloaded"))
 
     def _do_load(self, rid: int, request: LoadRequest) -> None:
         self._free_session()

@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import logging
-import queue
 import socket
-import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from app.engine.errors import EngineError, RequestError
+from app.engine.errors import RequestError
 from app.engine.events import (
     Done,
-    EngineEvent,
     Failed,
     GenerateRequest,
     MediaCost,
@@ -40,6 +35,7 @@ from app.engine.events import (
     ModelUnloaded,
     Stats,
 )
+from app.engine.jobs import EventCallback, Job, JobWorker
 from app.engine.prompt import Part
 from app.remote.config import MIDWAY, RemoteConfig, RemoteError, fetch_models, status_message, transport_message
 from app.remote.payload import request_body
@@ -47,7 +43,6 @@ from app.remote.stream import StreamError, StreamReader, stream_lines
 
 log = logging.getLogger(__name__)
 
-EventCallback = Callable[[EngineEvent], None]
 
 #: Roughly how many tokens a second of sound costs Gemma 4 (an estimate: the server does not say).
 AUDIO_TOKENS_PER_S = 25
@@ -55,31 +50,18 @@ AUDIO_TOKENS_PER_S = 25
 CHARS_PER_TOKEN = 4
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    request_id: int
-    kind: str  # "load", "generate", "measure", "unload", "quit"
-    payload: RemoteConfig | GenerateRequest | tuple[Part, ...] | None = None
-
-
-class RemoteEngine:
+class RemoteEngine(JobWorker):
     """A remote server behind the engine's API; thread-safe to call from anywhere."""
 
+    thread_name = "gemma-remote"
+
     def __init__(self, on_event: EventCallback, config: RemoteConfig) -> None:
-        self._on_event = on_event
         self._config = config
-        self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._stopped: set[int] = set()
-        self._current: int | None = None
         self._socket: socket.socket | None = None  # the running answer's connection
         self._info: ModelInfo | None = None
-        self._closed = False
         # No kept-alive connections: each answer opens its own, so Stop can shut exactly that one.
         self._client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
-        self._thread = threading.Thread(target=self._run, name="gemma-remote", daemon=True)
-        self._thread.start()
+        super().__init__(on_event)  # starts the worker
 
     # -- requests (any thread) ----------------------------------------------------
 
@@ -87,8 +69,8 @@ class RemoteEngine:
         """Connect to the server (``config``, or the one given before): ``ModelLoaded`` when it serves the model."""
         return self._submit("load", config or self._config)
 
-    def generate(self, request: GenerateRequest) -> int:
-        return self._submit("generate", request)
+    def generate(self, request: GenerateRequest, on_event: EventCallback | None = None) -> int:
+        return self._submit("generate", request, on_event)
 
     def unload(self) -> int:
         return self._submit("unload", None)
@@ -98,16 +80,6 @@ class RemoteEngine:
         estimates: a picture costs the config's vision budget, a second of sound ``AUDIO_TOKENS_PER_S``, text
         one token per ``CHARS_PER_TOKEN`` characters."""
         return self._submit("measure", tuple(parts))
-
-    def stop(self, request_id: int | None = None) -> None:
-        """Stop a request (the running one when ``None``): its connection is closed and it ends ``stopped``."""
-        with self._lock:
-            target = request_id if request_id is not None else self._current
-            if target is None:
-                return
-            self._stopped.add(target)
-            if target == self._current:
-                self._shut()
 
     @property
     def model_info(self) -> ModelInfo | None:
@@ -120,92 +92,37 @@ class RemoteEngine:
         return self._config
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop whatever runs and end the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        with self._lock:
-            if self._current is not None:
-                self._stopped.add(self._current)
-                self._shut()
-        self._jobs.put(_Job(0, "quit"))
-        self._thread.join(timeout)
-        if self._thread.is_alive():  # pragma: no cover - a connect that hangs past its timeout
-            log.warning("remote engine thread did not finish within %.1f s", timeout)
+        """Stop whatever runs (its connection closed) and end the thread."""
+        super().close(timeout)
         self._client.close()
 
     # -- worker -------------------------------------------------------------------
 
-    def _submit(self, kind: str, payload: RemoteConfig | GenerateRequest | tuple[Part, ...] | None) -> int:
-        if self._closed:
-            raise RequestError("The engine has been shut down.")
-        request_id = next(self._ids)
-        self._jobs.put(_Job(request_id, kind, payload))
-        return request_id
-
-    def _emit(self, event: EngineEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception:  # a client's bug must not kill the engine
-            log.exception("event callback failed for %r", type(event).__name__)
-
-    def _is_stopped(self, request_id: int) -> bool:
-        return request_id in self._stopped
-
-    def _shut(self) -> None:
-        """Close the running answer's connection (called with the lock held)."""
+    def _stop_running(self) -> None:
+        """Close the running answer's connection (called with the lock held): Stop ends it at once."""
         if self._socket is not None:
             with contextlib.suppress(OSError):  # already closed
                 self._socket.shutdown(socket.SHUT_RDWR)
 
-    def _run(self) -> None:
-        try:
-            while True:
-                job = self._jobs.get()
-                if job.kind == "quit":
-                    break
-                with self._lock:
-                    self._current = job.request_id
-                try:
-                    self._handle(job)
-                finally:
-                    with self._lock:
-                        self._current = None
-                        self._socket = None
-                        self._stopped.discard(job.request_id)
-        finally:
-            while not self._jobs.empty():
-                job = self._jobs.get_nowait()
-                if job.kind != "quit":
-                    self._emit(Done(job.request_id, "stopped"))
+    def _job_ended(self) -> None:
+        self._socket = None
 
-    def _handle(self, job: _Job) -> None:
+    def _do(self, job: Job) -> None:
         rid = job.request_id
-        if self._is_stopped(rid):
-            self._emit(Done(rid, "stopped"))
-            return
-        try:
-            if job.kind == "load":
-                assert isinstance(job.payload, RemoteConfig)
-                self._do_load(rid, job.payload)
-            elif job.kind == "generate":
-                assert isinstance(job.payload, GenerateRequest)
-                self._do_generate(rid, job.payload)
-            elif job.kind == "measure":
-                assert isinstance(job.payload, tuple)
-                self._emit(MediaCost(rid, tuple(self._estimate(job.payload))))
-                self._emit(Done(rid, "measured"))
-            elif job.kind == "unload":
-                self._info = None
-                self._emit(ModelUnloaded(rid))
-                self._emit(Done(rid, "unloaded"))
-        except EngineError as exc:
-            self._emit(Failed(rid, str(exc), type(exc).__name__))
-            self._emit(Done(rid, "error"))
-        except Exception as exc:
-            log.exception("remote request %d failed", rid)
-            self._emit(Failed(rid, f"Internal error: {type(exc).__name__}: {exc}", "InternalError"))
-            self._emit(Done(rid, "error"))
+        if job.kind == "load":
+            assert isinstance(job.payload, RemoteConfig)
+            self._do_load(rid, job.payload)
+        elif job.kind == "generate":
+            assert isinstance(job.payload, GenerateRequest)
+            self._do_generate(rid, job.payload)
+        elif job.kind == "measure":
+            assert isinstance(job.payload, tuple)
+            self._emit(MediaCost(rid, tuple(self._estimate(job.payload))))
+            self._emit(Done(rid, "measured"))
+        elif job.kind == "unload":
+            self._info = None
+            self._emit(ModelUnloaded(rid))
+            self._emit(Done(rid, "unloaded"))
 
     def _do_load(self, rid: int, config: RemoteConfig) -> None:
         self._info = None
@@ -271,7 +188,7 @@ class RemoteEngine:
                 with self._lock:
                     self._socket = sock if isinstance(sock, socket.socket) else None
                     if rid in self._stopped:
-                        self._shut()
+                        self._stop_running()
 
         url = config.api_base + "/chat/completions"
         headers = config.headers()

@@ -18,7 +18,6 @@ from app.tools.toolbox import OfferedTool
 
 #: The user's answer: run it this once, always in this chat, always everywhere, or refuse.
 Decision = Literal["once", "chat", "always", "deny"]
-DECISIONS: tuple[Decision, ...] = ("once", "chat", "always", "deny")
 
 #: Where a standing permission came from, when one let a call run without asking.
 Standing = Literal["", "chat", "always", "read_only"]

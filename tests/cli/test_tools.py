@@ -152,6 +152,18 @@ def test_a_bad_tools_file_is_one_line_and_a_usage_error(
     assert_one_line_error(proc, 2, "--tools", fragment)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes (os.mkfifo) on this system")
+def test_a_tools_path_that_is_not_a_regular_file_is_refused_at_once(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "mcp.json"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer for ever
+    proc = run_cli(python, cli_env, "ask", "-m", str(tiny_model), "--tools", str(pipe), "hi")
+    assert_one_line_error(proc, 2, "--tools", "is a named pipe, not an mcpServers JSON file")
+    proc = run_cli(python, cli_env, "ask", "-m", str(tiny_model), "--tools", str(tmp_path), "hi")
+    assert_one_line_error(proc, 2, "--tools", "is a folder, not an mcpServers JSON file")
+
+
 def test_allow_without_tools_is_a_usage_error(python: str, cli_env: dict[str, str], tiny_model: Path) -> None:
     proc = run_cli(python, cli_env, "ask", "-m", str(tiny_model), "--allow", "add", "hi")
     assert_one_line_error(proc, 2, "--allow")

@@ -256,7 +256,7 @@ class ToolAnswer(QObject):
                 self._next()
 
         def failed(error: BaseException) -> None:
-            loop._settle(record, "error", f"Error: {error}")
+            loop.fail(record, error)
             done(record)
 
         run_in_background(lambda: loop.run(record, self._pick), done, failed)
