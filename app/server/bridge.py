@@ -10,9 +10,12 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
-from app.engine import Done, Engine, EngineEvent, GenerateRequest
+from app.engine import AnswerDelta, Done, Engine, EngineEvent, GenerateRequest, ThinkingDelta, ToolCall
 
 log = logging.getLogger(__name__)
+
+
+_WORDS = (AnswerDelta, ThinkingDelta, ToolCall)
 
 
 class Generation:
@@ -74,7 +77,8 @@ class Generation:
                     with self._lock:
                         batch += self._pending
                         self._pending.clear()
-            last = self._loop.time()
+            if last or any(isinstance(event, _WORDS) for event in batch):
+                last = self._loop.time()  # the first batch with words went out at once; later ones wait
             done = next((i for i, event in enumerate(batch) if isinstance(event, Done)), None)
             if done is not None:
                 self.finished = True

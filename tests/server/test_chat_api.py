@@ -53,17 +53,18 @@ def test_a_cut_answer_says_length(serve: ServerFactory) -> None:
 def test_a_streamed_answer_arrives_in_chunks_then_usage(serve: ServerFactory) -> None:
     api = client(serve().address)
     messages = [{"role": "user", "content": "Stream please"}]
+    words = " ".join(["one two three four"] * 12)  # long enough that no timing folds it into one chunk
     chunks = list(
         api.chat.completions.create(
             model="m",
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             stream_options={"include_usage": True},
-            extra_body={"grammar": answer_grammar("one two three four")},
+            extra_body={"grammar": answer_grammar(words)},
         )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "one two three four"
+    assert text == words
     assert chunks[0].choices[0].delta.role == "assistant"
     assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) >= 2  # really streamed
     finals = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
