@@ -12,6 +12,7 @@ is a module loaded at start-up, and the registry is how its buffer type is found
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -46,6 +47,7 @@ class TensorOverrides:
         return ctypes.addressof(self._array)
 
 
+@functools.cache
 def _ggml_symbols() -> tuple[ctypes.CDLL, ctypes.CDLL]:
     """(libggml: the device registry, libggml-base: devices and buffer types), as llama-cpp-python loads them."""
     from llama_cpp import _ctypes_extensions, _ggml
