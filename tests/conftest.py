@@ -111,6 +111,14 @@ def tiny_base_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_moe_model() -> Path:
+    """The tiny Gemma 4 as a mixture of experts (26B-A4B layout: 4 experts per layer, 2 used, a shared FFN)."""
+    from tests.fixtures import tiny_gemma4
+
+    return _cached("tiny-gemma4-moe", Path(tiny_gemma4.__file__), tiny_gemma4.write_tiny_gemma4, n_expert=4)
+
+
+@pytest.fixture(scope="session")
 def tiny_llama() -> Path:
     """A ~0.3 MB random-weight Llama-architecture chat model (ChatML template): a non-Gemma GGUF."""
     from tests.fixtures import tiny_llama

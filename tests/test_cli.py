@@ -125,6 +125,15 @@ def test_context_larger_than_supported(python: str, cli_env: dict[str, str], tin
     assert_one_line_error(proc, 1, "at most 8,192 tokens")
 
 
+def test_cpu_moe_layers_of_a_mixture_of_experts(python: str, cli_env: dict[str, str], tiny_moe_model: Path) -> None:
+    model = str(tiny_moe_model)
+    proc = run_cli(python, cli_env, "ask", "--model", model, "--cpu-moe", "2", "--json", "--max-tokens", "3", "hi")
+    assert proc.returncode == 0, proc.stderr
+    assert json_lines(proc.stdout)[-1]["type"] == "done"
+    proc = run_cli(python, cli_env, "ask", "--model", model, "--cpu-moe", "9", "hi")
+    assert_one_line_error(proc, 1, "has 4 layers; the experts of 9 layers cannot stay on the CPU (use 0 … 4)")
+
+
 @pytest.mark.parametrize("prompt", [[], [""], ["   "]])
 def test_empty_prompt(python: str, cli_env: dict[str, str], tiny_model: Path, prompt: list[str]) -> None:
     proc = run_cli(python, cli_env, "ask", "--model", str(tiny_model), *prompt)

@@ -138,6 +138,7 @@ def load_request(args: argparse.Namespace) -> LoadRequest:
         n_gpu_layers=args.gpu_layers,
         n_threads=args.threads,
         vision_budget=args.vision_budget,
+        cpu_moe_layers=getattr(args, "cpu_moe", 0),
     )
 
 

@@ -80,6 +80,13 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON event per line")
     p.add_argument("--threads", type=_positive_int, help="CPU threads (default: all cores)")
     p.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    p.add_argument(
+        "--cpu-moe",
+        type=int,
+        default=0,
+        metavar="N",
+        help="mixture-of-experts models (26B-A4B): the experts of the first N layers stay in RAM",
+    )
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--top-k", type=int, default=64)

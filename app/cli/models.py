@@ -28,7 +28,7 @@ from app.models.download import (
     download_many,
     verify_file,
 )
-from app.models.fit import Estimate, EstimateOptions, check_fit, estimate_from_gguf
+from app.models.fit import Estimate, EstimateOptions, fit_placement
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.variants import (
@@ -140,7 +140,10 @@ def _list(catalog: Catalog, folder: Path, as_json: bool, out: TextIO) -> int:
             out.write(f"\n  {v.model.name}  ({v.model.params_b:g}B, {v.model.active_params_b:g}B active; {mods})\n")
         size = format_size(v.download_size) if v.download_size else "size unknown"
         state = {"installed": "downloaded", "partial": "partly downloaded", "absent": ""}[variant_state(folder, v)]
-        out.write(f"    {v.ref:<22} {size:>9}  needs {format_gb(vf.fit.estimate_need):>7}  {vf.badge:<9} {state}\n")
+        experts = f"GPU + CPU experts ({vf.fit.estimate.cpu_moe_layers}) " if vf.fit.estimate.cpu_moe_layers else ""
+        out.write(
+            f"    {v.ref:<22} {size:>9}  needs {format_gb(vf.fit.estimate_need):>7}  {vf.badge:<9} {experts}{state}\n"
+        )
     out.write(f"\nModels folder: {folder}\n")
     if library_models:
         out.write("On this machine:\n")
@@ -168,6 +171,8 @@ def _variant_json(vf: VariantFit, folder: Path) -> dict[str, Any]:
         "verdict": vf.fit.verdict,
         "badge": vf.badge,
         "default_ctx": vf.default_ctx,
+        "placement": vf.fit.estimate.placement,
+        "cpu_moe_layers": vf.fit.estimate.cpu_moe_layers,
     }
 
 
@@ -215,7 +220,7 @@ def _estimate_lines(est: Estimate) -> list[str]:
     shown = ", ".join(f"{name} {format_memory(n)}" for name, n in parts if n)
     lines = [f"  Estimate at {est.n_ctx:,} tokens: {format_memory(est.total)} ({shown})"]
     if est.where != "cpu":
-        lines.append(f"    on the GPU: {format_memory(est.gpu)}; in RAM: {format_memory(est.ram)}")
+        lines.append(f"    {est.placement}: on the GPU {format_memory(est.gpu)}; in RAM {format_memory(est.ram)}")
     lines += [f"    note: {n}" for n in est.notes]
     return lines
 
@@ -274,11 +279,12 @@ def _fit_file(path: Path, hw: Hardware, folder: Path, ctx: int | None, as_json: 
     facts = ModelFacts.from_gguf(path, mmproj)
     options = EstimateOptions(gpu_layers=gpu_layers_for(hw))
     n_ctx = ctx or max_context_that_fits(facts, hw, options=options)
-    est = estimate_from_gguf(path, mmproj, n_ctx, options)
-    fit = check_fit(est, hw)
+    fit = fit_placement(facts, hw, n_ctx, options)
+    est = fit.estimate
     if as_json:
         row = {"type": "fit", "path": str(path), "mmproj": str(mmproj) if mmproj else None, "n_ctx": est.n_ctx}
         row |= {"need_bytes": fit.estimate_need, "verdict": fit.verdict, "message": fit.message}
+        row |= {"placement": est.placement, "cpu_moe_layers": est.cpu_moe_layers}
         out.write(json.dumps(row) + "\n")
         return EXIT_OK
     lines = [*_hardware_lines(hw, folder), "", f"{path.name}" + (f" with {mmproj.name}" if mmproj else "")]

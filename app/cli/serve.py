@@ -56,6 +56,13 @@ def add_parser(sub: Any, positive_int: Any) -> None:
     serve.add_argument("--ctx", type=positive_int, help="context size in tokens (default: 8192 or less)")
     serve.add_argument("--threads", type=positive_int, help="CPU threads (default: all cores)")
     serve.add_argument("--gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    serve.add_argument(
+        "--cpu-moe",
+        type=int,
+        default=0,
+        metavar="N",
+        help="mixture-of-experts models (26B-A4B): the experts of the first N layers stay in RAM",
+    )
     serve.add_argument("--vision-budget", type=positive_int, default=280, help="tokens per image, 70 … 1120")
     serve.add_argument(
         "--max-in-flight",

@@ -45,6 +45,9 @@ class LoadRequest:
     # Keep the sliding-window layers' cache full-size so any earlier turn can be
     # rewound to (prefix reuse after long answers); costs KV memory, see README.
     swa_full: bool = True
+    # Mixture-of-experts models: the experts of the first N layers stay in RAM, the rest of the model on the GPU
+    # (llama.cpp's --n-cpu-moe); 0 … the model's layer count, see app.models.fit for the N that fits.
+    cpu_moe_layers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class ModelInfo:
     has_audio: bool = False
     mmproj_path: Path | None = None
     vision_budget: int = 0  # tokens per image when the model has vision
+    cpu_moe_layers: int = 0  # with layers on the GPU: the layers whose experts stayed in RAM
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from app.engine.backends import backend_name, default_threads, missing_gpu_notic
 from app.engine.errors import ContextError, ModelFileError, ModelLoadError
 from app.engine.events import LoadRequest, ModelInfo
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
+from app.engine.moe_offload import check_cpu_moe_layers
 from app.engine.native import NativeContext, NativeModel
 from app.engine.projector import MAX_VISION_BUDGET, MIN_VISION_BUDGET, Projector, check_projector_file
 from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
@@ -101,6 +102,7 @@ def _check_request(request: LoadRequest, gguf: GGUFInfo, path: Path) -> None:
             f"The vision budget must be between {MIN_VISION_BUDGET} and {MAX_VISION_BUDGET} tokens per image; "
             f"{request.vision_budget} was asked for."
         )
+    check_cpu_moe_layers(request.cpu_moe_layers, gguf)
 
 
 def _batch_size(request: LoadRequest, projector: Projector | None, n_ctx: int) -> int:
@@ -154,7 +156,9 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         return not cancelled()
 
     try:
-        model = NativeModel(path, n_gpu_layers=request.n_gpu_layers, progress=on_progress)
+        model = NativeModel(
+            path, n_gpu_layers=request.n_gpu_layers, cpu_moe_layers=request.cpu_moe_layers, progress=on_progress
+        )
     except ModelLoadError:
         if cancelled():
             raise LoadCancelled() from None
@@ -192,6 +196,8 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         model.close()
         raise
     info = _model_info(path, gguf, model, ctx, projector, format_name)
+    if info.gpu_layers > 0 and request.cpu_moe_layers:
+        info = replace(info, cpu_moe_layers=request.cpu_moe_layers)
     log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
     return Loaded(model, ctx, template, projector, info, gguf, notice)
 

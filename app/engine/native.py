@@ -21,6 +21,7 @@ import llama_cpp as C
 
 from app.engine.errors import ModelLoadError, RequestError
 from app.engine.native_log import capture_native_log, init_backend
+from app.engine.tensor_overrides import cpu_expert_overrides
 
 __all__ = ["NativeContext", "NativeModel", "Sampler"]
 
@@ -42,11 +43,17 @@ class NativeModel:
         path: Path,
         *,
         n_gpu_layers: int = -1,
+        cpu_moe_layers: int = 0,
         progress: Callable[[float], bool] | None = None,
     ) -> None:
         init_backend()
         params = C.llama_model_default_params()
         params.n_gpu_layers = n_gpu_layers if n_gpu_layers >= 0 else 0x7FFFFFFF
+        # The experts of the first ``cpu_moe_layers`` layers stay in RAM (llama.cpp's --n-cpu-moe). llama.cpp
+        # reads the patterns through pointers into ctypes memory: the array is kept as long as the model.
+        self._overrides = cpu_expert_overrides(cpu_moe_layers)
+        if self._overrides is not None:
+            params.tensor_buft_overrides = self._overrides.address
 
         def _progress(fraction: float, _user: ctypes.c_void_p) -> bool:
             if progress is None:

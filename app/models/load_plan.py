@@ -4,7 +4,9 @@
 memory at the context the user asked for, and when that does not fit lowers
 the context to the largest round size that does (never below 2,048 tokens).
 When even that is too big the plan says so, and the window asks before
-loading. No Qt; runs off the GUI thread.
+loading. A mixture-of-experts model that does not fit the GPU whole keeps
+the experts of its first layers in RAM (``cpu_moe_layers``, as few as fit)
+before its context is lowered. No Qt; runs off the GUI thread.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.models.fit import EstimateOptions, Fit, ModelFacts, check_fit, estimate, max_context_that_fits
+from app.models.fit import EstimateOptions, Fit, ModelFacts, fit_placement, max_context_that_fits
 from app.models.hardware import Hardware
 
 MIN_CTX = 2048
@@ -27,6 +29,16 @@ class LoadPlan:
     @property
     def too_big(self) -> bool:
         return self.fit.verdict == "too_big"
+
+    @property
+    def cpu_moe_layers(self) -> int:
+        """Layers whose experts stay in RAM (``LoadRequest.cpu_moe_layers``); 0: the whole model as asked."""
+        return self.fit.estimate.cpu_moe_layers
+
+    @property
+    def placement(self) -> str:
+        """Where the model will run, in words ("GPU", "GPU + CPU experts (…)", "CPU", …)."""
+        return self.fit.estimate.placement
 
 
 def plan_load(
@@ -44,18 +56,25 @@ def plan_load(
     n_train = facts.arch.get("context_length")
     wanted = min(requested_ctx, n_train) if isinstance(n_train, int) and n_train > 0 else requested_ctx
 
-    def fit_at(n_ctx: int) -> Fit:
-        return check_fit(estimate(facts, n_ctx, options), hw)
-
-    fit = fit_at(wanted)
+    fit = fit_placement(facts, hw, wanted, options)
     if fit.verdict != "too_big" or wanted <= MIN_CTX:
-        return LoadPlan(wanted, fit, "")
+        return LoadPlan(wanted, fit, _experts_notice(model, fit))
     smaller = max_context_that_fits(facts, hw, cap=wanted, floor=MIN_CTX, options=options)
-    smaller_fit = fit_at(smaller)
+    smaller_fit = fit_placement(facts, hw, smaller, options)
     if smaller_fit.verdict == "too_big":
         return LoadPlan(smaller, smaller_fit, "")
     notice = (
         f"The context was lowered from {wanted:,} to {smaller:,} tokens so that {model.name} fits in the memory "
         "available (Settings → Context size)."
     )
-    return LoadPlan(smaller, smaller_fit, notice)
+    return LoadPlan(smaller, smaller_fit, " ".join(n for n in (notice, _experts_notice(model, smaller_fit)) if n))
+
+
+def _experts_notice(model: Path, fit: Fit) -> str:
+    est = fit.estimate
+    if not est.cpu_moe_layers:
+        return ""
+    return (
+        f"{model.name} does not fit the GPU whole: the experts of {est.cpu_moe_layers} of its {est.n_layer} layers "
+        "stay in RAM and run on the CPU (slower than all on the GPU)."
+    )

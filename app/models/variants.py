@@ -23,8 +23,7 @@ from app.models.fit import (
     EstimateOptions,
     Fit,
     ModelFacts,
-    check_fit,
-    estimate,
+    fit_placement,
     max_context_that_fits,
     recommend,
 )
@@ -183,11 +182,11 @@ def assess(variant: Variant, hw: Hardware, *, n_ctx: int = COMPARE_CTX, vision_b
     facts = variant.facts()
     options = EstimateOptions(gpu_layers=gpu_layers_for(hw), vision_budget=vision_budget)
     ctx = min(n_ctx, variant.model.context_length)
-    est = estimate(facts, ctx, options)
+    fit = fit_placement(facts, hw, ctx, options)  # a mixture of experts may keep some experts in RAM
     default_ctx = max_context_that_fits(
         facts, hw, cap=min(DEFAULT_CTX_CAP, variant.model.context_length), options=options
     )
-    return VariantFit(variant, check_fit(est, hw), default_ctx, too_slow_here(variant, hw))
+    return VariantFit(variant, fit, default_ctx, too_slow_here(variant, hw))
 
 
 def assess_all(catalog: Catalog, hw: Hardware) -> list[VariantFit]:

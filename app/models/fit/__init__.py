@@ -3,6 +3,7 @@
 One module per job: ``facts`` (what a model is, from its GGUF or the catalog),
 ``kv_cache`` and ``compute`` (llama.cpp's buffers, by its own rules),
 ``estimate`` (the memory model: the parts added up, in RAM and on the GPU),
+``moe`` (a mixture of experts' experts kept in RAM under GPU offload),
 ``verdict`` (does it fit, and the default context) and ``recommend`` (which
 model and quantization to offer first). ``EstimateOptions`` carries the load
 settings every estimate depends on.
@@ -14,8 +15,16 @@ from app.models.fit.compute import ComputeBuffer, compute_buffer, projector_comp
 from app.models.fit.estimate import Estimate, EstimateOptions, estimate, estimate_from_facts, estimate_from_gguf
 from app.models.fit.facts import ModelFacts, arch_facts
 from app.models.fit.kv_cache import KVCache, kv_bytes_per_token, kv_caches
+from app.models.fit.moe import expert_bytes
 from app.models.fit.recommend import DEFAULT_QUANT, Candidate, recommend
-from app.models.fit.verdict import Fit, check_fit, context_steps, headroom_needed, max_context_that_fits
+from app.models.fit.verdict import (
+    Fit,
+    check_fit,
+    context_steps,
+    fit_placement,
+    headroom_needed,
+    max_context_that_fits,
+)
 
 __all__ = [
     "DEFAULT_QUANT",
@@ -33,6 +42,8 @@ __all__ = [
     "estimate",
     "estimate_from_facts",
     "estimate_from_gguf",
+    "expert_bytes",
+    "fit_placement",
     "headroom_needed",
     "kv_bytes_per_token",
     "kv_caches",

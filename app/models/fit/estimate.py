@@ -20,7 +20,9 @@ one more layer and offloads from the end: ``gpu_layers = k`` puts the output
 layer and the last ``k − 1`` repeating layers (with their KV) on the GPU;
 ``k > n_layer`` is everything. The input embeddings (``token_embd``,
 ``per_layer_token_embd``) always stay in RAM, and a tied output layer gets its
-own copy of ``token_embd`` on the GPU.
+own copy of ``token_embd`` on the GPU. A mixture-of-experts model may keep
+the experts of its first ``cpu_moe_layers`` layers in RAM under GPU offload
+(see ``app.models.fit.moe``): their bytes move from the GPU's share to RAM's.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from typing import Any
 from app.models.fit.compute import compute_buffer, projector_compute_bytes, projector_ubatch
 from app.models.fit.facts import GEMMA_VOCAB, ModelFacts, as_int
 from app.models.fit.kv_cache import KVCache, kv_caches, pad
-from app.units import MIB
+from app.models.fit.moe import experts_in_ram
+from app.units import MIB, format_memory
 
 _OVERHEAD_FIXED = 4 * MIB
 _OVERHEAD_PER_VOCAB = 200
@@ -48,6 +51,7 @@ class EstimateOptions:
     n_ubatch: int = 512  # tokens per physical batch (a projector may raise it)
     gpu_layers: int = 0  # layers offloaded to the GPU: 0 none, -1 all
     vision_budget: int = 280  # image tokens per picture, with a projector
+    cpu_moe_layers: int = 0  # mixture of experts under GPU offload: the first N layers' experts stay in RAM
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,18 @@ class Estimate:
     notes: tuple[str, ...] = ()
     gpu: int = 0  # of the total, bytes on the GPU (0 on the CPU)
     compute_reserved: int = 0  # the compute buffer llama.cpp allocates (≥ what the CPU touches)
+    cpu_moe_layers: int = 0  # layers whose experts stay in RAM while the rest is on the GPU
+    n_layer: int = 0  # the model's repeating layers (0: unknown)
+
+    @property
+    def placement(self) -> str:
+        """Where the model runs, in words: "CPU", "GPU", "GPU + CPU" (some layers) or "GPU + CPU experts"."""
+        if self.where == "cpu":
+            return "CPU"
+        if self.cpu_moe_layers:
+            of = f" of {self.n_layer}" if self.n_layer else ""
+            return f"GPU + CPU experts ({self.cpu_moe_layers}{of} layers)"
+        return "GPU" if self.where == "gpu" else "GPU + CPU"
 
     @property
     def total(self) -> int:
@@ -103,10 +119,12 @@ def estimate(facts: ModelFacts, n_ctx: int, options: EstimateOptions | None = No
         compute += projector_compute_bytes(facts.mmproj_arch, facts.mmproj_bytes, opts.vision_budget)
         overhead += _OVERHEAD_PROJECTOR
     gpu = 0
+    cpu_moe = opts.cpu_moe_layers if where != "cpu" else 0
     if where != "cpu":
         gpu = _gpu_share(facts, caches, n_ctx, opts, full) + compute + facts.mmproj_bytes
         if facts.tied_output_bytes:
             notes.append("the GPU holds its own copy of the tied embeddings for the output layer")
+        gpu -= _experts_left_in_ram(facts, opts, full, notes) if cpu_moe else 0
     return Estimate(
         weights=facts.weights_bytes + (facts.tied_output_bytes if where != "cpu" else 0),
         mmproj=facts.mmproj_bytes,
@@ -118,7 +136,27 @@ def estimate(facts: ModelFacts, n_ctx: int, options: EstimateOptions | None = No
         notes=tuple(notes),
         gpu=gpu,
         compute_reserved=buffer.reserved,
+        cpu_moe_layers=cpu_moe,
+        n_layer=n_layer,
     )
+
+
+def _experts_left_in_ram(facts: ModelFacts, opts: EstimateOptions, full: bool, notes: list[str]) -> int:
+    """Bytes the GPU saves by keeping the first ``opts.cpu_moe_layers`` layers' experts in RAM.
+
+    Less one layer's experts: for a prompt batch (≥ 32 tokens) llama.cpp copies the experts of the layer it
+    is working on to the GPU and multiplies there (``op_offload``), in the GPU's compute buffer.
+    """
+    n_layer = as_int(facts.arch.get("block_count"), 0)
+    first = 0 if full else max(0, n_layer + 1 - opts.gpu_layers)
+    moved = [experts_in_ram(facts, opts.cpu_moe_layers, range(il, il + 1)) for il in range(first, n_layer)]
+    if not sum(moved):
+        return 0
+    notes.append(
+        f"the experts of the first {opts.cpu_moe_layers} layers ({format_memory(sum(moved))}) stay in RAM; "
+        f"a prompt batch copies one layer's ({format_memory(max(moved))}) to the GPU at a time"
+    )
+    return sum(moved) - max(moved)
 
 
 def _caches(facts: ModelFacts, n_ctx: int, opts: EstimateOptions, notes: list[str]) -> tuple[KVCache, ...]:

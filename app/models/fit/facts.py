@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
+from app.engine.moe_offload import expert_layer
 
 GEMMA_VOCAB = 262_144  # assumed when a catalog entry does not say
 #: Tensors llama.cpp keeps on the CPU whatever is offloaded (the input layer).
@@ -48,6 +49,7 @@ class ModelFacts:
     input_bytes: int = 0  # input embeddings, kept in RAM under GPU offload (0: unknown)
     tied_output_bytes: int = 0  # a tied output layer's copy of token_embd on the GPU
     layer_bytes: tuple[int, ...] = ()  # weight bytes per repeating layer (empty: unknown → even split)
+    expert_bytes: tuple[int, ...] = ()  # of those, the experts' (mixture of experts; empty: none, or unknown)
 
     @classmethod
     def from_gguf(cls, model: Path, mmproj: Path | None = None) -> ModelFacts:
@@ -56,6 +58,7 @@ class ModelFacts:
         facts = arch_facts(info)
         n_layer = as_int(facts.get("block_count"), 0)
         layer_bytes = [0] * n_layer
+        experts = [0] * n_layer
         input_bytes = 0
         names = set()
         for t in info.tensors:
@@ -67,6 +70,8 @@ class ModelFacts:
                 index = t.name.split(".", 2)[1]
                 if index.isdigit() and int(index) < n_layer:
                     layer_bytes[int(index)] += size
+                    if expert_layer(t.name) is not None:
+                        experts[int(index)] += size
         tied = 0
         if "output.weight" not in names:
             tied = next((t.n_bytes() or 0 for t in info.tensors if t.name == "token_embd.weight"), 0)
@@ -83,6 +88,7 @@ class ModelFacts:
             input_bytes=input_bytes,
             tied_output_bytes=tied,
             layer_bytes=tuple(layer_bytes) if any(layer_bytes) else (),
+            expert_bytes=tuple(experts) if any(experts) else (),
         )
 
 

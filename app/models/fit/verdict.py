@@ -2,15 +2,17 @@
 
 "fits" keeps 15 % of the need (at least 1 GB) free; "tight" fits with less;
 "too_big" does not fit. The budget depends on where the model runs: see
-``check_fit``.
+``check_fit``. ``fit_placement`` also tries keeping a mixture-of-experts
+model's experts in RAM when the whole model does not fit the GPU.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.models.fit.estimate import Estimate, EstimateOptions, estimate
 from app.models.fit.facts import ModelFacts, as_int
+from app.models.fit.moe import cpu_moe_choices
 from app.models.hardware import Hardware
 from app.units import GB, format_gb
 
@@ -81,7 +83,32 @@ def check_fit(estimate: Estimate, hw: Hardware) -> Fit:
         )
     else:
         message = f"Too big: needs {format_gb(need)} but only {format_gb(budget)} {label} is available"
+    if estimate.cpu_moe_layers:
+        of = f" of {estimate.n_layer}" if estimate.n_layer else ""
+        message += f"; GPU + CPU experts: the experts of {estimate.cpu_moe_layers}{of} layers stay in RAM"
     return Fit(verdict, estimate, budget - need, message, budget)
+
+
+def fit_placement(facts: ModelFacts, hw: Hardware, n_ctx: int, options: EstimateOptions | None = None) -> Fit:
+    """The fit at ``n_ctx``, keeping the experts of as few layers as possible in RAM when that helps.
+
+    When the whole model fits with headroom, or the split does not apply (a dense model, the CPU, unified
+    memory, a partial offload, ``options.cpu_moe_layers`` already set), this is ``check_fit`` of the estimate.
+    Otherwise the smallest number of CPU-expert layers that "fits"; failing that the smallest that is "tight";
+    failing that the whole model on the GPU, as asked.
+    """
+    opts = options if options is not None else EstimateOptions()
+    whole = check_fit(estimate(facts, n_ctx, opts), hw)
+    if whole.verdict == "fits" or opts.cpu_moe_layers:
+        return whole
+    tight: Fit | None = None
+    for n in cpu_moe_choices(facts, hw, opts.gpu_layers):
+        fit = check_fit(estimate(facts, n_ctx, replace(opts, cpu_moe_layers=n)), hw)
+        if fit.verdict == "fits":
+            return fit
+        if fit.verdict == "tight" and tight is None:
+            tight = fit
+    return whole if whole.verdict == "tight" or tight is None else tight
 
 
 def context_steps(cap: int, floor: int) -> list[int]:
@@ -106,6 +133,7 @@ def max_context_that_fits(
 ) -> int:
     """The default context: the largest "round" size ≤ ``cap`` (and the trained length) that fits.
 
+    A mixture-of-experts model may keep some layers' experts in RAM to fit (``fit_placement``).
     Never the model's 128K/256K maximum unless asked for by ``cap``; ``floor``
     (or the trained length, if smaller) when even that does not fit — the
     caller's ``check_fit`` then says the model is too big.
@@ -116,6 +144,6 @@ def max_context_that_fits(
         floor = min(floor, n_train)
     floor = min(floor, cap)
     for n_ctx in context_steps(cap, floor):
-        if check_fit(estimate(facts, n_ctx, options), hw).verdict == "fits":
+        if fit_placement(facts, hw, n_ctx, options).verdict == "fits":
             return n_ctx
     return floor

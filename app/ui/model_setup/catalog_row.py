@@ -192,7 +192,8 @@ class CatalogRow(QFrame):
             self.badge_label.setToolTip("The estimate appears once this machine's memory has been checked")
             _colour(self.badge_label, None)
             return
-        self.badge_label.setText(f"needs {format_gb(vf.fit.estimate_need)} — {vf.badge}")
+        experts = " · GPU + CPU experts" if vf.fit.estimate.cpu_moe_layers else ""
+        self.badge_label.setText(f"needs {format_gb(vf.fit.estimate_need)} — {vf.badge}{experts}")
         notes = [vf.fit.message, *vf.fit.estimate.notes]
         if vf.slow:
             notes.append("Without a GPU this dense model answers very slowly.")

@@ -50,7 +50,7 @@ class MachineReport:
 class ModelSetup(QObject):
     # Signals
     machineChecked = Signal(object)  # MachineReport
-    loadApproved = Signal(object, object, int)  # model Path, projector Path | None, n_ctx
+    loadApproved = Signal(object, object, int, int)  # model Path, projector Path | None, n_ctx, cpu_moe_layers
     notice = Signal(str)
 
     def __init__(self, settings: Settings, window: QWidget) -> None:
@@ -151,9 +151,9 @@ class ModelSetup(QObject):
 
         def decide(result: tuple[Path | None, LoadPlan | None, str]) -> None:
             found, load_plan, _error = result
-            n_ctx = requested
+            n_ctx, cpu_moe = requested, 0
             if load_plan is not None:
-                n_ctx = load_plan.n_ctx
+                n_ctx, cpu_moe = load_plan.n_ctx, load_plan.cpu_moe_layers
                 if load_plan.too_big and not confirm.ask(
                     self.window,
                     "This model will not fit",
@@ -166,7 +166,7 @@ class ModelSetup(QObject):
                     return
                 if load_plan.notice:
                     self.notice.emit(load_plan.notice)
-            self.loadApproved.emit(model, found, n_ctx)
+            self.loadApproved.emit(model, found, n_ctx, cpu_moe)
 
         run_in_background(plan, decide)
 

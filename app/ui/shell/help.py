@@ -44,6 +44,8 @@ def about_text(info: ModelInfo | None, backend_summary: str) -> str:
         model = "none loaded"
     else:
         gpu = f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else ""
+        if info.cpu_moe_layers:
+            gpu += f" (the experts of {info.cpu_moe_layers} of them in RAM)"
         model = f"{info.name} ({info.architecture}, {format_params(info.n_params)} parameters) on {info.backend}{gpu}"
         model += f"<br>{info.path.name}" + (f" + {info.mmproj_path.name}" if info.mmproj_path else "")
     return (

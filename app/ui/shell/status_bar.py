@@ -76,6 +76,8 @@ class StatusBar(QStatusBar):
             return
         self.backend_summary = info.backend + (f", {info.gpu_layers} layers on the GPU" if info.gpu_layers else "")
         gpu = f", {info.gpu_layers}/{info.n_layers + 1} layers on GPU" if info.gpu_layers else ""
+        if info.cpu_moe_layers:
+            gpu += f", experts of {info.cpu_moe_layers} in RAM"
         senses = ", ".join(s for s, on in (("vision", info.has_vision), ("audio", info.has_audio)) if on)
         self.model_label.setText(f"{info.name} · {info.backend}{gpu}" + (f" · {senses}" if senses else ""))
         self.model_label.setToolTip(
