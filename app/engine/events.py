@@ -45,6 +45,8 @@ class LoadRequest:
     # Keep the sliding-window layers' cache full-size so any earlier turn can be
     # rewound to (prefix reuse after long answers); costs KV memory, see README.
     swa_full: bool = True
+    # A Gemma 4 MTP assistant GGUF (architecture gemma4-assistant) to draft with: app.engine.mtp.MtpDrafter.
+    assistant_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

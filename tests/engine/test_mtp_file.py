@@ -75,3 +75,26 @@ def test_loading_a_mismatched_assistant_stops_at_the_check(folder: Path, tiny_mo
 def test_a_missing_assistant_file_is_a_plain_message(folder: Path, tiny_model: Path) -> None:
     with pytest.raises(ModelFileError, match=r"Model file not found"):
         check_assistant_file(folder / "nope.gguf", read_gguf_info(tiny_model))
+
+
+def test_a_model_loads_with_its_assistant_and_unloads_it(folder: Path, tiny_model: Path) -> None:
+    from app.engine.events import LoadRequest
+    from app.engine.loader import load_model
+
+    assistant = write_tiny_gemma4_assistant(folder / "paired.gguf")
+    loaded = load_model(LoadRequest(tiny_model, n_ctx=256, n_gpu_layers=0, assistant_path=assistant))
+    try:
+        assert loaded.drafter is not None and loaded.drafter.name == "MTP"
+    finally:
+        loaded.close()  # the drafter first, then the context it reads
+
+
+def test_loading_with_a_mismatched_assistant_fails_before_the_model_loads(folder: Path, tiny_model: Path) -> None:
+    from app.engine.events import LoadRequest
+    from app.engine.loader import load_model
+
+    wide = write_tiny_gemma4_assistant(folder / "wide3.gguf", embedding_length_out=48)
+    fractions: list[float] = []
+    with pytest.raises(ModelFileError, match=r"48 wide"):
+        load_model(LoadRequest(tiny_model, n_gpu_layers=0, assistant_path=wide), progress=fractions.append)
+    assert fractions == []  # llama.cpp never started reading the model
