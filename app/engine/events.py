@@ -48,6 +48,8 @@ class LoadRequest:
     # Mixture-of-experts models: the experts of the first N layers stay in RAM, the rest of the model on the GPU
     # (llama.cpp's --n-cpu-moe); 0 … the model's layer count, see app.models.fit for the N that fits.
     cpu_moe_layers: int = 0
+    # A Gemma 4 MTP assistant GGUF (architecture gemma4-assistant) to draft with: app.engine.mtp.MtpDrafter.
+    assistant_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

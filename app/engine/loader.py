@@ -17,6 +17,8 @@ from app.engine.errors import ContextError, ModelFileError, ModelLoadError
 from app.engine.events import LoadRequest, ModelInfo
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
 from app.engine.moe_offload import check_cpu_moe_layers
+from app.engine.mtp import MtpDrafter
+from app.engine.mtp_file import check_assistant_file
 from app.engine.native import NativeContext, NativeModel
 from app.engine.projector import MAX_VISION_BUDGET, MIN_VISION_BUDGET, Projector, check_projector_file
 from app.engine.prompt import ChatTemplate, Message, PromptOptions, fallback_template
@@ -42,8 +44,11 @@ class Loaded:
     info: ModelInfo
     gguf: GGUFInfo
     notice: str
+    drafter: MtpDrafter | None = None  # the MTP assistant, when one was asked for
 
     def close(self) -> None:
+        if self.drafter is not None:
+            self.drafter.close()  # reads the context's cache: free it before the context
         if self.projector is not None:
             self.projector.close()  # uses the model: free it first
         self.ctx.close()
@@ -149,6 +154,9 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
     gguf = read_gguf_info(path)
     _check_request(request, gguf, path)
     mmproj = Path(request.mmproj_path).expanduser() if request.mmproj_path else None
+    assistant = Path(request.assistant_path).expanduser() if request.assistant_path else None
+    if assistant is not None:
+        check_assistant_file(assistant, gguf)  # before the long load of the model itself
 
     def on_progress(fraction: float) -> bool:
         if progress is not None:
@@ -164,6 +172,7 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
             raise LoadCancelled() from None
         raise
     projector: Projector | None = None
+    ctx: NativeContext | None = None
     try:
         if cancelled():
             raise LoadCancelled()
@@ -190,7 +199,10 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
             n_threads_batch=max(threads, default_threads()),
             swa_full=request.swa_full,
         )
+        drafter = _load_drafter(assistant, request, gguf, ctx, threads) if assistant is not None else None
     except BaseException:
+        if ctx is not None:
+            ctx.close()
         if projector is not None:
             projector.close()
         model.close()
@@ -199,7 +211,19 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
     if info.gpu_layers > 0 and request.cpu_moe_layers:
         info = replace(info, cpu_moe_layers=request.cpu_moe_layers)
     log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
-    return Loaded(model, ctx, template, projector, info, gguf, notice)
+    return Loaded(model, ctx, template, projector, info, gguf, notice, drafter)
+
+
+def _load_drafter(path: Path, request: LoadRequest, gguf: GGUFInfo, ctx: NativeContext, threads: int) -> MtpDrafter:
+    """The MTP assistant bound to ``ctx`` (on the same devices as the model)."""
+    return MtpDrafter.load(
+        path,
+        gguf,
+        ctx,
+        n_gpu_layers=request.n_gpu_layers,
+        n_threads=threads,
+        n_threads_batch=max(threads, default_threads()),
+    )
 
 
 def _model_info(

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from app.engine.errors import EngineError, ModelFileError
 from app.engine.gguf_file import GGUFInfo, read_gguf_info
-from app.models.local import find_mmproj
+from app.engine.mtp_file import ASSISTANT_ARCH
+from app.models.local import find_assistant, find_mmproj
 
 #: llama.cpp's ``general.file_type`` values (llama.h ``llama_ftype``) → the usual names.
 FILE_TYPES: dict[int, str] = {
@@ -57,6 +58,10 @@ FILE_TYPES: dict[int, str] = {
 GEMMA_ARCHES = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "gemma4"})
 
 
+class CompanionFileError(ModelFileError):
+    """The file goes with a model (an MTP assistant) rather than being one."""
+
+
 @dataclass(frozen=True)
 class LocalModel:
     """A GGUF language model on disk, as its header describes it."""
@@ -71,6 +76,7 @@ class LocalModel:
     size_bytes: int
     mmproj: Path | None
     imported: bool  # lives outside the models folder
+    assistant: Path | None = None  # a Gemma 4 MTP assistant next to it that fits it
 
     @property
     def is_gemma(self) -> bool:
@@ -97,6 +103,10 @@ def describe(path: Path, *, imported: bool = False) -> LocalModel:
     info = read_gguf_info(path)
     if info.is_projector:
         raise ModelFileError(f"{path.name} is a vision/audio projector (mmproj), not a language model.")
+    if info.architecture == ASSISTANT_ARCH:
+        raise CompanionFileError(
+            f"{path.name} is a Gemma 4 MTP assistant (it drafts tokens for a Gemma 4 model), not a chat model."
+        )
     file_type = info.get("general.file_type")
     quant = FILE_TYPES.get(file_type, f"type {file_type}") if isinstance(file_type, int) else "unknown"
     return LocalModel(
@@ -110,6 +120,7 @@ def describe(path: Path, *, imported: bool = False) -> LocalModel:
         size_bytes=info.file_size,
         mmproj=find_mmproj(path),
         imported=imported,
+        assistant=find_assistant(path),
     )
 
 
@@ -146,6 +157,8 @@ class Library:
             seen.add(path.resolve())
             try:
                 found.append(describe(path))
+            except CompanionFileError:
+                continue  # an assistant is offered with its model, not as one
             except EngineError as exc:
                 problems.append(str(exc))
         for path in self._imported_paths():

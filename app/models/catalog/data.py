@@ -97,6 +97,8 @@ class CatalogModel:
     license: str
     quants: tuple[Quant, ...]
     mmproj: FileRef | None = None
+    #: The Gemma 4 MTP assistant (a ``gemma4-assistant`` GGUF that drafts for this size), an optional companion.
+    assistant: FileRef | None = None
     kv_bytes_per_token_f16: int | None = None
     arch: Mapping[str, int] = field(default_factory=dict, hash=False)
     notes: str = ""
@@ -144,9 +146,10 @@ class CatalogModel:
         raise CatalogKeyError(f"{self.name} has no quantization {name!r}; choose one of: {choices}")
 
     def files(self, quant: Quant | str | None = None) -> tuple[FileRef, ...]:
-        """What a download of ``quant`` (default: the recommended one) takes: the model, then the projector."""
+        """What a download of ``quant`` (default: the recommended one) takes: the model, then the projector and
+        the MTP assistant, each when the catalog lists one."""
         q = self.default_quant if quant is None else quant if isinstance(quant, Quant) else self.quant(quant)
-        return (q.file,) if self.mmproj is None else (q.file, self.mmproj)
+        return tuple(f for f in (q.file, self.mmproj, self.assistant) if f is not None)
 
     def fit_arch(self) -> dict[str, Any]:
         """The architecture facts in the form ``app.models.fit`` reads from a GGUF (``arch_facts``).

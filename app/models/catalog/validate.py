@@ -38,7 +38,7 @@ _TOP_KEYS = frozenset({"schema", "models"})
 _MODEL_REQUIRED = frozenset(
     {"id", "name", "family", "params_b", "active_params_b", "context_length", "modalities", "repo", "license", "quants"}
 )
-_MODEL_OPTIONAL = frozenset({"aliases", "revision", "kv_bytes_per_token_f16", "arch", "notes", "mmproj"})
+_MODEL_OPTIONAL = frozenset({"aliases", "revision", "kv_bytes_per_token_f16", "arch", "notes", "mmproj", "assistant"})
 _FILE_KEYS = frozenset({"file", "size", "sha256", "size_approx", "repo", "revision"})
 _QUANT_KEYS = _FILE_KEYS | {"name", "recommended"}
 
@@ -106,13 +106,8 @@ def _model(entry: Any, where: str) -> CatalogModel:
     arch = _arch(entry.get("arch", {}), where)
 
     quants = _quants(entry.get("quants"), where, repo, revision)
-    mmproj: FileRef | None = None
-    if "mmproj" in entry:
-        mm = entry["mmproj"]
-        if not isinstance(mm, Mapping):
-            raise CatalogError(f"{where}: 'mmproj' must be a table ([models.mmproj]), not {kind_of(mm)}")
-        no_unknown_keys(mm, _FILE_KEYS, f"{where}: mmproj")
-        mmproj = _file(mm, f"{where}: mmproj", repo, revision)
+    mmproj = _companion(entry, "mmproj", where, repo, revision)
+    assistant = _companion(entry, "assistant", where, repo, revision)
     needs_projector = sorted(modalities - {"text"})
     if needs_projector and mmproj is None:
         raise CatalogError(f"{where}: lists {', '.join(needs_projector)} but has no [models.mmproj] projector")
@@ -129,12 +124,24 @@ def _model(entry: Any, where: str) -> CatalogModel:
         license=license_,
         quants=quants,
         mmproj=mmproj,
+        assistant=assistant,
         kv_bytes_per_token_f16=kv_bytes,
         arch=arch,
         notes=notes,
         aliases=aliases,
         revision=revision,
     )
+
+
+def _companion(entry: Mapping[str, Any], key: str, where: str, repo: str, revision: str | None) -> FileRef | None:
+    """An optional file that goes with every quantization ([models.mmproj], [models.assistant])."""
+    if key not in entry:
+        return None
+    table = entry[key]
+    if not isinstance(table, Mapping):
+        raise CatalogError(f"{where}: {key!r} must be a table ([models.{key}]), not {kind_of(table)}")
+    no_unknown_keys(table, _FILE_KEYS, f"{where}: {key}")
+    return _file(table, f"{where}: {key}", repo, revision)
 
 
 def _quants(value: Any, where: str, repo: str, revision: str | None) -> tuple[Quant, ...]:
