@@ -179,15 +179,7 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         template, notice, format_name = make_template(model, gguf)
         threads = request.n_threads or default_threads()
         if mmproj is not None:
-            mmproj_info = check_projector_file(mmproj, gguf.name, model.n_embd)
-            projector = Projector(
-                mmproj,
-                model,
-                n_threads=max(threads, default_threads()),
-                vision_budget=request.vision_budget,
-                use_gpu=request.n_gpu_layers != 0,
-                info=mmproj_info,
-            )
+            projector = _load_projector(mmproj, request, gguf, model, threads)
             if progress is not None:
                 progress(1.0)
         n_ctx = request.n_ctx or min(model.n_ctx_train or DEFAULT_CTX, DEFAULT_CTX)
@@ -212,6 +204,19 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
         info = replace(info, cpu_moe_layers=request.cpu_moe_layers)
     log.info("loaded %s in %.2f s (%s, n_ctx %d)", path.name, time.perf_counter() - t0, info.backend, info.n_ctx)
     return Loaded(model, ctx, template, projector, info, gguf, notice, drafter)
+
+
+def _load_projector(path: Path, request: LoadRequest, gguf: GGUFInfo, model: NativeModel, threads: int) -> Projector:
+    """The vision/audio projector, checked against the model first."""
+    info = check_projector_file(path, gguf.name, model.n_embd)
+    return Projector(
+        path,
+        model,
+        n_threads=max(threads, default_threads()),
+        vision_budget=request.vision_budget,
+        use_gpu=request.n_gpu_layers != 0,
+        info=info,
+    )
 
 
 def _load_drafter(path: Path, request: LoadRequest, gguf: GGUFInfo, ctx: NativeContext, threads: int) -> MtpDrafter:
