@@ -115,6 +115,7 @@ class DraftPace:
         trials: int = 4,
         pause: int = 32,
     ) -> None:
+        """``pause``: steps without drafts after the first judgement against them (0: never pause)."""
         self.length = AdaptiveLength(n_max)
         self.counts = DraftCounts()
         self._warmup = warmup  # plain steps measured before the first draft
@@ -147,7 +148,7 @@ class DraftPace:
         counts.draft_steps += 1
         self.length.update(n_drafted, n_accepted, seconds)
         self._spec.append((seconds, n_accepted + 1))
-        if len(self._spec) >= self._trials and not self.pays():
+        if self._pause and len(self._spec) >= self._trials and not self.pays():
             self._paused_until = self._step + self._pause
             self._pause *= 2
             self._spec.clear()

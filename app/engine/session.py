@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
-from app.engine.drafting import MAX_DRAFT, Drafter
+from app.engine.drafting import MAX_DRAFT, Drafter, DraftPace
 from app.engine.events import (
     AnswerDelta,
     ContextTrimmed,
@@ -75,6 +75,8 @@ class ModelSession:
         #: exactly as 3 single decodes; longer batches use other (repacked, GEMM) kernels whose rounding differs
         #: slightly, so a greedy answer can then differ where two tokens are nearly tied.
         self.max_draft = MAX_DRAFT
+        #: Makes each answer's pace check from the longest draft (``DraftPace(n, pause=0)`` never pauses).
+        self.draft_pace: Callable[[int], DraftPace] = DraftPace
 
     @classmethod
     def load(
@@ -289,7 +291,14 @@ class ModelSession:
         )
         sampler = _sampler(request.sampling, self.model)
         loop = SpeculativeLoop(
-            self.ctx, sampler, drafter, answer, keys=keys, history=plan.tokens, max_draft=self.max_draft
+            self.ctx,
+            sampler,
+            drafter,
+            answer,
+            keys=keys,
+            history=plan.tokens,
+            max_draft=self.max_draft,
+            pace=self.draft_pace,
         )
         try:
             for _ in loop.run(should_stop):

@@ -125,6 +125,7 @@ class SpeculativeLoop:
         keys: list[Key],
         history: list[int],
         max_draft: int = MAX_DRAFT,
+        pace: Callable[[int], DraftPace] = DraftPace,
     ) -> None:
         self.ctx = ctx
         self.sampler = sampler
@@ -133,7 +134,7 @@ class SpeculativeLoop:
         self.keys = keys
         self.history = history
         self.n_max = max(1, min(max_draft, ctx.n_batch - 1))
-        self.pace = DraftPace(self.n_max)
+        self.pace = pace(self.n_max)
         self.batch = VerifyBatch(self.n_max + 1)
         self.n_vocab = ctx.model.n_vocab
         self.stop_reason = ""
