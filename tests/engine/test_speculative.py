@@ -133,12 +133,12 @@ def test_the_next_turn_reuses_a_cache_that_saw_rejected_drafts(session: ModelSes
 
 def test_stop_mid_answer_with_drafts(session: ModelSession) -> None:
     session.reset_cache()
-    produced = 0
+    produced: list[EngineEvent] = []
     events: list[EngineEvent] = []
-    for event in session.generate(request(COPY, "auto", max_tokens=400), should_stop=lambda: produced >= 30):
+    for event in session.generate(request(COPY, "auto", max_tokens=400), should_stop=lambda: len(produced) >= 30):
         events.append(event)
         if isinstance(event, AnswerDelta | ThinkingDelta):
-            produced += 1
+            produced.append(event)
     s = stats(events)
     assert s.stop_reason == "stopped"
     assert s.completion_tokens <= 31  # within one token, though a step may have verified many
