@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from app.chat.tool_steps import CallRecord, ToolStep, steps_from_json
 from app.engine import GenerateRequest, Message, Part, SamplingParams
@@ -31,6 +32,7 @@ class ChatOptions:
     system: str | None = None  # the system prompt of conversations that have none of their own
     max_tokens: int | None = None  # None: until the model stops or the context is full
     sampling: SamplingParams = field(default_factory=SamplingParams)
+    speculative: Literal["auto", "off"] = "auto"  # draft ahead (speculative decoding) while it measures faster
 
 
 def sent_history(branch: Sequence[StoredMessage]) -> list[StoredMessage]:
@@ -108,4 +110,5 @@ def build_request(
         thinking=conversation.thinking,
         max_tokens=options.max_tokens,
         sampling=options.sampling,
+        speculative=options.speculative,
     )

@@ -126,7 +126,8 @@ def _options(args: argparse.Namespace) -> ChatOptions:
     sampling = SamplingParams(
         temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed, grammar=grammar
     )
-    return ChatOptions(max_tokens=args.max_tokens, sampling=sampling)
+    off = getattr(args, "speculative", "auto") == "off"
+    return ChatOptions(max_tokens=args.max_tokens, sampling=sampling, speculative="off" if off else "auto")
 
 
 def load_request(args: argparse.Namespace) -> LoadRequest:

@@ -91,6 +91,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--top-k", type=int, default=64)
     p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
+    p.add_argument(
+        "--speculative",
+        choices=("auto", "off"),
+        default="auto",
+        help="draft ahead from the conversation's own text while it measures faster (default: auto)",
+    )
     p.add_argument("--verbose", action="store_true", help="also print the engine's log")
     p.add_argument(
         "--grammar",

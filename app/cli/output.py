@@ -253,6 +253,8 @@ class PlainOutput:
                 "stopped": ", interrupted",
             }.get(stop_reason, "")
             reuse = f", {s.reused_tokens} of {s.prompt_tokens} prompt tokens reused" if s.reused_tokens else ""
+            if s.draft_tokens:
+                reuse += f", drafts {s.draft_acceptance:.0%} kept"
             self.err.write(
                 f"[{s.completion_tokens} tokens, {s.decode_tps:.1f} tok/s, "
                 f"first token {s.ttft_s:.2f} s, {s.backend}{reuse}{note}]\n"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
+from app.engine.drafting import MAX_DRAFT, Drafter, DraftPace
 from app.engine.events import (
     AnswerDelta,
     ContextTrimmed,
@@ -34,6 +35,8 @@ from app.engine.prefix_cache import EmbeddingCache, PrefixCache, PromptPlan
 from app.engine.prefix_reuse import keep_prefix
 from app.engine.projector import TEXT
 from app.engine.prompt import Message, Part
+from app.engine.prompt_lookup import PromptLookup
+from app.engine.speculative import AnswerText, SpeculativeLoop, can_draft
 from app.engine.stream_parser import MARKERS, TOOL_RESPONSE_CLOSE, Kind, Parsed, StreamParser
 from app.engine.tool_calls import guess_name
 from app.engine.turn_stats import AnswerWork, PromptWork, generation_stats
@@ -65,6 +68,15 @@ class ModelSession:
             audio=bool(self.projector and self.projector.audio),
             model_name=self.info.name,
         )
+        #: Guesses the next tokens for speculative decoding (``app.engine.speculative``); None: never draft.
+        #: A model whose memory cannot drop its newest positions (recurrent, hybrid) cannot reject a draft.
+        self.drafter: Drafter | None = PromptLookup() if can_draft(self.model) else None
+        #: The longest draft verified in one batch. llama.cpp's CPU kernels compute a batch of up to 3 positions
+        #: exactly as 3 single decodes; longer batches use other (repacked, GEMM) kernels whose rounding differs
+        #: slightly, so a greedy answer can then differ where two tokens are nearly tied.
+        self.max_draft = MAX_DRAFT
+        #: Makes each answer's pace check from the longest draft (``DraftPace(n, pause=0)`` never pauses).
+        self.draft_pace: Callable[[int], DraftPace] = DraftPace
 
     @classmethod
     def load(
@@ -163,21 +175,39 @@ class ModelSession:
         t_start = time.perf_counter()
         plan = self.prepare(request)
         try:
-            if plan.dropped_messages:
-                yield ContextTrimmed(request_id, plan.dropped_messages, plan.n_pos, self.ctx.n_ctx)
-            prompt = PromptWork(started=t_start, reused=keep_prefix(self.cache, self.ctx, plan, self._n_swa))
-            try:
-                self._evaluate(plan, prompt, should_stop)
-            except Exception:
-                self.reset_cache()  # the KV cache may hold half a batch: start clean next time
-                raise
-            prompt.finished = time.perf_counter()
-            answer = yield from self._token_loop(plan, request, request_id, should_stop, prompt.stopped)
-            used = len(self.cache)
-            stats = generation_stats(plan, prompt, answer, n_ctx=self.ctx.n_ctx, context_used=used, info=self.info)
-            yield Stats(request_id, stats)
+            yield from self.answer(plan, request, request_id, should_stop, started=t_start)
         finally:
             plan.close()
+
+    def answer(
+        self,
+        plan: PromptPlan,
+        request: GenerateRequest,
+        request_id: int = 0,
+        should_stop: Callable[[], bool] = lambda: False,
+        *,
+        started: float | None = None,
+    ) -> Iterator[EngineEvent]:
+        """Answer an already planned prompt (``generate`` without the template: benchmarks feed raw text);
+        ``request`` gives the sampling and the limits. The caller closes ``plan``."""
+        if plan.dropped_messages:
+            yield ContextTrimmed(request_id, plan.dropped_messages, plan.n_pos, self.ctx.n_ctx)
+        t_start = time.perf_counter() if started is None else started
+        prompt = PromptWork(started=t_start, reused=keep_prefix(self.cache, self.ctx, plan, self._n_swa))
+        try:
+            self._evaluate(plan, prompt, should_stop)
+        except Exception:
+            self.reset_cache()  # the KV cache may hold half a batch: start clean next time
+            raise
+        prompt.finished = time.perf_counter()
+        drafter = self.drafter if request.speculative != "off" and not prompt.stopped else None
+        if drafter is None:
+            work = yield from self._token_loop(plan, request, request_id, should_stop, prompt.stopped)
+        else:
+            work = yield from self._speculative_loop(plan, request, request_id, should_stop, drafter)
+        used = len(self.cache)
+        stats = generation_stats(plan, prompt, work, n_ctx=self.ctx.n_ctx, context_used=used, info=self.info)
+        yield Stats(request_id, stats)
 
     def _token_loop(
         self,
@@ -238,6 +268,63 @@ class ModelSession:
             yield self._to_event(event, request_id)
         return AnswerWork(tokens=n_gen, first_at=t_first, last_at=t_last, stop_reason=stop_reason)
 
+    def _speculative_loop(
+        self,
+        plan: PromptPlan,
+        request: GenerateRequest,
+        request_id: int,
+        should_stop: Callable[[], bool],
+        drafter: Drafter,
+    ) -> Generator[EngineEvent, None, AnswerWork]:
+        """The token loop with drafts (``app.engine.speculative``): the same events, fewer decodes."""
+        keys = self.cache.keys
+        drafter.prompt_done(self.ctx, [k if isinstance(k, int) else None for k in keys], len(keys))
+        parser = StreamParser()
+        parser.prime(_model_turn_tail(plan.text))
+        answer = AnswerText(
+            self.model,
+            parser,
+            self._marker_ids,
+            lambda parsed: self._to_event(parsed, request_id),
+            max_new=request.max_tokens if request.max_tokens is not None else self.ctx.n_ctx,
+            ignore_eos=request.ignore_eos,
+        )
+        sampler = _sampler(request.sampling, self.model)
+        loop = SpeculativeLoop(
+            self.ctx,
+            sampler,
+            drafter,
+            answer,
+            keys=keys,
+            history=plan.tokens,
+            max_draft=self.max_draft,
+            pace=self.draft_pace,
+        )
+        try:
+            for _ in loop.run(should_stop):
+                if answer.events:
+                    yield from answer.events
+                    answer.events.clear()
+        except BaseException:
+            # Between steps the KV cache holds exactly ``keys``; mid-step it may hold drafts past them.
+            if not self.ctx.truncate(len(keys)):
+                self.reset_cache()
+            drafter.reset()
+            raise
+        finally:
+            sampler.close()
+        yield from answer.events
+        yield from answer.finish()
+        counts = loop.pace.finish()
+        counts.drafter = drafter.name
+        return AnswerWork(
+            tokens=answer.n_gen,
+            first_at=answer.first_at,
+            last_at=answer.last_at,
+            stop_reason=loop.stop_reason,
+            drafting=counts,
+        )
+
     @staticmethod
     def _to_event(parsed: Parsed, request_id: int) -> EngineEvent:
         if parsed.kind is Kind.ANSWER:
@@ -252,6 +339,8 @@ class ModelSession:
         """Forget the KV cache (the next turn evaluates its whole prompt)."""
         self.ctx.clear()
         self.cache.clear()
+        if self.drafter is not None:
+            self.drafter.reset()
 
     def close(self) -> None:
         self.loaded.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from app.engine.drafting import DraftCounts
 from app.engine.events import GenerationStats, ModelInfo
 from app.engine.prefix_cache import PromptPlan
 
@@ -30,6 +31,7 @@ class AnswerWork:
     first_at: float  # perf_counter when the first token was sampled (0.0: none was)
     last_at: float  # perf_counter when the last token was sampled
     stop_reason: str
+    drafting: DraftCounts | None = None  # None: decoded one token at a time, without a drafter
 
 
 def generation_stats(
@@ -38,6 +40,8 @@ def generation_stats(
     """The turn's ``GenerationStats``; call it when the turn is over (no first token: TTFT runs until now)."""
     n_gen = answer.tokens
     decode_s = (answer.last_at - answer.first_at) if n_gen > 1 else 0.0
+    decode_tps = round((n_gen - 1) / decode_s, 3) if decode_s > 0 else 0.0
+    drafts = answer.drafting or DraftCounts()
     return GenerationStats(
         prompt_tokens=plan.n_pos,
         reused_tokens=prompt.reused,
@@ -48,7 +52,7 @@ def generation_stats(
         ttft_s=round((answer.first_at or time.perf_counter()) - prompt.started, 6),
         prompt_eval_s=round(prompt.finished - prompt.started, 6),
         decode_s=round(decode_s, 6),
-        decode_tps=round((n_gen - 1) / decode_s, 3) if decode_s > 0 else 0.0,
+        decode_tps=decode_tps,
         n_ctx=n_ctx,
         context_used=context_used,
         backend=info.backend,
@@ -56,4 +60,9 @@ def generation_stats(
         stop_reason=answer.stop_reason,
         media_tokens=plan.media_positions,
         dropped_messages=plan.dropped_messages,
+        drafter=drafts.drafter,
+        draft_tokens=drafts.drafted,
+        draft_accepted=drafts.accepted,
+        draft_acceptance=round(drafts.accepted / drafts.drafted, 4) if drafts.drafted else 0.0,
+        draft_speedup=round(decode_tps * drafts.plain_s_per_token, 3),
     )

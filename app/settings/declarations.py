@@ -136,6 +136,19 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=2**31 - 1,
         minimum_label="Random",
     ),
+    # Sampling: speculative decoding ("Quick drafts": its mnemonic, q, is a letter no other label needs)
+    Setting(
+        key="speculative",
+        kind="choice",
+        default="auto",
+        label="Quick drafts",
+        help="Guess the next words from the conversation itself (a copied code block, a quoted passage) and let "
+        "the model check several guesses at once: its own answer, sooner. Automatic drafts only while it "
+        "measures faster than writing word by word.",
+        group="Sampling",
+        choices=("auto", "off"),
+        choice_labels=("Automatic", "Off"),
+    ),
     # Model
     Setting(
         key="context_size",

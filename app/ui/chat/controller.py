@@ -89,6 +89,7 @@ def chat_options(settings: Settings) -> ChatOptions:
             repeat_penalty=settings.get_float("repeat_penalty"),
             seed=None if seed < 0 else seed,
         ),
+        speculative="off" if settings.get_str("speculative") == "off" else "auto",
     )
 
 

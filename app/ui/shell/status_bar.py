@@ -108,7 +108,12 @@ class StatusBar(QStatusBar):
         self.set_context(0, 0)
 
     def set_stats(self, stats: GenerationStats) -> None:
-        self.speed_label.setText(f"{stats.decode_tps:.1f} tok/s")
+        drafts = (
+            f" · drafts {stats.draft_acceptance:.0%} kept, ×{stats.draft_speedup:.2f}"
+            if stats.draft_tokens and stats.draft_speedup
+            else ""
+        )
+        self.speed_label.setText(f"{stats.decode_tps:.1f} tok/s{drafts}")
         if stats.prompt_tokens:
             self.reuse_label.setText(f"reused {stats.reused_tokens:,}/{stats.prompt_tokens:,}")
         self.n_ctx = stats.n_ctx or self.n_ctx
