@@ -372,7 +372,11 @@ class Sampler:
                 raise RequestError(f"The grammar could not be used{': ' + detail if detail else ''}.")
             C.llama_sampler_chain_add(chain, constrained)  # the chain owns it from here
         if repeat_penalty != 1.0:
-            C.llama_sampler_chain_add(chain, C.llama_sampler_init_penalties(64, repeat_penalty, 0.0, 0.0))
+            if model is None:
+                C.llama_sampler_free(chain)
+                raise ValueError("a repeat penalty needs the model's vocabulary")
+            penalties = C.llama_sampler_init_penalties(model.n_vocab, 64, repeat_penalty, 0.0, 0.0)
+            C.llama_sampler_chain_add(chain, penalties)
         if temperature <= 0.0:
             C.llama_sampler_chain_add(chain, C.llama_sampler_init_greedy())
         else:

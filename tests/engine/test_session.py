@@ -214,3 +214,17 @@ def test_thinking_streams_as_thinking_events_through_llama_cpp(tmp_path: Path) -
         assert "<|channel>" not in thinking
     finally:
         s.close()
+
+
+def test_a_repeat_penalty_changes_the_answer_and_never_breaks_it(session: ModelSession) -> None:
+    """The window's "Repeat penalty" setting and the server's ``repeat_penalty``: a sampler llama.cpp builds with
+    the vocabulary's size (a call without it once failed every answer whose penalty was not 1.0)."""
+    plain = list(session.generate(ask("Count", max_tokens=32, sampling=SamplingParams(temperature=0.0))))
+    penalised = list(
+        session.generate(ask("Count", max_tokens=32, sampling=SamplingParams(temperature=0.0, repeat_penalty=1.8)))
+    )
+    assert stats_of(penalised).stats.completion_tokens == 32
+    text = [
+        "".join(e.text for e in events if isinstance(e, (AnswerDelta, ThinkingDelta))) for events in (plain, penalised)
+    ]
+    assert text[0] != text[1]  # greedy on random weights repeats itself; the penalty steers away
