@@ -7,6 +7,12 @@ cleared before every turn — what llama-cpp-python's own multimodal chat handle
 does. Targets: with reuse, turn-5 TTFT within 1.25x of turn-2 TTFT, and no
 picture encoded twice.
 
+Then the follow-up cost of media in history (issue 17): the same five-turn chat
+with three 1024x768 pictures in turns 1-3, and with the pictures left out, run
+side by side, alternating round by round. Turns 4 and 5 are text only, and
+every picture is already in the KV cache: target, turn-5 TTFT with pictures
+within 2x of turn-5 TTFT without (no picture prepared again by libmtmd).
+
     uv run python -m tests.bench.turn_ttft [--rounds 3] [--budget 560]
 """
 
@@ -38,25 +44,33 @@ QUESTIONS = [
 ]
 
 
-def photo(seed: int) -> Part:
+def photo(seed: int, size: tuple[int, int] = (1200, 900)) -> Part:
     rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8)
+    pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "PNG")
     return image_part(load_image(buf.getvalue(), name=f"photo{seed}.png"))
 
 
-def chat(session: ModelSession, photos: list[Part], *, reuse: bool, answer_tokens: int) -> list[GenerationStats]:
-    history: list[Message] = []
-    out: list[GenerationStats] = []
+def forget_media(session: ModelSession) -> None:
+    """Start cold: no KV cache, no embeddings, no picture prepared by libmtmd."""
     session.reset_cache()
     session.embeddings.clear()
+    if session.projector is not None:
+        session.projector.media.clear()
+
+
+def chat(session: ModelSession, photos: list[Part | None], *, reuse: bool, answer_tokens: int) -> list[GenerationStats]:
+    """The five turns; ``photos[i]`` goes with question i (None: that turn is text only)."""
+    history: list[Message] = []
+    out: list[GenerationStats] = []
+    forget_media(session)
     for turn, question in enumerate(QUESTIONS):
-        parts: tuple[Part, ...] = (photos[turn], Part("text", question)) if turn < 3 else (Part("text", question),)
+        picture = photos[turn] if turn < len(photos) else None
+        parts = (picture, Part("text", question)) if picture is not None else (Part("text", question),)
         history.append(Message("user", parts))
         if not reuse:  # what a handler that starts from scratch every turn does
-            session.reset_cache()
-            session.embeddings.clear()
+            forget_media(session)
         request = GenerateRequest(
             messages=tuple(history), max_tokens=answer_tokens, ignore_eos=True, sampling=SamplingParams(seed=turn)
         )
@@ -85,13 +99,20 @@ def main() -> None:
         model = write_tiny_gemma4(Path(tmp) / "tiny.gguf")
         mmproj = write_tiny_mmproj(Path(tmp) / "mmproj.gguf")
         session, _ = ModelSession.load(LoadRequest(model, mmproj_path=mmproj, n_ctx=8192, vision_budget=args.budget))
-        photos = [photo(i) for i in range(3)]
+        photos: list[Part | None] = [photo(i) for i in range(3)]
+        small: list[Part | None] = [photo(10 + i, (1024, 768)) for i in range(3)]
         runs: dict[bool, list[list[GenerationStats]]] = {True: [], False: []}
+        history_media: dict[bool, list[list[GenerationStats]]] = {True: [], False: []}
         try:
             chat(session, photos, reuse=True, answer_tokens=8)  # warm-up
+            chat(session, [], reuse=True, answer_tokens=8)
             for _ in range(args.rounds):
                 for reuse in (True, False):
                     runs[reuse].append(chat(session, photos, reuse=reuse, answer_tokens=args.answer_tokens))
+                for with_pictures in (True, False):  # the same chat, with its pictures and without
+                    chat_photos = small if with_pictures else []
+                    stats = chat(session, chat_photos, reuse=True, answer_tokens=args.answer_tokens)
+                    history_media[with_pictures].append(stats)
         finally:
             session.close()
 
@@ -118,6 +139,28 @@ def main() -> None:
     print(f"turn-5 / turn-2 TTFT with reuse: {ttft(True, 4) / ttft(True, 1):.2f} (target <= 1.25)")
     print(f"turn-5 / turn-4 TTFT with reuse (both text-only): {ttft(True, 4) / ttft(True, 3):.2f}")
     print(f"pictures encoded in the chat: reuse {encoded_reuse} (3 pictures, target 3), cleared {encoded_cleared}")
+    report_history_media(history_media, args.rounds)
+
+
+def report_history_media(runs: dict[bool, list[list[GenerationStats]]], rounds: int) -> None:
+    """Turn-5 TTFT of the chat with three 1024x768 pictures in history next to the same chat without them."""
+
+    def ttft(with_pictures: bool, turn: int) -> float:
+        return statistics.median(r[turn].ttft_s for r in runs[with_pictures]) * 1000
+
+    print(f"\nMedia in history (issue 17): three 1024x768 pictures in turns 1-3, {rounds} rounds (median TTFT, ms)")
+    print(f"{'turn':>4} {'pictures: TTFT':>15} {'evaluated':>10}   {'no pictures: TTFT':>18} {'evaluated':>10}")
+    for turn in range(len(QUESTIONS)):
+        a, b = runs[True][-1][turn], runs[False][-1][turn]
+        print(
+            f"{turn + 1:>4} {ttft(True, turn):>15.2f} {a.evaluated_tokens:>10}   "
+            f"{ttft(False, turn):>18.2f} {b.evaluated_tokens:>10}"
+        )
+    ratio = ttft(True, 4) / ttft(False, 4)
+    print(
+        f"turn-5 TTFT with pictures in history {ttft(True, 4):.2f} ms, without {ttft(False, 4):.2f} ms: "
+        f"ratio {ratio:.2f} (target <= 2)"
+    )
 
 
 if __name__ == "__main__":
