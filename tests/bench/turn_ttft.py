@@ -11,7 +11,9 @@ Then the follow-up cost of media in history (issue 17): the same five-turn chat
 with three 1024x768 pictures in turns 1-3, and with the pictures left out, run
 side by side, alternating round by round. Turns 4 and 5 are text only, and
 every picture is already in the KV cache: target, turn-5 TTFT with pictures
-within 2x of turn-5 TTFT without (no picture prepared again by libmtmd).
+within 2x of turn-5 TTFT without (no picture prepared again by libmtmd). A third
+variant puts text of the pictures' length in their place: what remains of the
+gap is llama.cpp attending over a longer context, which text costs as well.
 
     uv run python -m tests.bench.turn_ttft [--rounds 3] [--budget 560]
 """
@@ -84,6 +86,39 @@ def chat(session: ModelSession, photos: list[Part | None], *, reuse: bool, answe
     return out
 
 
+def stand_in(session: ModelSession, picture: Part) -> Part:
+    """Text that takes about as many context positions as ``picture`` does."""
+    [(_, positions)] = session.measure([picture])
+    words = positions
+    for _ in range(4):  # a word is about one token: settle on the count
+        words = max(1, round(words * positions / max(1, session.model.count_tokens(" word" * words))))
+    return Part("text", ("word " * words).strip() + "\n")
+
+
+Runs = dict[str, list[list[GenerationStats]]]
+
+
+def measure(session: ModelSession, rounds: int, answer_tokens: int) -> tuple[Runs, Runs]:
+    """Both benchmarks' chats, round by round: reuse / cleared, and pictures / none / text in their place."""
+    photos: list[Part | None] = [photo(i) for i in range(3)]
+    small = [photo(10 + i, (1024, 768)) for i in range(3)]
+    variants: dict[str, list[Part | None]] = {
+        "pictures": list(small),
+        "none": [],
+        "text": [stand_in(session, p) for p in small],  # as many positions, as text
+    }
+    runs: Runs = {"reuse": [], "cleared": []}
+    history_media: Runs = {name: [] for name in variants}
+    chat(session, photos, reuse=True, answer_tokens=8)  # warm-up
+    chat(session, [], reuse=True, answer_tokens=8)
+    for _ in range(rounds):
+        for name in runs:
+            runs[name].append(chat(session, photos, reuse=name == "reuse", answer_tokens=answer_tokens))
+        for name, parts in variants.items():  # the same chat with its pictures, without, and with text instead
+            history_media[name].append(chat(session, parts, reuse=True, answer_tokens=answer_tokens))
+    return runs, history_media
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -99,25 +134,13 @@ def main() -> None:
         model = write_tiny_gemma4(Path(tmp) / "tiny.gguf")
         mmproj = write_tiny_mmproj(Path(tmp) / "mmproj.gguf")
         session, _ = ModelSession.load(LoadRequest(model, mmproj_path=mmproj, n_ctx=8192, vision_budget=args.budget))
-        photos: list[Part | None] = [photo(i) for i in range(3)]
-        small: list[Part | None] = [photo(10 + i, (1024, 768)) for i in range(3)]
-        runs: dict[bool, list[list[GenerationStats]]] = {True: [], False: []}
-        history_media: dict[bool, list[list[GenerationStats]]] = {True: [], False: []}
         try:
-            chat(session, photos, reuse=True, answer_tokens=8)  # warm-up
-            chat(session, [], reuse=True, answer_tokens=8)
-            for _ in range(args.rounds):
-                for reuse in (True, False):
-                    runs[reuse].append(chat(session, photos, reuse=reuse, answer_tokens=args.answer_tokens))
-                for with_pictures in (True, False):  # the same chat, with its pictures and without
-                    chat_photos = small if with_pictures else []
-                    stats = chat(session, chat_photos, reuse=True, answer_tokens=args.answer_tokens)
-                    history_media[with_pictures].append(stats)
+            runs, history_media = measure(session, args.rounds, args.answer_tokens)
         finally:
             session.close()
 
     def ttft(reuse: bool, turn: int) -> float:
-        return statistics.median(r[turn].ttft_s for r in runs[reuse]) * 1000
+        return statistics.median(r[turn].ttft_s for r in runs["reuse" if reuse else "cleared"]) * 1000
 
     print(f"\nTiny Gemma 4 + projector, vision budget {args.budget}, {args.rounds} rounds (median TTFT, ms)")
     print(
@@ -125,13 +148,13 @@ def main() -> None:
         f"{'cleared: TTFT':>14} {'evaluated':>10} {'encoded':>8}"
     )
     for turn in range(len(QUESTIONS)):
-        a, b = runs[True][-1][turn], runs[False][-1][turn]
+        a, b = runs["reuse"][-1][turn], runs["cleared"][-1][turn]
         print(
             f"{turn + 1:>4} {a.prompt_tokens:>7} {ttft(True, turn):>12.1f} {a.evaluated_tokens:>10} "
             f"{a.media_encoded:>8}   {ttft(False, turn):>14.1f} {b.evaluated_tokens:>10} {b.media_encoded:>8}"
         )
-    encoded_reuse = sum(s.media_encoded for s in runs[True][-1])
-    encoded_cleared = sum(s.media_encoded for s in runs[False][-1])
+    encoded_reuse = sum(s.media_encoded for s in runs["reuse"][-1])
+    encoded_cleared = sum(s.media_encoded for s in runs["cleared"][-1])
     print(
         f"\nturn-5 TTFT: reuse {ttft(True, 4):.1f} ms, cache cleared {ttft(False, 4):.1f} ms, "
         f"speed-up x{ttft(False, 4) / ttft(True, 4):.1f}"
@@ -142,24 +165,33 @@ def main() -> None:
     report_history_media(history_media, args.rounds)
 
 
-def report_history_media(runs: dict[bool, list[list[GenerationStats]]], rounds: int) -> None:
-    """Turn-5 TTFT of the chat with three 1024x768 pictures in history next to the same chat without them."""
+def report_history_media(runs: Runs, rounds: int) -> None:
+    """Turn-5 TTFT of the chat with three 1024x768 pictures in history next to the same chat without them (and
+    with text of the pictures' length in their place: what the longer context itself costs)."""
 
-    def ttft(with_pictures: bool, turn: int) -> float:
-        return statistics.median(r[turn].ttft_s for r in runs[with_pictures]) * 1000
+    def ttft(name: str, turn: int) -> float:
+        return statistics.median(r[turn].ttft_s for r in runs[name]) * 1000
 
     print(f"\nMedia in history (issue 17): three 1024x768 pictures in turns 1-3, {rounds} rounds (median TTFT, ms)")
-    print(f"{'turn':>4} {'pictures: TTFT':>15} {'evaluated':>10}   {'no pictures: TTFT':>18} {'evaluated':>10}")
-    for turn in range(len(QUESTIONS)):
-        a, b = runs[True][-1][turn], runs[False][-1][turn]
-        print(
-            f"{turn + 1:>4} {ttft(True, turn):>15.2f} {a.evaluated_tokens:>10}   "
-            f"{ttft(False, turn):>18.2f} {b.evaluated_tokens:>10}"
-        )
-    ratio = ttft(True, 4) / ttft(False, 4)
     print(
-        f"turn-5 TTFT with pictures in history {ttft(True, 4):.2f} ms, without {ttft(False, 4):.2f} ms: "
+        f"{'turn':>4} {'pictures: TTFT':>15} {'evaluated':>10}   {'no pictures':>12} {'evaluated':>10}   "
+        f"{'text instead':>13} {'evaluated':>10}"
+    )
+    for turn in range(len(QUESTIONS)):
+        a, b, c = (runs[name][-1][turn] for name in ("pictures", "none", "text"))
+        print(
+            f"{turn + 1:>4} {ttft('pictures', turn):>15.2f} {a.evaluated_tokens:>10}   "
+            f"{ttft('none', turn):>12.2f} {b.evaluated_tokens:>10}   "
+            f"{ttft('text', turn):>13.2f} {c.evaluated_tokens:>10}"
+        )
+    ratio = ttft("pictures", 4) / ttft("none", 4)
+    print(
+        f"turn-5 TTFT with pictures in history {ttft('pictures', 4):.2f} ms, without {ttft('none', 4):.2f} ms: "
         f"ratio {ratio:.2f} (target <= 2)"
+    )
+    print(
+        f"turn-5 TTFT with pictures / with as many positions of text in their place: "
+        f"{ttft('pictures', 4) / ttft('text', 4):.2f} (history media cost what their positions cost: ~1)"
     )
 
 
