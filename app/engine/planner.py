@@ -135,7 +135,8 @@ def render_plan(
     """Render and tokenize ``messages`` (no fitting).
 
     Text is fenced and tokenized as text, and media go where the template put its placeholders
-    (``app.engine.prompt_tokens`` says how); each picture or clip is tokenized by libmtmd on its own.
+    (``app.engine.prompt_tokens`` says how); each picture or clip is tokenized by libmtmd on its own, once
+    per projector (``Projector.media_run``).
     """
     check_tools(tools, model.structural_texts())
     options = PromptOptions(enable_thinking=thinking, tools=tools)
@@ -161,13 +162,13 @@ def render_plan(
                 item == "audio" and isinstance(payload, AudioClip)
             ):
                 raise RequestError(f"The model's chat template put an {item} where the attachment is not one.")
-            chunks = projector.tokenize_media(payload)
-            plan.chunks.append(chunks)
-            for chunk in chunks:
+            run = projector.media_run(payload)  # libmtmd prepares only what this projector has not seen
+            plan.chunks.append(run)
+            for chunk in run:
                 if chunk.kind == TEXT:
                     plan.segments.append(Segment(TEXT, tokens=list(chunk.tokens)))
                 else:
-                    plan.segments.append(Segment(chunk.kind, chunk=chunk, owner=chunks))
+                    plan.segments.append(Segment(chunk.kind, chunk=chunk, owner=run))
     except BaseException:
         plan.close()
         raise

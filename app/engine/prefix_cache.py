@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.engine.projector import TEXT, Chunk, Chunks
+from app.engine.media_chunks import TEXT, Chunk, MediaRun
 
 Key = int | tuple[str, int]
 
@@ -28,26 +28,27 @@ class Segment:
     kind: str
     tokens: list[int] = field(default_factory=list)
     chunk: Chunk | None = None
-    owner: Chunks | None = None  # media only: the libmtmd chunk list the chunk lives in
+    owner: MediaRun | None = None  # media only: the picture or clip the chunk belongs to
 
     @property
     def n_pos(self) -> int:
         return len(self.tokens) if self.kind == TEXT else (self.chunk.n_pos if self.chunk else 0)
 
-    def keys(self) -> list[Key]:
+    def keys(self) -> Sequence[Key]:
+        """The KV key of each position (shared, not copied: do not change it)."""
         if self.kind == TEXT:
-            return list(self.tokens)
+            return self.tokens
         assert self.chunk is not None
-        return [(self.chunk.media_id, i) for i in range(self.chunk.n_pos)]
+        return self.chunk.keys
 
 
 @dataclass
 class PromptPlan:
-    """A rendered, tokenized prompt; owns its mtmd chunks (close it)."""
+    """A rendered, tokenized prompt; holds its pictures' and clips' native chunks while it is open (close it)."""
 
     text: str
     segments: list[Segment]
-    chunks: list[Chunks] = field(default_factory=list)
+    chunks: list[MediaRun] = field(default_factory=list)
     dropped_messages: int = 0
 
     @property
@@ -70,8 +71,8 @@ class PromptPlan:
         return out
 
     def close(self) -> None:
-        for chunks in self.chunks:
-            chunks.close()
+        for run in self.chunks:
+            run.close()
         self.chunks.clear()
 
 
@@ -86,22 +87,31 @@ class PrefixCache:
 
     def common_prefix(self, plan: PromptPlan) -> int:
         """Positions of ``plan`` already in the cache, never ending inside a media chunk,
-        and always leaving the last prompt position to evaluate (its logits start the answer)."""
-        new = plan.keys()
-        n = 0
-        for a, b in zip(self.keys, new, strict=False):
-            if a != b:
-                break
-            n += 1
-        n = min(n, len(new) - 1)
+        and always leaving the last prompt position to evaluate (its logits start the answer).
+
+        Compared segment by segment, a slice at a time: a picture's positions cost one list comparison."""
+        cached = self.keys
+        limit = min(len(cached), plan.n_pos - 1)
         pos = 0
         for seg in plan.segments:
-            if pos >= n:
+            if pos >= limit:
                 break
-            if seg.kind != TEXT and pos < n < pos + seg.n_pos:
-                return pos  # never keep half a picture
-            pos += seg.n_pos
-        return max(n, 0)
+            keys = seg.keys()
+            end = min(pos + len(keys), limit)
+            part = keys if end - pos == len(keys) else keys[: end - pos]
+            if cached[pos:end] == (part if isinstance(part, list) else list(part)):
+                if seg.kind != TEXT and end < pos + len(keys):
+                    return pos  # never keep half a picture
+                pos = end
+                continue
+            if seg.kind != TEXT:
+                return pos
+            for a, b in zip(cached[pos:end], keys, strict=False):
+                if a != b:
+                    break
+                pos += 1
+            return pos
+        return max(pos, 0)
 
     def truncate(self, n: int) -> None:
         del self.keys[n:]

@@ -1,10 +1,11 @@
 """The vision/audio projector (mmproj) through libmtmd: prompts with media become chunks.
 
-``Projector`` owns an ``mtmd_context``; ``tokenize`` turns a rendered prompt
-whose media markers stand for images and audio clips into ``Chunks`` — text
-token runs and media runs, each media run tagged with the content hash of its
-picture or clip. Encoding a media chunk returns its embeddings as a NumPy array
-so the session can keep them and decode them again without re-encoding.
+``Projector`` owns an ``mtmd_context``; ``media_run`` turns a picture or an
+audio clip into chunks — the model's begin/end text tokens around a media run
+tagged with the content hash of its picture or clip — preparing each only once
+(``app.engine.media_chunks`` keeps them). Encoding a media chunk returns its
+embeddings as a NumPy array so the session can keep them and decode them again
+without re-encoding.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import llama_cpp as C
@@ -22,6 +22,7 @@ from llama_cpp import mtmd_cpp as M
 
 from app.engine.errors import ModelFileError, ModelLoadError, RequestError
 from app.engine.gguf_file import GGUFInfo, projector_width, read_gguf_info
+from app.engine.media_chunks import AUDIO, IMAGE, TEXT, Chunk, Chunks, MediaChunkCache, MediaPayload, MediaRun
 from app.engine.media_guard import VisionGeometry, check_clip, fit_picture
 from app.engine.native import NativeContext, NativeModel
 from app.engine.native_log import _LOG_CALLBACK, capture_native_log
@@ -36,65 +37,20 @@ def _new_marker() -> str:
     return f"<__media_{secrets.token_hex(16)}__>"
 
 
-TEXT, IMAGE, AUDIO = "text", "image", "audio"
-_CHUNK_KINDS = {0: TEXT, 1: IMAGE, 2: AUDIO}
-
 #: Gemma 4's vision budgets, tokens per image (DESIGN.md §2).
 MIN_VISION_BUDGET, MAX_VISION_BUDGET, DEFAULT_VISION_BUDGET = 70, 1120, 280
 
-MediaPayload = ImageInput | AudioClip
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One run of the tokenized prompt."""
-
-    kind: str  # "text", "image" or "audio"
-    n_tokens: int
-    n_pos: int  # KV positions it takes
-    tokens: tuple[int, ...] = ()  # text chunks only
-    media_id: str = ""  # media chunks only: the content hash (+ vision budget)
-    index: int = 0  # position among the chunks list (for encode/decode)
-
-
-class Chunks:
-    """An owned ``mtmd_input_chunks`` list with Python views of its chunks."""
-
-    def __init__(self, ptr: M.mtmd_input_chunks_p) -> None:
-        self.ptr: M.mtmd_input_chunks_p | None = ptr
-        self.items: list[Chunk] = []
-        for i in range(M.mtmd_input_chunks_size(ptr)):
-            c = M.mtmd_input_chunks_get(ptr, i)
-            kind = _CHUNK_KINDS.get(M.mtmd_input_chunk_get_type(c), TEXT)
-            n_tokens = int(M.mtmd_input_chunk_get_n_tokens(c))
-            n_pos = int(M.mtmd_input_chunk_get_n_pos(c))
-            if kind == TEXT:
-                n = ctypes.c_size_t(0)
-                arr = M.mtmd_input_chunk_get_tokens_text(c, ctypes.byref(n))
-                tokens = tuple(arr[: n.value]) if arr else ()
-                self.items.append(Chunk(TEXT, n_tokens, n_pos, tokens=tokens, index=i))
-            else:
-                raw = M.mtmd_input_chunk_get_id(c)
-                media_id = raw.decode() if raw else ""
-                self.items.append(Chunk(kind, n_tokens, n_pos, media_id=media_id, index=i))
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return iter(self.items)
-
-    @property
-    def n_pos(self) -> int:
-        return sum(c.n_pos for c in self.items)
-
-    def raw(self, chunk: Chunk) -> M.mtmd_input_chunk_p:
-        if self.ptr is None:
-            raise RuntimeError("the prompt's chunks were already freed")
-        ptr: M.mtmd_input_chunk_p = M.mtmd_input_chunks_get(self.ptr, chunk.index)
-        return ptr
-
-    def close(self) -> None:
-        if self.ptr is not None:
-            M.mtmd_input_chunks_free(self.ptr)
-            self.ptr = None
+__all__ = [
+    "AUDIO",
+    "IMAGE",
+    "TEXT",
+    "Chunk",
+    "Chunks",
+    "MediaPayload",
+    "MediaRun",
+    "Projector",
+    "check_projector_file",
+]
 
 
 def check_projector_file(path: Path, model_name: str, model_width: int) -> GGUFInfo:
@@ -152,6 +108,9 @@ class Projector:
         self.audio_rate = int(M.mtmd_get_audio_sample_rate(ptr)) if self.audio else 0
         self.n_embd = int(C.llama_model_n_embd_inp(model.ptr))
         self._closed = False
+        #: Each picture and clip is prepared by libmtmd once; follow-up turns plan from what is kept here.
+        self.media = MediaChunkCache(self.tokenize_media, self.prepared_bytes)
+        self._budget_tag = f"{params.image_min_tokens}-{params.image_max_tokens}"
 
     def media_key(self, payload: MediaPayload) -> str:
         """The id a media chunk carries: content hash, plus the budget for images."""
@@ -159,10 +118,26 @@ class Projector:
             return f"{payload.media_id}@{self.vision_budget}"
         return payload.media_id
 
-    def tokenize_media(self, payload: MediaPayload) -> Chunks:
+    def media_run(self, payload: MediaPayload) -> MediaRun:
+        """One picture or clip of a prompt, prepared by libmtmd only the first time this projector sees it."""
+        kind = IMAGE if isinstance(payload, ImageInput) else AUDIO
+        key = f"{self.media_key(payload)}|{kind}|{self._budget_tag if kind == IMAGE else ''}"
+        return self.media.run(payload, key)
+
+    def prepared_bytes(self, payload: MediaPayload) -> int:
+        """About what libmtmd keeps of a prepared picture (float32 RGB at the resized size) or clip."""
+        if isinstance(payload, AudioClip):
+            return int(payload.samples.size) * 4  # its mel spectrogram is a little smaller
+        height, width = (int(n) for n in payload.pixels.shape[:2])
+        if self.geometry is not None:
+            width, height = self.geometry.resized(width, height)
+        return width * height * 3 * 4
+
+    def tokenize_media(self, payload: MediaPayload, on_free: Callable[[], None] | None = None) -> Chunks:
         """One picture or clip as chunks: the model's own begin/end tokens around the media run.
 
         The prompt given to libmtmd is the marker alone; the text around it is tokenized by the planner.
+        Call ``media_run`` instead: it keeps what this prepares.
         """
         bitmap = self._bitmap(payload)
         try:
@@ -178,7 +153,7 @@ class Projector:
                     f"The model could not take {payload.source_name or 'an attachment'}"
                     + (f" ({detail})." if detail else f" (libmtmd error {rc}).")
                 )
-            return Chunks(chunks_ptr)
+            return Chunks(chunks_ptr, on_free)
         finally:
             M.mtmd_bitmap_free(bitmap)
 
@@ -197,7 +172,7 @@ class Projector:
         bitmap: M.mtmd_bitmap_p = bmp
         return bitmap
 
-    def encode(self, chunks: Chunks, chunk: Chunk) -> np.ndarray:
+    def encode(self, chunks: MediaRun | Chunks, chunk: Chunk) -> np.ndarray:
         """Run the encoder on a media chunk; returns its embeddings (n_tokens × n_embd)."""
         rc = M.mtmd_encode_chunk(self.ptr, chunks.raw(chunk))
         if rc != 0:
@@ -206,7 +181,7 @@ class Projector:
         n = chunk.n_tokens * self.n_embd
         return np.ctypeslib.as_array(out, shape=(n,)).copy()
 
-    def decode(self, ctx: NativeContext, chunks: Chunks, chunk: Chunk, embd: np.ndarray, n_past: int) -> int:
+    def decode(self, ctx: NativeContext, chunks: MediaRun | Chunks, chunk: Chunk, embd: np.ndarray, n_past: int) -> int:
         """Feed a media chunk's embeddings into the context at ``n_past``; returns the new n_past."""
         raw = chunks.raw(chunk)
         if chunk.n_tokens > ctx.n_batch and M.mtmd_decode_use_non_causal(self.ptr, raw):
@@ -235,4 +210,5 @@ class Projector:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.media.close()  # plans still open keep their lists until they close (freeing needs no context)
             M.mtmd_free(self.ptr)

@@ -13,58 +13,75 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from app.engine.attachments import audio_parts, image_part
 from app.engine.prompt import Part
-from app.media import ImageInput, MediaError, load_audio, load_image
+from app.media import AudioInput, ImageInput, MediaError, load_audio, load_image
 from app.server.errors import ApiError
 from app.server.options import MAX_REMOTE_IMAGE_BYTES, REMOTE_IMAGE_TIMEOUT_S
 
 AUDIO_FORMATS = ("wav", "mp3", "flac")
-#: Decoded pictures kept by the hash of their bytes: OpenAI clients send the whole history, pictures included,
-#: every turn, and decoding a photo again each turn would cost more than the turn's new tokens.
-PICTURE_CACHE_BYTES = 256 * 1024 * 1024
+#: Decoded pictures and recordings kept by the hash of their source: OpenAI clients send the whole history,
+#: media included, every turn, and decoding a photo or a recording again each turn would cost more than the
+#: turn's new tokens.
+DECODED_CACHE_BYTES = 256 * 1024 * 1024
+
+Decoded = TypeVar("Decoded", ImageInput, AudioInput)
 
 
-class PictureCache:
-    """Decoded pictures by the SHA-256 of their file bytes, least recently used dropped past a size."""
+def _decoded_bytes(media: ImageInput | AudioInput) -> int:
+    if isinstance(media, ImageInput):
+        return int(media.pixels.nbytes)
+    return sum(int(clip.samples.nbytes) for clip in media.clips)
 
-    def __init__(self, limit_bytes: int = PICTURE_CACHE_BYTES) -> None:
+
+class DecodedMediaCache:
+    """Decoded pictures and recordings by the SHA-256 of their source, least recently used dropped past a size."""
+
+    def __init__(self, limit_bytes: int = DECODED_CACHE_BYTES) -> None:
         self.limit = limit_bytes
-        self._items: OrderedDict[bytes, ImageInput] = OrderedDict()
+        self._items: OrderedDict[tuple[str, bytes], ImageInput | AudioInput] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: bytes, name: str, read: Callable[[], bytes]) -> ImageInput:
+    def picture(self, key: bytes, name: str, read: Callable[[], bytes]) -> ImageInput:
         """The picture whose source hashes to ``key`` (a data: URL's text, a fetched file's bytes): kept, or
         ``read()`` and decoded now (``MediaError`` when it is no picture)."""
+        return self._get(("image", key), ImageInput, lambda: load_image(read(), name=name))
+
+    def audio(self, key: bytes, name: str, read: Callable[[], bytes]) -> AudioInput:
+        """The recording whose source (base64 text and format) hashes to ``key``: kept, or decoded now."""
+        return self._get(("audio", key), AudioInput, lambda: load_audio(read(), name=name))
+
+    def _get(self, key: tuple[str, bytes], kind: type[Decoded], decode: Callable[[], Decoded]) -> Decoded:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
+            if isinstance(found, kind):
                 self._items.move_to_end(key)
                 return found
-        image = load_image(read(), name=name)
+        media = decode()
+        size = _decoded_bytes(media)
         with self._lock:
-            if key not in self._items and image.pixels.nbytes <= self.limit:
-                self._items[key] = image
-                self._size += image.pixels.nbytes
+            if key not in self._items and size <= self.limit:
+                self._items[key] = media
+                self._size += size
                 while self._size > self.limit:
                     _old, dropped = self._items.popitem(last=False)
-                    self._size -= dropped.pixels.nbytes
-        return image
+                    self._size -= _decoded_bytes(dropped)
+        return media
 
 
 class ContentReader:
     """Turns OpenAI content parts into engine parts; counts pictures and clips for their names in messages."""
 
     def __init__(
-        self, *, allow_remote_images: bool, can_see: bool, can_hear: bool, pictures: PictureCache | None = None
+        self, *, allow_remote_images: bool, can_see: bool, can_hear: bool, decoded: DecodedMediaCache | None = None
     ) -> None:
         self.allow_remote_images = allow_remote_images
-        self.pictures = pictures
+        self.decoded = decoded
         self.can_see = can_see
         self.can_hear = can_hear
         self.images = 0
@@ -123,8 +140,8 @@ class ContentReader:
 
     def _decoded(self, key: bytes, name: str, where: str, read: Callable[[], bytes]) -> Part:
         try:
-            if self.pictures is not None:
-                return image_part(self.pictures.get(key, name, read))
+            if self.decoded is not None:
+                return image_part(self.decoded.picture(key, name, read))
             return image_part(load_image(read(), name=name))
         except MediaError as error:
             raise ApiError(400, str(error), param=where) from None
@@ -138,9 +155,13 @@ class ContentReader:
         if not self.can_hear:
             raise ApiError(400, "The loaded model does not take audio.", param=where)
         self.clips += 1
-        data = _base64(spec["data"], where)
+        name = f"audio {self.clips}.{fmt}"
+        data: str = spec["data"]
         try:
-            return audio_parts(load_audio(data, name=f"audio {self.clips}.{fmt}"))
+            if self.decoded is not None:  # no need to decode a kept one
+                key = hashlib.sha256(f"{fmt}:{data}".encode("utf-8", "surrogatepass")).digest()
+                return audio_parts(self.decoded.audio(key, name, lambda: _base64(data, where)))
+            return audio_parts(load_audio(_base64(data, where), name=name))
         except MediaError as error:
             raise ApiError(400, str(error), param=where) from None
 

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from app.engine import Engine, ModelInfo
 from app.server.bridge import Generation, InFlight
-from app.server.content import ContentReader, PictureCache
+from app.server.content import ContentReader, DecodedMediaCache
 from app.server.errors import ApiError, error_body
 from app.server.options import ServerOptions
 from app.server.replies import Answer, merged, sse
@@ -41,7 +41,7 @@ class Api:
         self.engine = engine
         self.options = options
         self.in_flight = in_flight
-        self.pictures = PictureCache()
+        self.decoded = DecodedMediaCache()
 
     def app(self) -> Starlette:
         middleware = []
@@ -88,7 +88,7 @@ class Api:
                 allow_remote_images=self.options.allow_remote_images,
                 can_see=info.has_vision,
                 can_hear=info.has_audio,
-                pictures=self.pictures,
+                decoded=self.decoded,
             )
             if _has_media(body):  # decoding pictures and sound is CPU work: off the event loop
                 generate, reply = await anyio.to_thread.run_sync(parse_request, body, reader)
