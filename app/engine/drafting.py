@@ -22,8 +22,15 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from app.engine.native import NativeContext
 
-#: The longest draft checked in one batch.
+#: The longest draft checked in one batch that a caller may ask for.
 MAX_DRAFT = 16
+
+#: The engine's default: drafts of up to 2 tokens, so a verify batch holds at most 3 positions. llama.cpp's CPU
+#: kernels compute a batch of up to 3 positions exactly as 3 single decodes (per-row dot products); a batch of 4
+#: or more goes through the repacked GEMM kernels, whose rounding differs slightly, and a greedy answer can then
+#: part from the plain one where two tokens are nearly tied (measured on Gemma 3 270M Q4_K_M: logits differ by up
+#: to 0.78). Answers with and without drafting are byte-identical only this way, so this is the default.
+EXACT_DRAFT = 2
 
 
 class Drafter(Protocol):

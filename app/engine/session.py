@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
-from app.engine.drafting import MAX_DRAFT, Drafter, DraftPace
+from app.engine.drafting import EXACT_DRAFT, Drafter, DraftPace
 from app.engine.events import (
     AnswerDelta,
     ContextTrimmed,
@@ -70,11 +70,13 @@ class ModelSession:
         )
         #: Guesses the next tokens for speculative decoding (``app.engine.speculative``); None: never draft.
         #: A model whose memory cannot drop its newest positions (recurrent, hybrid) cannot reject a draft.
-        self.drafter: Drafter | None = PromptLookup() if can_draft(self.model) else None
-        #: The longest draft verified in one batch. llama.cpp's CPU kernels compute a batch of up to 3 positions
-        #: exactly as 3 single decodes; longer batches use other (repacked, GEMM) kernels whose rounding differs
-        #: slightly, so a greedy answer can then differ where two tokens are nearly tied.
-        self.max_draft = MAX_DRAFT
+        #: Gemma 4's MTP assistant when one was loaded with the model, else n-grams of the conversation itself.
+        self.drafter: Drafter | None = None
+        if can_draft(self.model):
+            self.drafter = loaded.drafter if loaded.drafter is not None else PromptLookup()
+        #: The longest draft verified in one batch: ``EXACT_DRAFT`` keeps answers byte-identical with and without
+        #: drafting (see there); a benchmark may raise it to see what longer, inexact drafts would gain.
+        self.max_draft = EXACT_DRAFT
         #: Makes each answer's pace check from the longest draft (``DraftPace(n, pause=0)`` never pauses).
         self.draft_pace: Callable[[int], DraftPace] = DraftPace
 

