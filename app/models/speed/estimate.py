@@ -70,9 +70,9 @@ class SpeedEstimate:
         """ "about 14 tok/s", "measured 14 tok/s" or "no speed estimate"."""
         if self.decode is None:
             return "no speed estimate"
+        if self.source == "measured":  # a measurement keeps its digits
+            return f"measured {self.decode:.1f} tok/s" if self.decode < 10 else f"measured {self.decode:,.0f} tok/s"
         figure = rate(self.decode)
-        if self.source == "measured":
-            return f"measured {figure} tok/s"
         return f"{figure} tok/s" if figure.startswith("under") else f"about {figure} tok/s"
 
     @property
@@ -161,12 +161,17 @@ class Speeds:
         decode = raw.decode * ratio if ratio is not None else raw.decode
         return SpeedEstimate(decode, prefill, "corrected", raw.where)
 
+    def for_memory(self, traffic: Traffic, memory: Estimate, *, file_name: str = "") -> SpeedEstimate:
+        """A model placed as its memory estimate says: CPU, GPU, the GPU's share of a split, or all on the GPU
+        but the first layers' experts (read from RAM by the CPU)."""
+        where, share = memory.where, 1.0
+        if where == "split" and memory.total:
+            share = memory.gpu / memory.total
+        elif where == "gpu" and memory.cpu_moe_layers and traffic.n_layer and traffic.weight_bytes:
+            in_ram = traffic.expert_bytes * min(1.0, memory.cpu_moe_layers / traffic.n_layer)
+            where, share = "split", 1 - in_ram / traffic.weight_bytes
+        return self.estimate(traffic, file_name=file_name, where=where, gpu_share=share)
+
     def for_catalog(self, model: CatalogModel, quant: Quant, memory: Estimate) -> SpeedEstimate:
-        """A catalog variant placed as its memory estimate says (CPU, GPU, or the GPU's share of a split)."""
-        share = memory.gpu / memory.total if memory.where == "split" and memory.total else 1.0
-        return self.estimate(
-            traffic_of_catalog(model, quant),
-            file_name=Path(quant.file.name).name,
-            where=memory.where,
-            gpu_share=share,
-        )
+        """A catalog variant placed as its memory estimate says (see ``for_memory``)."""
+        return self.for_memory(traffic_of_catalog(model, quant), memory, file_name=Path(quant.file.name).name)

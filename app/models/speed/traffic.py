@@ -48,6 +48,7 @@ class Traffic:
     n_vocab: int
     arch: Mapping[str, Any]  # the architecture facts (for the KV cache), possibly empty
     kv_bytes_per_token: int | None = None  # the catalog's figure when ``arch`` has no attention facts
+    expert_bytes: int = 0  # of ``weight_bytes``, the routed experts' (a mixture of experts; 0 for a dense model)
 
     def kv_read_bytes(self, n_ctx: int) -> int:
         """KV bytes one token reads at a context of ``n_ctx`` (sliding layers only their window; f16)."""
@@ -68,6 +69,10 @@ def traffic_of_catalog(model: CatalogModel, quant: Quant) -> Traffic:
     active = model.active_params_b * 1e9
     file_bytes = quant.file.size or 0
     arch = model.fit_arch()
+    n_layer = as_int(arch.get("block_count"), 0)
+    # Routed experts per token: n_used × (gate, up, down) of n_embd × n_ff_exp, at the file's bytes per parameter.
+    experts = n_layer * as_int(arch.get("expert_used_count"), 0) * 3
+    experts *= as_int(arch.get("embedding_length"), 0) * as_int(arch.get("expert_feed_forward_length"), 0)
     return Traffic(
         weight_bytes=int(file_bytes * min(1.0, active / total)),
         active_params=int(active),
@@ -75,6 +80,7 @@ def traffic_of_catalog(model: CatalogModel, quant: Quant) -> Traffic:
         n_vocab=as_int(arch.get("vocab_size"), GEMMA_VOCAB),
         arch=arch,
         kv_bytes_per_token=model.kv_bytes_per_token_f16,
+        expert_bytes=int(file_bytes * min(1.0, experts / total)),
     )
 
 
@@ -89,16 +95,20 @@ def traffic_of_gguf(path: Path) -> Traffic:
     tied = "output.weight" not in names
     weight_bytes = 0.0
     params = 0.0
+    experts = 0.0
     for t in info.tensors:
         if t.name in _LOOKUP_TENSORS and not (tied and t.name == "token_embd.weight"):
             continue
-        share = expert_share if "_exps." in t.name or "_chexps." in t.name else 1.0
+        routed = "_exps." in t.name or "_chexps." in t.name
+        share = expert_share if routed else 1.0
         weight_bytes += (t.n_bytes() or 0) * share
         params += t.n_elements * share
+        experts += (t.n_bytes() or 0) * share if routed else 0
     return Traffic(
         weight_bytes=int(weight_bytes),
         active_params=int(params),
         n_layer=as_int(arch.get("block_count"), 0),
         n_vocab=as_int(arch.get("vocab_size"), GEMMA_VOCAB),
         arch=arch,
+        expert_bytes=int(experts),
     )
