@@ -172,3 +172,16 @@ def test_recommendation_weighs_speed_and_offers_a_model_that_hears() -> None:
     assert "Gemma 4 31B cannot hear" in gpu.voice_note
     # Speed unknown (no measurement): the rule of thumb, as before.
     assert advise(CATALOG, machine(96)).pick is not None
+
+
+def test_experts_left_in_ram_are_read_at_the_cpu_speed() -> None:
+    """26B-A4B on a GPU too small for it: the first layers' experts stay in RAM and the CPU reads them."""
+    speeds = {}
+    for gpu_gb in (12, 16, 24):
+        hw = machine(64, gpu_gb=gpu_gb)
+        vf = assess(find_variant(CATALOG, "26b-a4b"), hw, speeds=Speeds(DESKTOP, gpu_speed(hw)))
+        assert vf.speed is not None and vf.speed.decode is not None
+        speeds[gpu_gb] = (vf.fit.estimate.cpu_moe_layers, vf.speed.where, vf.speed.decode)
+    assert speeds[24][:2] == (0, "gpu")
+    assert speeds[12][0] > speeds[16][0] > 0 and speeds[12][1] == speeds[16][1] == "split"
+    assert decode("26b-a4b") < speeds[12][2] < speeds[16][2] < speeds[24][2]  # more experts in RAM, slower
