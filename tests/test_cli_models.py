@@ -162,3 +162,76 @@ def test_a_non_gemma_chat_model_is_imported_as_such_and_answers(
     assert stats["prompt_tokens"] > 5 and 1 <= stats["completion_tokens"] <= 8  # random weights may stop early
     assert "no chat template" not in answer.stdout + answer.stderr  # its own ChatML template was used
     assert events[-1]["type"] == "done" and events[-1]["stop_reason"] in ("end", "max_tokens")
+
+
+def two_model_catalog(folder: Path) -> Path:
+    """A bigger model that cannot hear and a smaller one that can (sizes only: nothing is downloaded)."""
+    entry = 'family = "gemma4"\ncontext_length = 8192\nlicense = "Apache-2.0"\nkv_bytes_per_token_f16 = 4096\n'
+    text = f"""schema = 1
+
+[[models]]
+id = "gemma-4-deaf-it"
+name = "Gemma 4 Deaf"
+{entry}params_b = 0.02
+active_params_b = 0.02
+modalities = ["text"]
+repo = "test/deaf"
+
+[[models.quants]]
+name = "Q4_K_M"
+file = "deaf-Q4_K_M.gguf"
+size = 20000000
+
+[[models]]
+id = "gemma-4-ear-it"
+name = "Gemma 4 Ear"
+{entry}params_b = 0.01
+active_params_b = 0.01
+modalities = ["text", "image", "audio"]
+repo = "test/ear"
+
+[[models.quants]]
+name = "Q4_K_M"
+file = "ear-Q4_K_M.gguf"
+size = 10000000
+
+[models.mmproj]
+file = "mmproj-ear.gguf"
+size = 1000000
+"""
+    path = folder / "models.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fit_shows_the_speed_and_offers_a_model_that_hears(python: str, env: dict[str, str], tmp_path: Path) -> None:
+    proc = models(python, env, "fit")
+    assert proc.returncode == 0, proc.stderr
+    assert "Speed here: Writes " in proc.stdout and " tok/s" in proc.stdout
+    assert "this machine read memory at" in proc.stdout and "GB/s" in proc.stdout
+    row = json.loads(models(python, env, "fit", "--json").stdout)
+    assert row["decode_tok_s"] > 0 and row["prefill_tok_s"] > 0 and row["speed_source"] == "estimate"
+    assert row["hears"] is True and row["voice_note"] is None  # E2B/E4B hear
+    assert (Path(env["GEMMA_DESK_HOME"]) / "machine-speed.json").is_file()  # measured once, then kept
+    listed = [json.loads(line) for line in models(python, env, "list", "--json").stdout.splitlines()]
+    assert all(r["decode_tok_s"] > 0 for r in listed if r["type"] == "catalog")
+    assert " tok/s" in models(python, env, "list").stdout
+
+    catalog = two_model_catalog(tmp_path)
+    proc = models(python, env, "fit", "--catalog", str(catalog))
+    assert proc.returncode == 0, proc.stderr
+    assert "Recommended: Gemma 4 Deaf Q4_K_M" in proc.stdout
+    assert "Voice: Gemma 4 Deaf cannot hear: push-to-talk needs Ear. For voice, choose Gemma 4 Ear Q4_K_M" in (
+        proc.stdout
+    )
+    assert "gemma-desk models download ear:Q4_K_M" in proc.stdout
+    row = json.loads(models(python, env, "fit", "--catalog", str(catalog), "--json").stdout)
+    assert row["hears"] is False and row["voice_ref"] == "ear:Q4_K_M" and "cannot hear" in row["voice_note"]
+
+
+def test_fit_of_a_gguf_file_estimates_its_speed(python: str, env: dict[str, str], tiny_model: Path) -> None:
+    proc = models(python, env, "fit", str(tiny_model), "--ctx", "2048")
+    assert proc.returncode == 0, proc.stderr
+    assert "Speed here: Writes about " in proc.stdout
+    row = json.loads(models(python, env, "fit", str(tiny_model), "--json").stdout)
+    assert row["decode_tok_s"] > 0 and row["speed_source"] == "estimate"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.engine.errors import EngineError
+from app.models.advice import advise
 from app.models.catalog import Catalog, CatalogError, CatalogKeyError, load_catalog
 from app.models.download import (
     Control,
@@ -31,6 +32,7 @@ from app.models.download import (
 from app.models.fit import Estimate, EstimateOptions, fit_placement
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
+from app.models.speed import SpeedEstimate, Speeds, load_speeds, speeds_or_none, traffic_of_gguf
 from app.models.variants import (
     VariantFit,
     assess,
@@ -39,7 +41,6 @@ from app.models.variants import (
     find_variant,
     gpu_layers_for,
     local_path,
-    recommend_variant,
     variant_state,
 )
 from app.paths import models_dir
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
 
 def _list(catalog: Catalog, folder: Path, as_json: bool, out: TextIO) -> int:
     hw = probe_hardware(folder)
-    fits = assess_all(catalog, hw)
+    fits = assess_all(catalog, hw, speeds_or_none(load_speeds, hw))
     library_models, problems = Library(folder).models()
     if as_json:
         for vf in fits:
@@ -141,9 +142,10 @@ def _list(catalog: Catalog, folder: Path, as_json: bool, out: TextIO) -> int:
         size = format_size(v.download_size) if v.download_size else "size unknown"
         state = {"installed": "downloaded", "partial": "partly downloaded", "absent": ""}[variant_state(folder, v)]
         experts = f"GPU + CPU experts ({vf.fit.estimate.cpu_moe_layers}) " if vf.fit.estimate.cpu_moe_layers else ""
-        out.write(
-            f"    {v.ref:<22} {size:>9}  needs {format_gb(vf.fit.estimate_need):>7}  {vf.badge:<9} {experts}{state}\n"
-        )
+        pace = vf.speed.text if vf.speed is not None and vf.fit.verdict != "too_big" else ""
+        need = format_gb(vf.fit.estimate_need)
+        line = f"    {v.ref:<22} {size:>9}  needs {need:>7}  {vf.badge:<9} {pace:<18} {experts}{state}"
+        out.write(line.rstrip() + "\n")
     out.write(f"\nModels folder: {folder}\n")
     if library_models:
         out.write("On this machine:\n")
@@ -173,7 +175,29 @@ def _variant_json(vf: VariantFit, folder: Path) -> dict[str, Any]:
         "default_ctx": vf.default_ctx,
         "placement": vf.fit.estimate.placement,
         "cpu_moe_layers": vf.fit.estimate.cpu_moe_layers,
-    }
+    } | _speed_json(vf.speed)
+
+
+def _speed_json(speed: SpeedEstimate | None) -> dict[str, Any]:
+    """Tokens per second writing and reading a prompt (null: no estimate), and how we know ("estimate", …)."""
+    if speed is None:
+        return {"decode_tok_s": None, "prefill_tok_s": None, "speed_source": None}
+    decode = round(speed.decode, 1) if speed.decode is not None else None
+    prefill = round(speed.prefill, 1) if speed.prefill is not None else None
+    return {"decode_tok_s": decode, "prefill_tok_s": prefill, "speed_source": speed.source}
+
+
+def _speed_lines(speed: SpeedEstimate | None, speeds: Speeds | None) -> list[str]:
+    if speed is None:
+        return ["  Speed: not estimated (this machine's speed could not be measured)"]
+    lines = [f"  Speed here: {speed.detail}"]
+    if speeds is not None and speed.where == "cpu":
+        cpu = speeds.cpu
+        lines.append(
+            f"    this machine read memory at {cpu.bandwidth_gb_s:.0f} GB/s with {cpu.threads} threads "
+            f"and multiplied at {cpu.flops / 1e9:.0f} GFLOP/s"
+        )
+    return lines
 
 
 def _local_json(m: LocalModel) -> dict[str, Any]:
@@ -231,12 +255,16 @@ def _fit(
     hw = probe_hardware(folder)
     if name and (name.lower().endswith(".gguf") or Path(name).is_file()):
         return _fit_file(Path(name), hw, folder, ctx, as_json, out)
+    speeds = speeds_or_none(load_speeds, hw)
+    voice = ""
+    voice_ref = None
     if name:
         base = assess(find_variant(catalog, name), hw)
-        vf = assess(base.variant, hw, n_ctx=ctx or base.default_ctx)
+        vf = assess(base.variant, hw, n_ctx=ctx or base.default_ctx, speeds=speeds)
         what = "Estimate"
     else:
-        pick = recommend_variant(catalog, hw)
+        advice = advise(catalog, hw, speeds=speeds)
+        pick = advice.pick
         if pick is None:
             if as_json:
                 out.write(json.dumps({"type": "recommendation", "ref": None}) + "\n")
@@ -247,11 +275,14 @@ def _fit(
                     "Close other apps and try again, or import a smaller GGUF.\n"
                 )
             return EXIT_FAILED
-        vf = assess(pick.variant, hw, n_ctx=ctx or pick.default_ctx)
+        vf = assess(pick.variant, hw, n_ctx=ctx or pick.default_ctx, speeds=speeds)
         what = "Recommended"
+        voice = advice.voice_note
+        voice_ref = advice.for_voice.variant.ref if advice.for_voice is not None else None
     if as_json:
         row = _variant_json(vf, folder) | {"type": "recommendation" if not name else "fit"}
         row |= {"n_ctx": vf.fit.estimate.n_ctx, "message": vf.fit.message, "gpu_layers": gpu_layers_for(hw)}
+        row |= {"hears": vf.variant.model.can_hear, "voice_note": voice or None, "voice_ref": voice_ref}
         out.write(json.dumps(row) + "\n")
         return EXIT_OK
     v = vf.variant
@@ -260,13 +291,18 @@ def _fit(
     lines += ["", f"{what}: {v.label} ({v.ref}), a {size} download"]
     lines.append(f"  {vf.fit.message}")
     lines += _estimate_lines(vf.fit.estimate)
+    lines += _speed_lines(vf.speed, speeds)
     lines.append(
         f"  Default context here: {vf.default_ctx:,} tokens (the model was trained on {v.model.context_length:,})"
     )
     if vf.slow:
-        lines.append("  Warning: without a GPU this dense model answers very slowly; E4B or 26B-A4B is faster.")
+        lines.append("  Warning: this model answers very slowly here; E4B or 26B-A4B is faster.")
     if not name:
         lines.append(f"  Download it with: gemma-desk models download {v.ref}")
+    if voice:
+        lines.append(f"  Voice: {voice}")
+        if voice_ref:
+            lines.append(f"    Download it with: gemma-desk models download {voice_ref}")
     out.write("\n".join(lines) + "\n")
     return EXIT_OK
 
@@ -281,14 +317,16 @@ def _fit_file(path: Path, hw: Hardware, folder: Path, ctx: int | None, as_json: 
     n_ctx = ctx or max_context_that_fits(facts, hw, options=options)
     fit = fit_placement(facts, hw, n_ctx, options)
     est = fit.estimate
+    speeds = speeds_or_none(load_speeds, hw)
+    speed = speeds.for_memory(traffic_of_gguf(path), est, file_name=path.name) if speeds else None
     if as_json:
         row = {"type": "fit", "path": str(path), "mmproj": str(mmproj) if mmproj else None, "n_ctx": est.n_ctx}
         row |= {"need_bytes": fit.estimate_need, "verdict": fit.verdict, "message": fit.message}
         row |= {"placement": est.placement, "cpu_moe_layers": est.cpu_moe_layers}
-        out.write(json.dumps(row) + "\n")
+        out.write(json.dumps(row | _speed_json(speed)) + "\n")
         return EXIT_OK
     lines = [*_hardware_lines(hw, folder), "", f"{path.name}" + (f" with {mmproj.name}" if mmproj else "")]
-    lines += [f"  {fit.message}", *_estimate_lines(est)]
+    lines += [f"  {fit.message}", *_estimate_lines(est), *_speed_lines(speed, speeds)]
     out.write("\n".join(lines) + "\n")
     return EXIT_OK
 

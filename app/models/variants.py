@@ -5,7 +5,8 @@ module joins the catalog (``app.models.catalog``), the fit estimate
 (``app.models.fit``) and the downloader (``app.models.download``): the files
 a variant needs as ``DownloadSpec``s, its state in the models folder, its
 estimate and fit on this machine with the largest default context that
-fits, and the recommendation for a first run. No Qt.
+fits, its speed here when ``Speeds`` are given, and the recommendation for a
+first run. No Qt.
 
 Downloads land flat in the models folder under their catalog file names, which
 is where ``app.models.library.Library`` and ``find_mmproj`` look for them.
@@ -13,6 +14,7 @@ is where ``app.models.library.Library`` and ``find_mmproj`` look for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from app.models.catalog import DEFAULT_ENDPOINT, Catalog, CatalogModel, FileRef,
 from app.models.download import DownloadError, DownloadSpec, part_path
 from app.models.fit import (
     Candidate,
+    Estimate,
     EstimateOptions,
     Fit,
     ModelFacts,
@@ -28,6 +31,7 @@ from app.models.fit import (
     recommend,
 )
 from app.models.hardware import Hardware
+from app.models.speed import SLOW_TOK_S, SpeedEstimate, Speeds
 
 #: The context every variant is compared at in lists and the recommendation.
 COMPARE_CTX = 8192
@@ -166,7 +170,8 @@ class VariantFit:
     variant: Variant
     fit: Fit  # at COMPARE_CTX (or the model's trained context, if smaller)
     default_ctx: int
-    slow: bool  # too_slow_here()
+    slow: bool  # below SLOW_TOK_S here (without a speed estimate: too_slow_here())
+    speed: SpeedEstimate | None = None  # tokens per second here, when the machine's speed is known
 
     @property
     def badge(self) -> str:
@@ -178,7 +183,14 @@ class VariantFit:
         return "Fits" if self.fit.verdict == "fits" else "Tight"
 
 
-def assess(variant: Variant, hw: Hardware, *, n_ctx: int = COMPARE_CTX, vision_budget: int = 280) -> VariantFit:
+def assess(
+    variant: Variant,
+    hw: Hardware,
+    *,
+    n_ctx: int = COMPARE_CTX,
+    vision_budget: int = 280,
+    speeds: Speeds | None = None,
+) -> VariantFit:
     facts = variant.facts()
     options = EstimateOptions(gpu_layers=gpu_layers_for(hw), vision_budget=vision_budget)
     ctx = min(n_ctx, variant.model.context_length)
@@ -186,20 +198,42 @@ def assess(variant: Variant, hw: Hardware, *, n_ctx: int = COMPARE_CTX, vision_b
     default_ctx = max_context_that_fits(
         facts, hw, cap=min(DEFAULT_CTX_CAP, variant.model.context_length), options=options
     )
-    return VariantFit(variant, fit, default_ctx, too_slow_here(variant, hw))
+    speed = speeds.for_catalog(variant.model, variant.quant, fit.estimate) if speeds is not None else None
+    known = speed.decode if speed is not None else None
+    slow = known < SLOW_TOK_S if known is not None else too_slow_here(variant, hw)
+    return VariantFit(variant, fit, default_ctx, slow, speed)
 
 
-def assess_all(catalog: Catalog, hw: Hardware) -> list[VariantFit]:
-    return [assess(v, hw) for v in all_variants(catalog)]
+def assess_all(catalog: Catalog, hw: Hardware, speeds: Speeds | None = None) -> list[VariantFit]:
+    return [assess(v, hw, speeds=speeds) for v in all_variants(catalog)]
 
 
-def recommend_variant(catalog: Catalog, hw: Hardware, *, n_ctx: int = COMPARE_CTX) -> VariantFit | None:
-    """The best variant for this machine (``fit.recommend``), leaving out what is too slow here; None if none fits."""
-    variants = all_variants(catalog)
-    usable = [v for v in variants if not too_slow_here(v, hw)] or variants
+def recommend_variant(
+    catalog: Catalog,
+    hw: Hardware,
+    *,
+    n_ctx: int = COMPARE_CTX,
+    speeds: Speeds | None = None,
+    among: Callable[[CatalogModel], bool] | None = None,
+) -> VariantFit | None:
+    """The best variant for this machine (``fit.recommend``), None if none fits; only models ``among`` allows.
+
+    With ``speeds``, the most capable variant that writes at a comfortable rate here (else the fastest that
+    fits); without, the rule of thumb leaves out what is too slow here (big dense models on a CPU).
+    """
+    variants = [v for v in all_variants(catalog) if among is None or among(v.model)]
+    usable = variants if speeds is not None else [v for v in variants if not too_slow_here(v, hw)] or variants
     by_key = {(v.model.id, v.quant.name): v for v in usable}
-    pick = recommend([v.candidate() for v in usable], hw, n_ctx=n_ctx)
+    rate = None
+    if speeds is not None:
+        known = speeds
+
+        def rate(c: Candidate, est: Estimate) -> float | None:
+            v = by_key[(c.id, c.quant)]
+            return known.for_catalog(v.model, v.quant, est).decode
+
+    pick = recommend([v.candidate() for v in usable], hw, n_ctx=n_ctx, speed=rate)
     if pick is None:
         return None
     model_id, quant, _fit = pick
-    return assess(by_key[(model_id, quant)], hw, n_ctx=n_ctx)
+    return assess(by_key[(model_id, quant)], hw, n_ctx=n_ctx, speeds=speeds)

@@ -1,4 +1,4 @@
-"""One catalog model in the model manager: its facts, a quantization chooser, the variant's fit and download."""
+"""One catalog model in the model manager: its facts, a quantization chooser, the variant's fit, speed and download."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from app.ui.model_setup.model_text import model_facts
 from app.units import format_gb, format_size
 
 CHECKING = "Checking this machine…"
+SLOW_WITHOUT_GPU = "Without a GPU this dense model answers very slowly."
 BADGE_COLOURS = {"fits": "#2e7d32", "tight": "#b26a00", "too_big": "#c62828"}
 ERROR_COLOUR = "#c62828"
 MODALITY_ORDER = ("text", "image", "audio", "video")
@@ -107,7 +108,8 @@ class CatalogRow(QFrame):
         self.quant_combo.currentIndexChanged.connect(lambda _index: self.update_view())
         self.size_label = _label(name=f"{model.name} download size", wrap=False)
         self.badge_label = _label(CHECKING, f"{model.name} fit on this machine", wrap=False)
-        tip = "The best pick for this machine's memory"
+        self.speed_label = _label(name=f"{model.name} speed on this machine", wrap=False)
+        tip = "The best pick for this machine's memory and speed"
         self.recommended_label = _label(
             "★ Recommended for this machine", "Recommended for this machine", tip, wrap=False
         )
@@ -125,9 +127,8 @@ class CatalogRow(QFrame):
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.recommended_label, 0, 1)
         grid.addWidget(self.facts, 1, 0, 1, 2)
-        grid.addLayout(
-            _fill(QHBoxLayout(), self.quant_combo, self.size_label, self.badge_label, self.verify_label, 1), 2, 0, 1, 2
-        )
+        labels = (self.size_label, self.badge_label, self.speed_label, self.verify_label)
+        grid.addLayout(_fill(QHBoxLayout(), self.quant_combo, *labels, 1), 2, 0, 1, 2)
         grid.addWidget(self.progress_bar, 3, 0, 1, 2)
         grid.addWidget(self.status_label, 4, 0)
         grid.addLayout(_fill(QHBoxLayout(), 1, *self.buttons.values()), 4, 1)
@@ -191,15 +192,28 @@ class CatalogRow(QFrame):
             self.badge_label.setText(CHECKING if not self._checked else "fit unknown")
             self.badge_label.setToolTip("The estimate appears once this machine's memory has been checked")
             _colour(self.badge_label, None)
+            self.speed_label.setVisible(False)
             return
         experts = " · GPU + CPU experts" if vf.fit.estimate.cpu_moe_layers else ""
         self.badge_label.setText(f"needs {format_gb(vf.fit.estimate_need)} — {vf.badge}{experts}")
         notes = [vf.fit.message, *vf.fit.estimate.notes]
         if vf.slow:
-            notes.append("Without a GPU this dense model answers very slowly.")
+            speed = vf.speed
+            known = speed is not None and speed.decode is not None
+            notes.append(f"Slow here: it writes {speed.text}." if speed is not None and known else SLOW_WITHOUT_GPU)
         notes.append(f"Default context here: {vf.default_ctx:,} tokens")
         self.badge_label.setToolTip("\n".join(notes))
         _colour(self.badge_label, BADGE_COLOURS["tight" if vf.slow and vf.fit.verdict == "fits" else vf.fit.verdict])
+        self._show_speed(vf)
+
+    def _show_speed(self, vf: VariantFit) -> None:
+        """ "about 14 tok/s" beside the badge ("measured …" for a model that ran here); nothing when too big."""
+        speed = vf.speed
+        self.speed_label.setVisible(speed is not None and vf.fit.verdict != "too_big")
+        if speed is None:
+            return
+        self.speed_label.setText(f"· {speed.text}")
+        self.speed_label.setToolTip(speed.detail)
 
     def _show_progress(self, job: DownloadJob) -> None:
         p = job.last_progress

@@ -3,7 +3,7 @@
 ``ModelManager(catalog, settings, downloads)`` is a non-modal window. Its top
 line sums up this machine (probed in the background); the catalog section has
 one ``CatalogRow`` per model with a quantization chooser, the chosen
-variant's size and fit badge, and the buttons its download allows; the
+variant's size, fit badge and speed here, and the buttons its download allows; the
 installed section lists the ``Library`` (downloaded and imported GGUFs) with
 Load, Delete and Show in folder, and imports a GGUF from elsewhere. Every
 disk, header and hardware read runs through ``run_in_background``; Load
@@ -41,6 +41,7 @@ from app.engine.errors import EngineError
 from app.models.catalog import Catalog, load_catalog
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
+from app.models.speed import Speeds, load_speeds, speeds_or_none
 from app.models.variants import Variant, VariantFit, all_variants, assess, mmproj_path, model_path, recommend_variant
 from app.models.variants import variant_state as disk_state
 from app.paths import models_dir
@@ -69,6 +70,7 @@ class ModelManager(QDialog):
         parent: QWidget | None = None,
         *,
         probe: Callable[[Path], Hardware] = probe_hardware,
+        speeds: Callable[[Hardware], Speeds] = load_speeds,
     ) -> None:
         super().__init__(parent)
         self.in_use: Callable[[], Path | None] = lambda: None  # the loaded model, which must not be deleted
@@ -78,6 +80,7 @@ class ModelManager(QDialog):
         self._settings = settings
         self._downloads = downloads
         self._probe = probe
+        self._speeds = speeds
         self._fits: dict[str, VariantFit] = {}
         self._refresh_count = 0
         self.hardware: Hardware | None = None
@@ -138,12 +141,13 @@ class ModelManager(QDialog):
 
     def check_hardware(self) -> None:
         """Probe this machine and assess every variant on it, off the GUI thread; the badges follow."""
-        folder, catalog, probe = self.folder, self._catalog, self._probe
+        folder, catalog, probe, speed_of = self.folder, self._catalog, self._probe, self._speeds
 
         def work() -> tuple[Hardware, dict[str, VariantFit], VariantFit | None]:
             hw = probe(folder)
-            pick = recommend_variant(catalog, hw)
-            return hw, {v.ref: assess(v, hw) for v in all_variants(catalog)}, pick
+            speeds = speeds_or_none(speed_of, hw)
+            pick = recommend_variant(catalog, hw, speeds=speeds)
+            return hw, {v.ref: assess(v, hw, speeds=speeds) for v in all_variants(catalog)}, pick
 
         run_in_background(work, self._alive(lambda r: self._on_checked(folder, *r)), self._alive(self._on_check_failed))
 

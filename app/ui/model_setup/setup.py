@@ -1,11 +1,13 @@
 """The window's model side: the catalog, this machine, downloads, the welcome page and the check before loading.
 
 At start it reads the catalog (checked: a broken ``models.toml`` is a notice,
-not a crash), probes the hardware and the models folder, and fills the
-welcome page. Before any model is loaded it estimates the memory at the
-context from the settings, lowers the context when that is what it takes to
-fit, and asks before loading something that will not fit. All of that runs
-off the GUI thread; the window hears back through ``loadApproved``.
+not a crash), probes the hardware, its speed (``app.models.speed``: measured
+once, then kept) and the models folder, and fills the welcome page. After
+each answer it keeps what the local model measured (``record_speed``).
+Before any model is loaded it estimates the memory at the context from the
+settings, lowers the context when that is what it takes to fit, and asks
+before loading something that will not fit. All of that runs off the GUI
+thread; the window hears back through ``loadApproved``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.engine import GenerationStats
+from app.models.advice import Advice, advise
 from app.models.catalog import Catalog, CatalogError, load_catalog
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.load_plan import LoadPlan, plan_load
 from app.models.local import find_mmproj
-from app.models.variants import Variant, VariantFit, all_variants, assess, recommend_variant, variant_state
+from app.models.speed import Speeds, load_speeds, record_turn, speeds_or_none
+from app.models.speed.observed import MIN_DECODE_TOKENS
+from app.models.variants import Variant, VariantFit, all_variants, assess, variant_state
 from app.paths import models_dir
 from app.settings import Settings
 from app.ui import confirm
@@ -45,6 +51,7 @@ class MachineReport:
     recommended: VariantFit | None
     installed: list[LocalModel]
     unfinished: VariantFit | None = None  # a download begun earlier (the app was closed or killed)
+    advice: Advice | None = None  # the recommendation with a model that hears, when the pick cannot
 
 
 class ModelSetup(QObject):
@@ -63,6 +70,7 @@ class ModelSetup(QObject):
         self.report: MachineReport | None = None
         self.catalog_path: Path | None = None  # None: the models.toml that ships with the app
         self.probe: Callable[[Path], Hardware] = probe_hardware  # how this machine is looked at
+        self.speeds: Callable[[Hardware], Speeds] = load_speeds  # how fast it is (measured once, then kept)
 
     def folder(self) -> Path:
         return models_dir(self.settings.get_str("models_folder"))
@@ -71,7 +79,7 @@ class ModelSetup(QObject):
 
     def check_machine(self) -> None:
         """Read the catalog, probe the machine and the models folder (in the background)."""
-        folder, source, look = self.folder(), self.catalog_path, self.probe
+        folder, source, look, speed_of = self.folder(), self.catalog_path, self.probe, self.speeds
 
         def probe() -> MachineReport:
             catalog, error = None, ""
@@ -81,11 +89,13 @@ class ModelSetup(QObject):
                 log.error("the model catalog is broken: %s", exc)
                 error = f"The model catalog that came with Gemma Desk is damaged ({exc}); reinstall the app."
             hw = look(folder)
-            pick = recommend_variant(catalog, hw) if catalog is not None else None
+            speeds = speeds_or_none(speed_of, hw) if catalog is not None else None
+            advice = advise(catalog, hw, speeds=speeds) if catalog is not None else None
             installed, _problems = Library(folder).models()
             begun = [v for v in all_variants(catalog) if variant_state(folder, v) == "partial"] if catalog else []
-            unfinished = assess(begun[0], hw) if begun else None
-            return MachineReport(catalog, error, hw, folder, pick, installed, unfinished)
+            unfinished = assess(begun[0], hw, speeds=speeds) if begun else None
+            pick = advice.pick if advice is not None else None
+            return MachineReport(catalog, error, hw, folder, pick, installed, unfinished, advice)
 
         def done(report: MachineReport) -> None:
             self.report, self.catalog, self.hardware = report, report.catalog, report.hardware
@@ -130,6 +140,22 @@ class ModelSetup(QObject):
             endpoint=self.settings.get_str("hf_endpoint"),
             token=self.settings.get_str("hf_token") or None,
         )
+
+    # -- speed ------------------------------------------------------------------------------------
+
+    def record_speed(self, model: Path | None, stats: GenerationStats) -> None:
+        """Keep what a real answer of the local ``model`` measured (in the background), so the estimates follow
+        this machine; ``model`` None (a remote server) records nothing."""
+        if model is None or stats.completion_tokens < MIN_DECODE_TOKENS:
+            return
+        hw, speed_of, look, folder = self.hardware, self.speeds, self.probe, self.folder()
+
+        def work() -> None:
+            speeds = speeds_or_none(speed_of, hw or look(folder))
+            if speeds is not None and model.is_file():
+                record_turn(model, stats, speeds)
+
+        run_in_background(work, None, lambda exc: log.info("speed not recorded: %s", exc))
 
     # -- the check before loading -------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The first-run page: no model yet → the Gemma 4 that suits this machine, downloaded and loaded in a click.
 
-It shows what the machine has, recommends a variant (``recommend_variant``),
-and follows its download (bytes, speed, time left, pause/resume/cancel). It
+It shows what the machine has, recommends a variant (``advise``) with its
+speed here, offers a model that hears beside a pick that cannot (push-to-talk
+needs one), and follows its download (bytes, speed, time left, pause/resume/cancel). It
 offers a model already in the models folder when there is one, the model
 manager for another choice, and "Open a GGUF…" for a file the user has.
 The window owns the downloads and the loading; this page only asks.
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.advice import Advice
 from app.models.download import Progress, describe_progress
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
@@ -45,6 +47,7 @@ class WelcomePage(QWidget):
         self.recommended: VariantFit | None = None
         self.installed: LocalModel | None = None
         self.unfinished: VariantFit | None = None
+        self.advice: Advice | None = None
         self.job: DownloadJob | None = None
 
         self.title = QLabel("<h2>Welcome to Gemma Desk</h2>")
@@ -94,6 +97,11 @@ class WelcomePage(QWidget):
         for w in (self.title, self.intro, self.machine, self.pick):
             column.addWidget(w)
         column.addLayout(buttons)
+        voice = QHBoxLayout()
+        voice.addWidget(self.voice)
+        voice.addStretch(1)
+        column.addWidget(self.voice_note)
+        column.addLayout(voice)
         column.addWidget(self.progress)
         column.addWidget(self.progress_label)
         column.addWidget(self.error)
@@ -111,7 +119,14 @@ class WelcomePage(QWidget):
         outer.setContentsMargins(24, 32, 24, 24)
 
     def _build_download_controls(self) -> None:
-        """Download / Pause / Cancel, the progress bar, its status line and the problem line."""
+        """Download / Pause / Cancel, the offer of a model that hears, the progress bar, its status, the problem."""
+        self.voice_note = QLabel("")
+        self.voice_note.setWordWrap(True)
+        self.voice_note.setAccessibleName("A model for voice")
+        self.voice = QPushButton("")
+        self.voice.setAccessibleName("Download the model that hears")
+        self.voice.setToolTip("Push-to-talk needs a model that takes sound")
+        self.voice.clicked.connect(self._on_voice_clicked)
         self.primary = QPushButton("Download")
         self.primary.setDefault(True)
         self.primary.setEnabled(False)
@@ -145,12 +160,15 @@ class WelcomePage(QWidget):
         pick: VariantFit | None,
         installed: LocalModel | None,
         unfinished: VariantFit | None = None,
+        advice: Advice | None = None,
     ) -> None:
-        """The probe's results: this machine, the recommendation, a model already on disk, a download begun earlier."""
+        """The probe's results: this machine, the recommendation, a model already on disk, a download begun earlier,
+        and the advice for voice when the pick cannot hear."""
         self.machine.setText(hardware_summary(hw, folder))
         self.recommended = pick
         self.installed = installed
         self.unfinished = unfinished
+        self.advice = advice
         self._update()
 
     def set_failure(self, message: str) -> None:
@@ -183,6 +201,11 @@ class WelcomePage(QWidget):
         elif self.recommended is not None and (job is None or job.state == CANCELLED):
             self.downloadRequested.emit(self.recommended.variant)
 
+    def _on_voice_clicked(self) -> None:
+        voice = self.advice.for_voice if self.advice is not None else None
+        if voice is not None and (self.job is None or self.job.state == CANCELLED):
+            self.downloadRequested.emit(voice.variant)
+
     def _on_pause_clicked(self) -> None:
         if self.job is not None:
             self.job.pause()
@@ -207,8 +230,11 @@ class WelcomePage(QWidget):
         size = format_size(v.download_size) if v.download_size else "size unknown"
         senses = " and ".join(m for m in ("image", "audio") if m in v.model.modalities)
         can = f"; it reads text and {'pictures' if senses == 'image' else 'pictures and sound'}" if senses else ""
-        need = f" It needs about {format_gb(vf.fit.estimate_need)} of memory here." if vf else ""
-        return f"<b>{v.label}</b> — a {size} download{can}.{need}"
+        need = f" It needs about {format_gb(vf.fit.estimate_need)} of memory here" if vf else ""
+        speed = vf.speed if vf is not None else None
+        if need and speed is not None and speed.decode is not None:
+            need += f" and writes {speed.text}" if speed.source != "measured" else f" ({speed.text})"
+        return f"<b>{v.label}</b> — a {size} download{can}.{need}{'.' if need else ''}"
 
     def _update(self) -> None:
         job, rec, inst = self.job, self.recommended, self.installed
@@ -221,6 +247,7 @@ class WelcomePage(QWidget):
         self.error.setVisible(state == FAILED)
         self.error.setText(job.error if job is not None and state == FAILED else "")
         self.primary.setEnabled(True)
+        self._show_voice(offer=job is None and inst is None and self.unfinished is None and rec is not None)
         if job is not None and downloading:
             self.pick.setText(
                 "Downloading " + self._variant_text(job.variant, rec if rec and rec.variant == job.variant else None)
@@ -258,20 +285,34 @@ class WelcomePage(QWidget):
             self.primary.setText("Download")
             self.primary.setEnabled(False)
 
+    def _show_voice(self, *, offer: bool) -> None:
+        """Beside a recommendation that cannot hear: say so, and offer the best model that can."""
+        advice = self.advice
+        note = advice.voice_note if advice is not None and offer else ""
+        self.voice_note.setText(note)
+        self.voice_note.setVisible(bool(note))
+        voice = advice.for_voice if advice is not None and note else None
+        self.voice.setVisible(voice is not None)
+        if voice is not None:
+            size = f" ({format_size(voice.variant.download_size)})" if voice.variant.download_size else ""
+            self.voice.setText(f"Download {voice.variant.model.name} instead{size}")
+
 
 if __name__ == "__main__":  # a preview: uv run python -m app.ui.model_setup.welcome_page
     import sys
 
     from PySide6.QtWidgets import QApplication
 
+    from app.models.advice import advise
     from app.models.catalog import load_catalog
     from app.models.hardware import probe_hardware
-    from app.models.variants import recommend_variant
+    from app.models.speed import load_speeds
 
     qapp = QApplication(sys.argv)
     page = WelcomePage()
     hardware = probe_hardware()
-    page.set_machine(hardware, Path("models"), recommend_variant(load_catalog(), hardware), None)
+    advice = advise(load_catalog(), hardware, speeds=load_speeds(hardware))
+    page.set_machine(hardware, Path("models"), advice.pick, None, None, advice)
     page.resize(900, 600)
     page.show()
     sys.exit(qapp.exec())

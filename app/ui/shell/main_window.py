@@ -278,6 +278,8 @@ class MainWindow(QMainWindow):
     def _on_stats(self, stats: GenerationStats) -> None:
         self.status.set_stats(stats)
         self.composer.set_history_tokens(stats.context_used)
+        info = self.bridge.model_info if self.bridge.remote is None else None
+        self.models.record_speed(info.path if info is not None else None, stats)  # the speed estimates learn
 
     def _announce(self, text: str) -> None:
         """Tell screen readers that the answer is complete."""

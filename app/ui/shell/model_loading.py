@@ -206,7 +206,9 @@ class ModelLoading(QObject):
 
     def _on_machine_checked(self, report: MachineReport) -> None:
         installed = report.installed[0] if report.installed else None
-        self.w.welcome.set_machine(report.hardware, report.folder, report.recommended, installed, report.unfinished)
+        self.w.welcome.set_machine(
+            report.hardware, report.folder, report.recommended, installed, report.unfinished, report.advice
+        )
         if report.catalog is None:
             self.w.welcome.set_failure(report.catalog_error)
 
