@@ -6,8 +6,8 @@ without a chat template) continues two greedy prompts with
 one loaded session; the medians of the decode speed are compared, and each round's two answers are compared.
 With the engine's default ``--max-draft 2`` (verify batches of at most 3 positions, which llama.cpp's CPU
 kernels compute exactly as single tokens) they must be the same text; with longer drafts llama.cpp uses other
-kernels for the batch (repacked GEMM on quantized weights: logits differ by up to ~0.8), so a greedy answer may part ways where two
-tokens are nearly tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy
+kernels for the batch (repacked GEMM on quantized weights: logits differ by up to ~0.8), so a greedy answer may
+part ways where two tokens are nearly tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy
 of a ~60-line code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
 
     uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 2]
