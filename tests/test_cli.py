@@ -168,3 +168,24 @@ def test_ctrl_c_stops_cleanly_with_exit_130(python: str, cli_env: dict[str, str]
     events = json_lines(out)
     assert events[-1] == {"type": "done", "stop_reason": "stopped"}
     assert events[-2]["type"] == "stats" and events[-2]["stop_reason"] == "stopped"
+
+
+def test_an_mtp_assistant_beside_the_model_drafts_the_answers(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    """Gemma 4's MTP assistant is found next to the model (or named with --assistant) and drafts; --speculative off
+    leaves it out; a file that is not an assistant is a one-line refusal."""
+    from tests.fixtures.tiny_gemma4_assistant import write_tiny_gemma4_assistant
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = folder / "tiny-gemma4.gguf"
+    model.symlink_to(tiny_model)
+    write_tiny_gemma4_assistant(folder / "tiny-gemma4-MTP.gguf")
+    ask = ("ask", "--model", str(model), "--json", "--max-tokens", "24", "--temperature", "0", "hi")
+    stats = [e for e in json_lines(run_cli(python, cli_env, *ask).stdout) if e["type"] == "stats"]
+    assert stats and stats[-1]["drafter"] == "MTP" and stats[-1]["draft_tokens"] > 0
+    off = [e for e in json_lines(run_cli(python, cli_env, *ask, "--speculative", "off").stdout) if e["type"] == "stats"]
+    assert off and off[-1]["drafter"] == "" and off[-1]["draft_tokens"] == 0
+    proc = run_cli(python, cli_env, "ask", "--model", str(model), "--assistant", str(tiny_model), "hi")
+    assert_one_line_error(proc, 1, "gemma4-assistant")

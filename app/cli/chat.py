@@ -130,11 +130,22 @@ def _options(args: argparse.Namespace) -> ChatOptions:
     return ChatOptions(max_tokens=args.max_tokens, sampling=sampling, speculative="off" if off else "auto")
 
 
+def _assistant(args: argparse.Namespace) -> Path | None:
+    """``--assistant``, else an MTP assistant that fits, found next to the model (none with ``--speculative off``)."""
+    given: Path | None = getattr(args, "assistant", None)
+    if given is not None or getattr(args, "speculative", "auto") == "off" or args.model is None:
+        return given
+    from app.models.local import find_assistant
+
+    return find_assistant(Path(args.model))
+
+
 def load_request(args: argparse.Namespace) -> LoadRequest:
     """The model options every command that loads one shares (``--model``, ``--mmproj``, ``--ctx``, …)."""
     return LoadRequest(
         model_path=args.model,
         mmproj_path=args.mmproj,
+        assistant_path=_assistant(args),
         n_ctx=args.ctx,
         n_gpu_layers=args.gpu_layers,
         n_threads=args.threads,

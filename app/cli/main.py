@@ -50,6 +50,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_sampling_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
+    p.add_argument(
+        "--speculative",
+        choices=("auto", "off"),
+        default="auto",
+        help="draft ahead (Gemma 4's MTP assistant, or the conversation's own text) while it measures faster",
+    )
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", "-m", type=Path, help="a Gemma GGUF file")
@@ -72,6 +85,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         help="with --remote: the served model to use (may be left out when the server serves only one)",
     )
     p.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
+    p.add_argument(
+        "--assistant",
+        type=Path,
+        metavar="GGUF",
+        help="Gemma 4's MTP assistant to draft with (default: one that fits, found next to the model)",
+    )
     p.add_argument("--system", help="a system prompt")
     p.add_argument("--think", action="store_true", help="let the model think before answering")
     p.add_argument("--max-tokens", type=_positive_int, help="stop each answer after this many tokens")
@@ -87,16 +106,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="mixture-of-experts models (26B-A4B): the experts of the first N layers stay in RAM",
     )
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--top-k", type=int, default=64)
-    p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
-    p.add_argument(
-        "--speculative",
-        choices=("auto", "off"),
-        default="auto",
-        help="draft ahead from the conversation's own text while it measures faster (default: auto)",
-    )
+    _add_sampling_options(p)
     p.add_argument("--verbose", action="store_true", help="also print the engine's log")
     p.add_argument(
         "--grammar",
@@ -253,6 +263,8 @@ def run(argv: list[str]) -> int:
     out: Output = JsonOutput(sys.stdout) if args.json else PlainOutput(sys.stdout, sys.stderr)
     if args.remote is not None and args.mmproj is not None:
         return out.fail("--mmproj is for a local --model; a remote server loads its own projector.", EXIT_USAGE)
+    if args.remote is not None and args.assistant is not None:
+        return out.fail("--assistant is for a local --model; a remote server drafts as it is set up to.", EXIT_USAGE)
     if args.grammar is not None:
         args.grammar_text = _read_grammar(args.grammar)
         if args.grammar_text is None:

@@ -45,6 +45,12 @@ def add_parser(sub: Any, positive_int: Any) -> None:
     )
     serve.add_argument("--model", "-m", type=Path, help="a Gemma GGUF file")
     serve.add_argument("--mmproj", type=Path, help="the model's vision/audio projector GGUF")
+    serve.add_argument(
+        "--assistant",
+        type=Path,
+        metavar="GGUF",
+        help="Gemma 4's MTP assistant to draft with (default: one that fits, found next to the model)",
+    )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"the address to listen on (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT}; 0: any)")
     keys = serve.add_mutually_exclusive_group()

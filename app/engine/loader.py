@@ -191,7 +191,8 @@ def _load(request: LoadRequest, progress: Callable[[float], None] | None, cancel
             n_threads_batch=max(threads, default_threads()),
             swa_full=request.swa_full,
         )
-        drafter = _load_drafter(assistant, request, gguf, ctx, threads) if assistant is not None else None
+        drafter, refused = _load_drafter(assistant, request, gguf, ctx, threads) if assistant else (None, "")
+        notice = " ".join(filter(None, [notice, refused]))
     except BaseException:
         if ctx is not None:
             ctx.close()
@@ -219,16 +220,24 @@ def _load_projector(path: Path, request: LoadRequest, gguf: GGUFInfo, model: Nat
     )
 
 
-def _load_drafter(path: Path, request: LoadRequest, gguf: GGUFInfo, ctx: NativeContext, threads: int) -> MtpDrafter:
-    """The MTP assistant bound to ``ctx`` (on the same devices as the model)."""
-    return MtpDrafter.load(
-        path,
-        gguf,
-        ctx,
-        n_gpu_layers=request.n_gpu_layers,
-        n_threads=threads,
-        n_threads_batch=max(threads, default_threads()),
-    )
+def _load_drafter(
+    path: Path, request: LoadRequest, gguf: GGUFInfo, ctx: NativeContext, threads: int
+) -> tuple[MtpDrafter | None, str]:
+    """The MTP assistant bound to ``ctx`` (on the same devices as the model), or None and why not: the file was
+    checked already, so this is llama.cpp refusing it, and the model chats on without it."""
+    try:
+        drafter = MtpDrafter.load(
+            path,
+            gguf,
+            ctx,
+            n_gpu_layers=request.n_gpu_layers,
+            n_threads=threads,
+            n_threads_batch=max(threads, default_threads()),
+        )
+    except ModelLoadError as exc:
+        log.warning("MTP assistant %s not used: %s", path.name, exc)
+        return None, f"{exc} Answers are drafted from the conversation instead."
+    return drafter, ""
 
 
 def _model_info(

@@ -26,7 +26,7 @@ from app.models.catalog import Catalog, CatalogError, load_catalog
 from app.models.hardware import Hardware, probe_hardware
 from app.models.library import Library, LocalModel
 from app.models.load_plan import LoadPlan, plan_load
-from app.models.local import find_mmproj
+from app.models.local import find_assistant, find_mmproj
 from app.models.speed import Speeds, load_speeds, record_turn, speeds_or_none
 from app.models.speed.observed import MIN_DECODE_TOKENS
 from app.models.variants import Variant, VariantFit, all_variants, assess, variant_state
@@ -57,7 +57,8 @@ class MachineReport:
 class ModelSetup(QObject):
     # Signals
     machineChecked = Signal(object)  # MachineReport
-    loadApproved = Signal(object, object, int, int)  # model Path, projector Path | None, n_ctx, cpu_moe_layers
+    # model Path, projector Path | None, n_ctx, cpu_moe_layers, MTP assistant Path | None
+    loadApproved = Signal(object, object, int, int, object)
     notice = Signal(str)
 
     def __init__(self, settings: Settings, window: QWidget) -> None:
@@ -166,17 +167,21 @@ class ModelSetup(QObject):
         budget = self.settings.get_int("vision_budget")
         folder, look = self.folder(), self.probe
 
-        def plan() -> tuple[Path | None, LoadPlan | None, str]:
+        drafts = self.settings.get_str("speculative") != "off"
+
+        def plan() -> tuple[Path | None, LoadPlan | None, Path | None]:
             found = mmproj if mmproj is not None and mmproj.is_file() else find_mmproj(model)
+            helper = find_assistant(model) if drafts else None  # Gemma 4's MTP drafter, when it sits beside
             try:
                 hw = look(folder)
-                return found, plan_load(model, found, requested, hw, gpu_layers=gpu_layers, vision_budget=budget), ""
+                load_plan = plan_load(model, found, requested, hw, gpu_layers=gpu_layers, vision_budget=budget)
+                return found, load_plan, helper
             except Exception as exc:  # a bad file: the engine's preflight gives the user its message
                 log.info("no estimate for %s: %s", model.name, exc)
-                return found, None, str(exc)
+                return found, None, helper
 
-        def decide(result: tuple[Path | None, LoadPlan | None, str]) -> None:
-            found, load_plan, _error = result
+        def decide(result: tuple[Path | None, LoadPlan | None, Path | None]) -> None:
+            found, load_plan, helper = result
             n_ctx, cpu_moe = requested, 0
             if load_plan is not None:
                 n_ctx, cpu_moe = load_plan.n_ctx, load_plan.cpu_moe_layers
@@ -192,7 +197,7 @@ class ModelSetup(QObject):
                     return
                 if load_plan.notice:
                     self.notice.emit(load_plan.notice)
-            self.loadApproved.emit(model, found, n_ctx, cpu_moe)
+            self.loadApproved.emit(model, found, n_ctx, cpu_moe, helper)
 
         run_in_background(plan, decide)
 

@@ -79,7 +79,9 @@ class ModelLoading(QObject):
         if info is not None and self.w.bridge.remote is None:  # a remote server's model is the server's to load
             self.load_model(Path(info.path), Path(info.mmproj_path) if info.mmproj_path else None)
 
-    def _start_load(self, path: Path, mmproj: Path | None, n_ctx: int, cpu_moe_layers: int = 0) -> None:
+    def _start_load(
+        self, path: Path, mmproj: Path | None, n_ctx: int, cpu_moe_layers: int = 0, assistant: Path | None = None
+    ) -> None:
         if self.w.bridge.closed:  # the load plan finished after the window closed: nothing to load into
             return
         s = self.w.settings
@@ -94,6 +96,7 @@ class ModelLoading(QObject):
                 n_threads=threads or None,
                 vision_budget=s.get_int("vision_budget"),
                 cpu_moe_layers=cpu_moe_layers,  # the load plan's: a mixture of experts too big for the GPU whole
+                assistant_path=assistant,  # Gemma 4's MTP assistant found beside the model: drafts answers
             )
         )
         self.update_capabilities()
