@@ -33,6 +33,11 @@ def test_the_bundle_carries_its_libraries_and_data() -> None:
     internal = BUNDLE / "_internal"
     libs = {p.name.split(".")[0] for p in (internal / "llama_cpp" / "lib").iterdir()}
     assert {"libllama", "libggml", "libggml-base", "libmtmd"} <= libs
+    # Every CPU module the build made travels with the bundle (the best is chosen on the user's machine).
+    from app.engine.cpu_variants import llama_lib_dir
+
+    built = {p.name.split(".")[0] for p in llama_lib_dir().glob("libggml-cpu-*")}
+    assert built <= libs, built - libs
     assert (internal / "models.toml").is_file() and (internal / "resources" / "icons" / "gemma-desk-256.png").is_file()
     assert any((internal / "PySide6" / "Qt" / "libexec").glob("QtWebEngineProcess*"))
 
@@ -54,6 +59,11 @@ def test_the_frozen_app_checks_itself(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     facts = proc.stdout
     assert "(installed bundle)" in facts and "built with CPU" in facts and "platform offscreen" in facts
+    from app.engine.cpu_variants import llama_lib_dir
+
+    if any(llama_lib_dir().glob("libggml-cpu-*")):  # a build with one module per CPU level: one was chosen
+        kernels = next(line for line in facts.splitlines() if line.startswith("CPU kernels:"))
+        assert "unknown" not in kernels and "built in" not in kernels, kernels
     assert "Qt WebEngine:      available" in facts and "PortAudio:" in facts and "Cameras:" in facts
     assert f"Data folder:       {tmp_path}" in facts
 

@@ -43,10 +43,13 @@ def _llama_facts(out: TextIO) -> None:
         import llama_cpp
 
         from app.engine.backends import backend_devices, backend_name, compiled_backends, missing_gpu_notice
+        from app.engine.cpu_variants import loaded_variant
 
         gpus = [d for d in backend_devices() if d.kind in ("gpu", "igpu")]
         _say(out, "llama.cpp", f"llama-cpp-python {llama_cpp.__version__}; built with {', '.join(compiled_backends())}")
         _say(out, "Backend", backend_name() + (f" — {missing_gpu_notice()}" if missing_gpu_notice() else ""))
+        variant = loaded_variant()
+        _say(out, "CPU kernels", variant.label if variant else "unknown")
         for dev in gpus:
             _say(
                 out,

@@ -54,6 +54,9 @@ def init_backend() -> None:
     with _backend_lock:
         C.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
         if not _backend_ready:
+            from app.engine.cpu_variants import load_backends
+
+            load_backends()  # before llama.cpp looks for backends itself (it would search the current folder)
             C.llama_backend_init()
             _backend_ready = True
 

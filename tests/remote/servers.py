@@ -30,6 +30,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: ``python -m llama_cpp.server``, after loading llama.cpp's CPU module the way the app does: a build of one
+#: module per CPU level finds none by itself (llama.cpp would look beside the Python executable).
+LLAMA_CPP_SERVER = (
+    "import runpy, sys; from app.engine.cpu_variants import load_backends; load_backends(); "
+    "sys.argv[0] = 'llama_cpp.server'; runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
 class OpenAIServer:
     """An OpenAI-compatible server in a subprocess; ``url`` is its API base (``http://127.0.0.1:N/v1``)."""
 
@@ -44,7 +52,7 @@ class OpenAIServer:
     @classmethod
     def llama_cpp(cls, model: Path, *, api_key: str = "", log: Path | None = None) -> OpenAIServer:
         port = free_port()
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
+        command = [sys.executable, "-c", LLAMA_CPP_SERVER, "--model", str(model), "--host", "127.0.0.1"]
         command += ["--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--verbose", "false"]
         if api_key:
             command += ["--api_key", api_key]

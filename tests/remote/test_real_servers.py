@@ -25,7 +25,7 @@ def test_an_answer_streams_with_measured_stats(remote: Connected, openai_server:
     engine, events = remote
     info = engine.model_info
     assert info is not None and info.backend == f"Remote (127.0.0.1:{openai_server.port})"
-    if "llama_cpp.server" in openai_server.command:  # it does not say what the model takes: the config does
+    if "llama_cpp.server" in " ".join(openai_server.command):  # it does not say what the model takes: the config does
         assert (info.has_vision, info.has_audio) == (True, False)
     else:  # a Gemma Desk server says: the tiny model is served without a projector
         assert (info.has_vision, info.has_audio, info.n_ctx > 0) == (False, False, True)

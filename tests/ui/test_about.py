@@ -12,6 +12,7 @@ from PySide6.QtCore import qVersion
 from pytestqt.qtbot import QtBot
 
 import app
+from app.engine.cpu_variants import loaded_variant
 from app.paths import resource_path
 from app.ui.shell.main_window import MainWindow
 from tests.ui.conftest import Launch
@@ -50,3 +51,5 @@ def test_about_names_the_engine_qt_and_the_model(qtbot: QtBot, window: MainWindo
     assert f"llama-cpp-python {llama_cpp.__version__}" in text and "(CPU)" in text
     assert f"<b>Qt:</b> {qVersion()}" in text
     assert "Tiny Gemma 4 (test) (gemma4" in text and tiny_model.name in text
+    variant = loaded_variant()
+    assert variant is not None and f"<b>CPU kernels:</b> {variant.label}" in text

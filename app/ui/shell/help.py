@@ -40,6 +40,10 @@ def about_text(info: ModelInfo | None, backend_summary: str) -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
+    from app.engine.cpu_variants import loaded_variant
+
+    variant = loaded_variant()
+
     if info is None:
         model = "none loaded"
     else:
@@ -53,6 +57,7 @@ def about_text(info: ModelInfo | None, backend_summary: str) -> str:
         "<p>Chat with Google's Gemma 4 on your own computer. Nothing you type, show or say leaves it.</p>"
         f"<p><b>Engine:</b> llama.cpp through llama-cpp-python {llama_cpp.__version__}"
         f" ({backend_summary or 'backend shown once a model loads'})<br>"
+        f"<b>CPU kernels:</b> {variant.label if variant else 'chosen when llama.cpp starts'}<br>"
         f"<b>Qt:</b> {qVersion()} (PySide6 {pyside_version})<br>"
         f"<b>Model:</b> {model}</p>"
         "<p>Gemma is a family of open models by Google. Gemma Desk is released under the Apache License 2.0.</p>"
