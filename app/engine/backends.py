@@ -23,9 +23,9 @@ _DEV_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
 
 def _ggml_lib() -> ctypes.CDLL | None:
     try:
-        from llama_cpp import _ggml
+        from app.engine.ggml_lib import ggml
 
-        lib: ctypes.CDLL = _ggml.libggml
+        lib = ggml()  # the registry llama.cpp itself uses (and, through it, ggml-base's device functions)
     except Exception:  # pragma: no cover - depends on the wheel's layout
         return None
     try:

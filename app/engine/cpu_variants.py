@@ -1,4 +1,4 @@
-"""The best CPU kernels this machine can run, chosen at start: llama.cpp built once per x86/ARM level, loaded at run time.
+"""The best CPU kernels this machine runs, chosen at start: llama.cpp built once per x86/ARM level, loaded at run time.
 
 llama.cpp is built with ``GGML_BACKEND_DL`` and ``GGML_CPU_ALL_VARIANTS`` (see pyproject.toml): its CPU backend is
 not linked in but shipped as one module per instruction-set level (``libggml-cpu-haswell.so``,
@@ -148,9 +148,9 @@ def llama_lib_dir() -> Path:
 
 
 def _ggml() -> ctypes.CDLL:
-    from llama_cpp import _ggml
+    from app.engine.ggml_lib import ggml
 
-    lib: ctypes.CDLL = _ggml.libggml
+    lib = ggml()  # the copy of ggml llama.cpp runs on: a module loaded into another copy would be invisible
     lib.ggml_backend_load.restype = ctypes.c_void_p
     lib.ggml_backend_load.argtypes = [ctypes.c_char_p]
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t

@@ -49,14 +49,10 @@ class TensorOverrides:
 
 @functools.cache
 def _ggml_symbols() -> tuple[ctypes.CDLL, ctypes.CDLL]:
-    """(libggml: the device registry, libggml-base: devices and buffer types), as llama-cpp-python loads them."""
-    from llama_cpp import _ctypes_extensions, _ggml
+    """(libggml: the device registry, libggml-base: devices and buffer types), the copies llama.cpp runs on."""
+    from app.engine.ggml_lib import ggml, ggml_base
 
-    reg: ctypes.CDLL = _ggml.libggml
-    try:
-        base: ctypes.CDLL = _ctypes_extensions.load_shared_library("ggml-base", _ggml.libggml_base_path)
-    except (OSError, FileNotFoundError, RuntimeError):  # pragma: no cover - a wheel with one ggml library
-        base = reg
+    reg, base = ggml(), ggml_base()
     reg.ggml_backend_dev_by_type.restype = ctypes.c_void_p
     reg.ggml_backend_dev_by_type.argtypes = [ctypes.c_int]
     base.ggml_backend_dev_buffer_type.restype = ctypes.c_void_p

@@ -1,4 +1,4 @@
-"""Benchmark: the engine's prefill and decode speed against llama.cpp's own ``llama-bench`` on the same GGUF and threads.
+"""Benchmark: the engine's prefill and decode speed against llama.cpp's own ``llama-bench`` on the same GGUF.
 
 Builds nothing: give it a ``llama-bench`` built from the vendored llama.cpp of the pinned llama-cpp-python for
 this CPU (``-DGGML_NATIVE=ON``; see the README's "Benchmarks" section for the three commands). Rounds
@@ -93,13 +93,17 @@ def main() -> None:
         session.close()
     variant = loaded_variant()
     rows = [("prefill", pp_ref, pp_ours, 0.95), ("decode", tg_ref, tg_ours, 0.97)]
-    print(f"\n{model.name}, {args.threads} threads, {args.rounds} alternating rounds; our CPU kernels: "
-          f"{variant.label if variant else '?'}; our prompt {n_prompt} tokens, llama-bench pp{N_PROMPT} / tg{N_GEN}")
+    print(
+        f"\n{model.name}, {args.threads} threads, {args.rounds} alternating rounds; our CPU kernels: "
+        f"{variant.label if variant else '?'}; our prompt {n_prompt} tokens, llama-bench pp{N_PROMPT} / tg{N_GEN}"
+    )
     for name, ref, ours, target in rows:
         r, o = statistics.median(ref), statistics.median(ours)
-        print(f"  {name:8} llama-bench {r:8.1f} tok/s   Gemma Desk {o:8.1f} tok/s   ratio {o / r:.3f}"
-              f"   (target >= {target})   rounds: {', '.join(f'{x:.0f}' for x in ref)} | "
-              f"{', '.join(f'{x:.0f}' for x in ours)}")
+        print(
+            f"  {name:8} llama-bench {r:8.1f} tok/s   Gemma Desk {o:8.1f} tok/s   ratio {o / r:.3f}"
+            f"   (target >= {target})   rounds: {', '.join(f'{x:.0f}' for x in ref)} | "
+            f"{', '.join(f'{x:.0f}' for x in ours)}"
+        )
 
 
 if __name__ == "__main__":
