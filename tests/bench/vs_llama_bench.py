@@ -54,7 +54,11 @@ def engine_round(session: ModelSession, prompt: str) -> tuple[float, float]:
     """Prefill from a cold cache, then decode ``N_GEN`` tokens: (prefill tok/s, decode tok/s)."""
     session.reset_cache()
     request = GenerateRequest(
-        messages=(Message.text("user", prompt),), max_tokens=N_GEN, ignore_eos=True, sampling=SamplingParams(seed=1)
+        messages=(Message.text("user", prompt),),
+        max_tokens=N_GEN,
+        ignore_eos=True,
+        sampling=SamplingParams(seed=1),
+        speculative="off",  # one token per decode, as llama-bench's tg: drafts have their own bench
     )
     stats = [e for e in session.generate(request) if isinstance(e, Stats)][-1].stats
     assert stats.completion_tokens == N_GEN, stats
