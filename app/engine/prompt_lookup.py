@@ -78,7 +78,7 @@ class PromptLookup:
 
     name = "prompt lookup"
 
-    def __init__(self, n_max: int = 4, n_min: int = 2) -> None:
+    def __init__(self, n_max: int = 4, n_min: int = 3) -> None:
         self.index = NgramIndex(n_max)
         self.n_min = max(1, min(n_min, n_max))
 

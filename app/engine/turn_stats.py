@@ -64,5 +64,5 @@ def generation_stats(
         draft_tokens=drafts.drafted,
         draft_accepted=drafts.accepted,
         draft_acceptance=round(drafts.accepted / drafts.drafted, 4) if drafts.drafted else 0.0,
-        draft_speedup=round(decode_tps * drafts.plain_s_per_token, 3),
+        draft_speedup=round(decode_tps * drafts.plain_s_per_token, 3) if drafts.drafted else 0.0,
     )
