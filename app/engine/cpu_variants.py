@@ -118,16 +118,31 @@ def amx_usable() -> bool:
 
 
 def module_score(path: Path) -> int:
-    """``ggml_backend_score()`` of one CPU module: 0 where this CPU cannot run it (or it does not load)."""
+    """``ggml_backend_score()`` of one CPU module: 0 where this CPU cannot run it (or it does not load). The
+    module is unloaded again: only the chosen one stays, loaded by ggml."""
     try:
         lib = ctypes.CDLL(str(path))
-        score_fn = lib.ggml_backend_score
-    except (OSError, AttributeError) as exc:
+    except OSError as exc:
         log.warning("CPU module %s does not load: %s", path.name, exc)
         return 0
-    score_fn.restype = ctypes.c_int
-    score_fn.argtypes = []
-    return int(score_fn())
+    try:
+        score_fn = lib.ggml_backend_score
+        score_fn.restype = ctypes.c_int
+        score_fn.argtypes = []
+        return int(score_fn())
+    except AttributeError:
+        log.warning("CPU module %s has no ggml_backend_score", path.name)
+        return 0
+    finally:
+        _unload(lib)
+
+
+def _unload(lib: ctypes.CDLL) -> None:
+    """Drop this handle on a library (the loader unmaps it once no other handle holds it)."""
+    import _ctypes
+
+    close = getattr(_ctypes, "FreeLibrary" if sys.platform == "win32" else "dlclose")
+    close(lib._handle)
 
 
 def choose(scores: dict[str, int], *, amx_ok: bool, wanted: str = "") -> str | None:

@@ -6,7 +6,7 @@ cache, and guess the next token — and, from their own output state, the one af
 through llama.cpp's MTP context (``app.engine.mtp_native``) and fits the speculative loop's ``Drafter`` shape
 (``app.engine.speculative``): ``reset``, ``prompt_done``, ``draft``, ``verified``.
 
-What the loop must do for it (``needs_target_states``):
+What the loop must do for it (``app.engine.speculative.SpeculativeLoop`` does all of it):
 
 - Create the drafter before the prompt is evaluated: it switches the target context to keep the hidden state
   of every token that has logits (``set_target_states``); it reads the row of the prompt's last token.
@@ -47,8 +47,6 @@ class MtpDrafter:
     """Drafts with a Gemma 4 MTP assistant bound to one target context. One thread at a time, like the target."""
 
     name = "MTP"
-    #: The target context must keep its hidden states (done here) and be verified as the module docstring says.
-    needs_target_states = True
 
     def __init__(
         self,
@@ -126,9 +124,10 @@ class MtpDrafter:
             logits = self._ctx.step(token, pos, state, out)
             if logits is None:
                 break
-            token, p = _best(logits, self._ctx.n_vocab)
-            if p < self.p_min:
+            guess = _best(logits, self._ctx.n_vocab, self.p_min)
+            if guess is None:
                 break
+            token = guess
             drafts.append(token)
             state, out = out, (b if out is a else a)
         self._last_drafts = len(drafts)
@@ -167,10 +166,12 @@ class MtpDrafter:
             self.model.close()
 
 
-def _best(logits: Any, n_vocab: int) -> tuple[int, float]:
-    """The most likely token and its probability under the full softmax."""
+def _best(logits: Any, n_vocab: int, p_min: float) -> int | None:
+    """The most likely token; None when its probability under the full softmax is below ``p_min`` (the softmax,
+    over the whole vocabulary, is only computed when there is a floor to compare with)."""
     values = np.ctypeslib.as_array(logits, shape=(n_vocab,))
     token = int(values.argmax())
-    top = float(values[token])
-    total = float(np.exp(values - top, dtype=np.float64).sum())
-    return token, 1.0 / total if total > 0 else 0.0
+    if p_min <= 0.0:
+        return token
+    total = float(np.exp(values - values[token], dtype=np.float64).sum())
+    return token if total > 0 and 1.0 / total >= p_min else None

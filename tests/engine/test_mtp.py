@@ -16,7 +16,7 @@ from app.engine.gguf_file import GGUFInfo, read_gguf_info
 from app.engine.mtp import MAX_DRAFT, MtpDrafter
 from app.engine.mtp_native import mtp_available
 from app.engine.native import NativeContext, NativeModel, Sampler
-from app.engine.spec_step import greedy_speculative
+from tests.engine.spec_harness import greedy_speculative
 from tests.fixtures.tiny_gemma4_assistant import write_tiny_gemma4_assistant
 
 PROMPT = "<|turn>user\nHello world, what is the weather like in the city today?<turn|>\n<|turn>model\n"
