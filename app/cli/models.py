@@ -296,7 +296,10 @@ def _fit(
         f"  Default context here: {vf.default_ctx:,} tokens (the model was trained on {v.model.context_length:,})"
     )
     if vf.slow:
-        lines.append("  Warning: this model answers very slowly here; E4B or 26B-A4B is faster.")
+        lines.append(
+            "  Warning: this model would write under 3 tokens a second here; `gemma-desk models list` shows how fast "
+            "each model and quantization would be."
+        )
     if not name:
         lines.append(f"  Download it with: gemma-desk models download {v.ref}")
     if voice:

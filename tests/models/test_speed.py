@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.engine import Done, Engine, EventQueue, GenerateRequest, LoadRequest, Message, SamplingParams, Stats
+from app.engine.backends import default_threads
+from app.engine.events import GenerationStats
 from app.models.advice import advise
 from app.models.catalog import load_catalog
 from app.models.hardware import GpuInfo, Hardware
@@ -16,6 +18,7 @@ from app.models.speed import CpuSpeed, Speeds, load_observations, measure_cpu, r
 from app.models.speed.gpus import bandwidth_of, gpu_speed
 from app.models.speed.machine import cpu_identity, load_cpu_speed, save_cpu_speed
 from app.models.speed.observed import RATIO_MAX, RATIO_MIN, Sample, add_sample
+from app.models.speed.record import placement
 from app.models.speed.traffic import traffic_of_catalog
 from app.models.variants import assess, find_variant
 from app.units import GB
@@ -108,7 +111,11 @@ def test_a_real_decode_is_recorded_and_corrects_the_estimates(tiny_model: Path, 
     try:
         list(events.until_done(engine.load(LoadRequest(tiny_model, n_ctx=1024)), timeout=30))
         request = GenerateRequest(
-            messages=(Message.text("user", "Count"),), max_tokens=48, ignore_eos=True, sampling=SamplingParams(seed=1)
+            messages=(Message.text("user", "Count"),),
+            max_tokens=48,
+            ignore_eos=True,
+            sampling=SamplingParams(seed=1),
+            speculative="off",  # a plain decode: drafted turns are the next test's
         )
         gid = engine.generate(request)
         got = list(events.until_done(gid, timeout=60))
@@ -185,3 +192,40 @@ def test_experts_left_in_ram_are_read_at_the_cpu_speed() -> None:
     assert speeds[24][:2] == (0, "gpu")
     assert speeds[12][0] > speeds[16][0] > 0 and speeds[12][1] == speeds[16][1] == "split"
     assert decode("26b-a4b") < speeds[12][2] < speeds[16][2] < speeds[24][2]  # more experts in RAM, slower
+
+
+def test_drafted_and_cpu_expert_turns_are_recorded_as_the_estimate_would_place_them(
+    tiny_model: Path, tiny_moe_model: Path, tmp_path: Path
+) -> None:
+    """A turn sped up by drafts is kept at its plain rate (drafts gain with what an answer copies, not with the
+    machine); a mixture of experts loaded with its first layers' experts in RAM is a split, not all on the GPU."""
+    speeds = Speeds(DESKTOP)
+    drafted = GenerationStats(completion_tokens=64, decode_tps=90.0, draft_tokens=40, draft_speedup=1.5)
+    record_turn(tiny_model, drafted, speeds, folder=tmp_path)
+    assert load_observations(tmp_path).find(tiny_model.name, "cpu").decode == pytest.approx(60.0)  # type: ignore[union-attr]
+
+    traffic = traffic_of_gguf(tiny_moe_model)
+    assert traffic.expert_bytes > 0
+    assert placement(99, traffic.n_layer) == ("gpu", 1.0)
+    where, share = placement(99, traffic.n_layer, traffic, cpu_moe_layers=traffic.n_layer)
+    assert where == "split" and share == pytest.approx(1 - traffic.expert_bytes / traffic.weight_bytes)
+
+
+def test_numbers_too_big_for_a_count_in_either_file_are_a_damaged_file(tmp_path: Path) -> None:
+    """1e999 parses as infinity: the file is ignored (and measured or rewritten again), never a failure."""
+    (tmp_path / "decode-speeds.json").write_text(
+        '{"version": 1, "models": [{"file": "a.gguf", "kind": "cpu", "samples": [{"at": 1, "n_ctx": 1e999, '
+        '"decode": 5, "decode_estimate": 5}]}, {"file": "b.gguf", "kind": "cpu", "samples": [{"at": 1, '
+        '"n_ctx": 9, "decode": 1e999, "decode_estimate": 5}]}]}'
+    )
+    assert load_observations(tmp_path).items == ()
+    now = time.time()
+    add_sample("c.gguf", "cpu", Sample(now, 512, decode=10.0, decode_estimate=10.0), tmp_path)
+    assert [o.file for o in load_observations(tmp_path).items] == ["c.gguf"]
+    path = tmp_path / "machine-speed.json"
+    good = {"bandwidth": 2e10, "flops": 1e11, "threads": default_threads(), "measured_at": now, "cpu": cpu_identity()}
+    path.write_text(json.dumps(good))
+    assert load_cpu_speed(path) is not None  # the same file with sound numbers loads
+    for key in ("threads", "bandwidth", "flops"):
+        path.write_text(json.dumps(good | {key: float("inf")}))  # "Infinity", as 1e999 reads back
+        assert load_cpu_speed(path) is None, key

@@ -18,11 +18,13 @@ from pytestqt.qtbot import QtBot
 from app.models.catalog import Catalog, load_catalog, validate
 from app.models.download import part_path, retry
 from app.models.hardware import Hardware, probe_hardware
+from app.models.speed import Speeds
 from app.settings import Settings
 from app.ui import confirm
 from app.ui.model_setup.downloads import Downloads
 from app.ui.model_setup.manager import CHECKING, ERROR_COLOUR, CatalogRow, ModelManager
 from tests.models.http_fixture import FileServer
+from tests.models.test_speed import DESKTOP
 
 pytestmark = pytest.mark.gui
 
@@ -82,6 +84,8 @@ def downloads() -> Iterator[Downloads]:
 @pytest.fixture
 def open_manager(qtbot: QtBot, settings: Settings, downloads: Downloads) -> Factory:
     def make(catalog: Catalog | None = None, **kwargs: Any) -> ModelManager:
+        # A desktop's measured speed, not this test machine's: "Fits" / "Slow here" must not hang on its load.
+        kwargs.setdefault("speeds", lambda _hw: Speeds(DESKTOP))
         manager = ModelManager(catalog or load_catalog(), settings, downloads, **kwargs)
         qtbot.addWidget(manager)
         # The first reads come back through the event loop, so connecting after the constructor misses none.

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from app.models.fit.recommend import COMFORTABLE_TOK_S
 from app.models.hardware import Hardware
 from app.models.speed.estimate import SLOW_TOK_S, SpeedEstimate, Speeds, rate
 from app.models.speed.gpus import GpuSpeed, gpu_speed
@@ -42,7 +41,6 @@ def speeds_or_none(load: Callable[[Hardware], Speeds], hw: Hardware) -> Speeds |
 
 
 __all__ = [
-    "COMFORTABLE_TOK_S",
     "SLOW_TOK_S",
     "TYPICAL_CTX",
     "CpuSpeed",

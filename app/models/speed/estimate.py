@@ -31,7 +31,6 @@ from pathlib import Path
 
 from app.models.catalog import CatalogModel, Quant
 from app.models.fit import Estimate
-from app.models.fit.recommend import COMFORTABLE_TOK_S
 from app.models.speed.gpus import GpuSpeed
 from app.models.speed.machine import CpuSpeed
 from app.models.speed.observed import Observations, placement_kind
@@ -87,11 +86,6 @@ class SpeedEstimate:
         }[self.source]
         reading = f", reads a prompt at about {rate(self.prefill)} tok/s" if self.prefill else ""
         return f"Writes {self.text}{reading} ({how})."
-
-    @property
-    def comfortable(self) -> bool | None:
-        """Fast enough to read along (None: unknown)."""
-        return None if self.decode is None else self.decode >= COMFORTABLE_TOK_S
 
 
 def rate(tok_s: float) -> str:

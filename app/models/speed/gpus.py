@@ -47,10 +47,6 @@ class GpuSpeed:
     name: str  # as llama.cpp reports it (several GPUs joined with " + ")
     bandwidth: float | None  # bytes/s; None: not in the table
 
-    @property
-    def known(self) -> bool:
-        return self.bandwidth is not None
-
 
 def _key_pattern(key: str) -> re.Pattern[str]:
     # "M2" must not match "M2 Pro" (longest first sorts that) nor "RTX A2000M2" (word boundaries).

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 import threading
 import time
@@ -141,12 +142,12 @@ def load_cpu_speed(path: Path, *, now: float | None = None, max_age_s: float = M
             cpu=str(data.get("cpu", "")),
             blas_threads=int(data.get("blas_threads", 0)),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, ArithmeticError):  # 1e999 parses as inf
         return None
     age = (time.time() if now is None else now) - speed.measured_at
     if not 0 <= age <= max_age_s or speed.cpu != cpu_identity() or speed.threads != default_threads():
         return None
-    if not (speed.bandwidth > 0 and speed.flops > 0):
+    if not (0 < speed.bandwidth < math.inf and 0 < speed.flops < math.inf):  # NaN fails both
         return None
     return speed
 

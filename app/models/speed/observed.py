@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import statistics
 import threading
 from dataclasses import asdict, dataclass
@@ -94,10 +95,6 @@ class Observations:
         found = self.find(file, kind)
         return found.decode if found is not None else None
 
-    def measured_prefill(self, file: str, kind: str) -> float | None:
-        found = self.find(file, kind)
-        return found.prefill if found is not None else None
-
     def ratio(self, kind: str, what: str = "decode") -> float | None:
         """How far off the estimates were here on this placement (clamped), None when nothing was measured."""
         ratios = [r for o in self.items if o.kind == kind and (r := o.ratio(what)) is not None]
@@ -122,11 +119,11 @@ def _parse(data: Any) -> Observations:
                     prefill_estimate=float(s.get("prefill_estimate", 0.0)),
                 )
                 for s in entry["samples"][-KEEP_SAMPLES:]
-                if float(s["decode"]) > 0
+                if 0 < float(s["decode"]) < math.inf
             )
             if samples and entry["kind"] in ("cpu", "gpu"):
                 items.append(Observation(str(entry["file"]), entry["kind"], samples))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, ArithmeticError):  # inf or NaN where a count belongs
             continue  # one damaged entry does not cost the others
     return Observations(tuple(items[:KEEP_MODELS]))
 
@@ -136,7 +133,7 @@ def load_observations(folder: Path | None = None) -> Observations:
     try:
         text = ((folder or data_dir()) / FILE_NAME).read_text(encoding="utf-8")
         return _parse(json.loads(text))
-    except (OSError, ValueError):
+    except (OSError, ValueError, ArithmeticError):
         return Observations()
 
 

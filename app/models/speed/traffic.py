@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.gguf_file import read_gguf_info
+from app.engine.moe_offload import expert_layer
 from app.models.catalog import CatalogModel, Quant
 from app.models.fit.facts import GEMMA_VOCAB, arch_facts, as_int
 from app.models.fit.kv_cache import kv_caches
@@ -99,7 +100,7 @@ def traffic_of_gguf(path: Path) -> Traffic:
     for t in info.tensors:
         if t.name in _LOOKUP_TENSORS and not (tied and t.name == "token_embd.weight"):
             continue
-        routed = "_exps." in t.name or "_chexps." in t.name
+        routed = expert_layer(t.name) is not None  # the routed experts, named as --n-cpu-moe names them
         share = expert_share if routed else 1.0
         weight_bytes += (t.n_bytes() or 0) * share
         params += t.n_elements * share

@@ -144,19 +144,25 @@ class ModelSetup(QObject):
 
     # -- speed ------------------------------------------------------------------------------------
 
-    def record_speed(self, model: Path | None, stats: GenerationStats) -> None:
+    def record_speed(self, model: Path | None, stats: GenerationStats, cpu_moe_layers: int = 0) -> None:
         """Keep what a real answer of the local ``model`` measured (in the background), so the estimates follow
-        this machine; ``model`` None (a remote server) records nothing."""
+        this machine; ``model`` None (a remote server) records nothing. ``cpu_moe_layers``: as the model loaded."""
         if model is None or stats.completion_tokens < MIN_DECODE_TOKENS:
             return
         hw, speed_of, look, folder = self.hardware, self.speeds, self.probe, self.folder()
 
-        def work() -> None:
-            speeds = speeds_or_none(speed_of, hw or look(folder))
+        def work() -> Hardware:
+            machine = hw or look(folder)
+            speeds = speeds_or_none(speed_of, machine)
             if speeds is not None and model.is_file():
-                record_turn(model, stats, speeds)
+                record_turn(model, stats, speeds, cpu_moe_layers=cpu_moe_layers)
+            return machine
 
-        run_in_background(work, None, lambda exc: log.info("speed not recorded: %s", exc))
+        def keep(machine: Hardware) -> None:  # a resumed model skips the start-up probe: probe once, not per answer
+            if self.hardware is None:
+                self.hardware = machine
+
+        run_in_background(work, keep, lambda exc: log.info("speed not recorded: %s", exc))
 
     # -- the check before loading -------------------------------------------------------------------
 

@@ -279,7 +279,8 @@ class MainWindow(QMainWindow):
         self.status.set_stats(stats)
         self.composer.set_history_tokens(stats.context_used)
         info = self.bridge.model_info if self.bridge.remote is None else None
-        self.models.record_speed(info.path if info is not None else None, stats)  # the speed estimates learn
+        if info is not None:  # a local model: the speed estimates learn (a remote server's speed is not ours)
+            self.models.record_speed(info.path, stats, info.cpu_moe_layers)
 
     def _announce(self, text: str) -> None:
         """Tell screen readers that the answer is complete."""
