@@ -93,10 +93,6 @@ class Chunks:
     def __iter__(self) -> Iterator[Chunk]:
         return iter(self.items)
 
-    @property
-    def n_pos(self) -> int:
-        return sum(c.n_pos for c in self.items)
-
     def raw(self, chunk: Chunk) -> M.mtmd_input_chunk_p:
         if self.ptr is None:
             raise RuntimeError("the prompt's chunks were already freed")
@@ -152,15 +148,6 @@ class MediaRun:
     def __iter__(self) -> Iterator[Chunk]:
         return iter(self.items)
 
-    @property
-    def n_pos(self) -> int:
-        return sum(c.n_pos for c in self.items)
-
-    @property
-    def prepared(self) -> bool:
-        """True once this run holds a native list."""
-        return self._native is not None
-
     def raw(self, chunk: Chunk) -> M.mtmd_input_chunk_p:
         """The native chunk (the list is fetched from the cache, or prepared again, the first time)."""
         if self._native is None:
@@ -207,6 +194,12 @@ class MediaChunkCache:
             self._layouts.move_to_end(key)
             self.stats.layout_hits += 1
             return MediaRun(self, payload, key, items, None)
+        kept = self._native.get(key)  # the layout was evicted, the native list was not: lay out from it
+        if kept is not None:
+            self._native.move_to_end(key)
+            self.stats.native_hits += 1
+            self._keep_layout(key, kept[0].items)
+            return MediaRun(self, payload, key, kept[0].items, kept[0].retain())
         native = self._prepare(payload, key)
         self._keep_layout(key, native.items)
         return MediaRun(self, payload, key, native.items, native)
@@ -220,6 +213,7 @@ class MediaChunkCache:
             return found[0].retain()
         native = self._prepare(payload, key)
         if native.items != items:  # libmtmd is deterministic: a change means a bug, and positions would be wrong
+            self._forget_native(key)  # nor may a later plan find it
             native.release()
             raise RequestError(f"{payload.source_name or 'An attachment'} was prepared differently this time.")
         return native
@@ -231,6 +225,7 @@ class MediaChunkCache:
         self.stats.tokenized += 1
         size = self._size_of(payload)
         if self.max_native > 0 and size <= self.max_native_bytes:
+            self._forget_native(key)  # an older list of the same media: released, not leaked or counted twice
             self._native[key] = (native.retain(), size)
             self._native_bytes += size
             while len(self._native) > self.max_native or self._native_bytes > self.max_native_bytes:
@@ -238,6 +233,12 @@ class MediaChunkCache:
                 self._native_bytes -= old_size
                 old.release()
         return native
+
+    def _forget_native(self, key: str) -> None:
+        found = self._native.pop(key, None)
+        if found is not None:
+            self._native_bytes -= found[1]
+            found[0].release()
 
     def _keep_layout(self, key: str, items: tuple[Chunk, ...]) -> None:
         self._layouts[key] = items

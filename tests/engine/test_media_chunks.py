@@ -152,3 +152,19 @@ def test_answers_are_the_same_with_kept_chunks_and_with_fresh_ones(tiny_model: P
 def test_a_text_only_chat_never_prepares_media(session: ModelSession) -> None:
     run(session, [Message("user", (Part("text", "Hello"),))])
     assert media_stats(session) == MediaCacheStats()
+
+
+def test_a_picture_whose_layout_was_dropped_is_laid_out_from_its_kept_list(session: ModelSession) -> None:
+    """Layouts and native lists have bounds of their own: when a picture's layout goes and its native list stays,
+    the kept list serves it (never a second list for the same picture, leaked or counted twice)."""
+    cache = projector_of(session).media
+    a, b = image_part(picture(50)), image_part(picture(51))
+    [(_, cost)] = session.measure([a])
+    cache.max_layout_positions = cost  # room for one picture's layout
+    session.measure([b])  # b's layout pushes a's out; both native lists stay
+    assert cache.native_count == 2 and cache.stats.tokenized == 2
+    [(_, again)] = session.measure([a])
+    assert again == cost and cache.stats.tokenized == 2  # no mtmd_tokenize: a's kept list was used
+    assert cache.native_count == 2 and cache.stats.native_hits >= 1
+    cache.clear()
+    assert cache.stats.live == 0  # every list freed, none leaked
