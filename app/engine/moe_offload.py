@@ -45,14 +45,17 @@ def check_cpu_moe_layers(n: int, info: GGUFInfo) -> None:
         raise RequestError(f"The number of layers whose experts stay on the CPU must be 0 or more; {n!r} was asked.")
     if n == 0:
         return
-    n_layer = info.get(f"{info.architecture}.block_count")
     name = info.name
-    if not expert_layers(info):
+    layers = expert_layers(info)
+    if not layers:
         raise RequestError(
             f"{name} is not a mixture-of-experts model: it has no expert weights to keep on the CPU "
             "(use 0 CPU-expert layers, or fewer GPU layers to save video memory)."
         )
-    if isinstance(n_layer, int) and n > n_layer:
+    n_layer = info.get(f"{info.architecture}.block_count")
+    if not isinstance(n_layer, int) or isinstance(n_layer, bool) or n_layer <= 0:
+        n_layer = max(layers) + 1  # a header without its layer count: the experts' own layers bound it
+    if n > n_layer:
         raise RequestError(
             f"{name} has {n_layer} layers; the experts of {n} layers cannot stay on the CPU (use 0 … {n_layer})."
         )

@@ -4,15 +4,14 @@
 buft}`` ended by a NULL pattern (``include/llama.h``); llama.cpp reads it while loading and keeps no copy of the
 strings, so ``TensorOverrides`` owns the array and its pattern bytes for as long as the model that used it.
 
-The CPU buffer type comes from ggml's device registry (``ggml_backend_dev_by_type(CPU)`` then
-``ggml_backend_dev_buffer_type``), never from a symbol of libggml-cpu: with ``GGML_BACKEND_DL`` the CPU backend
-is a module loaded at start-up, and the registry is how its buffer type is found.
+The CPU buffer type is ggml-base's ``ggml_backend_cpu_buffer_type()`` — what the CPU device reports as its own,
+and the very pointer llama.cpp's loader compares against to keep the repacked CPU kernels for those tensors —
+taken from the copy of ggml-base llama.cpp runs on (``app.engine.ggml_lib``).
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 from collections.abc import Sequence
 
@@ -20,8 +19,6 @@ from app.engine.errors import ModelLoadError
 from app.engine.moe_offload import expert_pattern
 
 log = logging.getLogger(__name__)
-
-_DEVICE_TYPE_CPU = 0  # enum ggml_backend_dev_type: CPU, GPU, IGPU, ACCEL
 
 
 class _Override(ctypes.Structure):
@@ -39,7 +36,6 @@ class TensorOverrides:
         for slot, pattern in zip(self._array, self._patterns, strict=False):
             slot.pattern = pattern
             slot.buft = buft
-        self.patterns = tuple(patterns)
 
     @property
     def address(self) -> int:
@@ -47,39 +43,25 @@ class TensorOverrides:
         return ctypes.addressof(self._array)
 
 
-@functools.cache
-def _ggml_symbols() -> tuple[ctypes.CDLL, ctypes.CDLL]:
-    """(libggml: the device registry, libggml-base: devices and buffer types), the copies llama.cpp runs on."""
-    from app.engine.ggml_lib import ggml, ggml_base
+def cpu_buffer_type() -> int:
+    """ggml's host (CPU) buffer type, as an address for ``llama_model_tensor_buft_override.buft``."""
+    from app.engine.ggml_lib import ggml_base
 
-    reg, base = ggml(), ggml_base()
-    reg.ggml_backend_dev_by_type.restype = ctypes.c_void_p
-    reg.ggml_backend_dev_by_type.argtypes = [ctypes.c_int]
-    base.ggml_backend_dev_buffer_type.restype = ctypes.c_void_p
-    base.ggml_backend_dev_buffer_type.argtypes = [ctypes.c_void_p]
-    base.ggml_backend_buft_name.restype = ctypes.c_char_p
-    base.ggml_backend_buft_name.argtypes = [ctypes.c_void_p]
-    return reg, base
-
-
-def cpu_buffer_type() -> tuple[int, str]:
-    """The CPU device's buffer type (address, name) from ggml's registry; the backend must be initialised."""
     try:
-        reg, base = _ggml_symbols()
-    except (ImportError, AttributeError) as exc:  # pragma: no cover - depends on the wheel's layout
+        fn = ggml_base().ggml_backend_cpu_buffer_type
+    except AttributeError as exc:  # pragma: no cover - depends on the wheel's layout
         raise ModelLoadError(f"This llama.cpp build cannot keep experts on the CPU ({exc}).") from None
-    dev = reg.ggml_backend_dev_by_type(_DEVICE_TYPE_CPU)
-    buft = base.ggml_backend_dev_buffer_type(dev) if dev else None
-    if not buft:
-        raise ModelLoadError("llama.cpp has no CPU device loaded, so experts cannot be kept on the CPU.")
-    name = base.ggml_backend_buft_name(buft) or b"CPU"
-    return int(buft), name.decode("utf-8", "replace")
+    fn.restype = ctypes.c_void_p
+    fn.argtypes = []
+    buft = fn()
+    if not buft:  # pragma: no cover - ggml returns a static object
+        raise ModelLoadError("llama.cpp has no CPU buffer type, so experts cannot be kept on the CPU.")
+    return int(buft)
 
 
 def cpu_expert_overrides(n_layers: int) -> TensorOverrides | None:
     """Overrides that keep the experts of layers ``0 … n_layers-1`` in CPU memory (None for 0)."""
     if n_layers <= 0:
         return None
-    buft, name = cpu_buffer_type()
-    log.debug("keeping the experts of %d layers in %s memory", n_layers, name)
-    return TensorOverrides([expert_pattern(il) for il in range(n_layers)], buft)
+    log.debug("keeping the experts of %d layers in CPU memory", n_layers)
+    return TensorOverrides([expert_pattern(il) for il in range(n_layers)], cpu_buffer_type())
