@@ -41,9 +41,11 @@ MediaPayload = ImageInput | AudioClip
 #: The KV key of one media position: (media id, offset in the chunk).
 MediaKey = tuple[str, int]
 
-#: Native lists kept: a 1120-token picture is ~31 MB of float32 pixels, a 280-token one ~8 MB.
+#: Native lists kept: a 1120-token picture is ~31 MB of float32 pixels, a 280-token one ~8 MB. They only spare
+#: the resize when a picture is evaluated again (a follow-up plans from layouts, and encoded pictures are kept as
+#: embeddings), and the fit estimate does not count them: a small bound.
 DEFAULT_MAX_NATIVE = 32
-DEFAULT_MAX_NATIVE_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_NATIVE_BYTES = 64 * 1024 * 1024
 #: Positions of layouts kept (each ~90 bytes): more than any context holds.
 DEFAULT_MAX_LAYOUT_POSITIONS = 262_144
 

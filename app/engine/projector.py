@@ -110,7 +110,6 @@ class Projector:
         self._closed = False
         #: Each picture and clip is prepared by libmtmd once; follow-up turns plan from what is kept here.
         self.media = MediaChunkCache(self.tokenize_media, self.prepared_bytes)
-        self._budget_tag = f"{params.image_min_tokens}-{params.image_max_tokens}"
 
     def media_key(self, payload: MediaPayload) -> str:
         """The id a media chunk carries: content hash, plus the budget for images."""
@@ -120,9 +119,7 @@ class Projector:
 
     def media_run(self, payload: MediaPayload) -> MediaRun:
         """One picture or clip of a prompt, prepared by libmtmd only the first time this projector sees it."""
-        kind = IMAGE if isinstance(payload, ImageInput) else AUDIO
-        key = f"{self.media_key(payload)}|{kind}|{self._budget_tag if kind == IMAGE else ''}"
-        return self.media.run(payload, key)
+        return self.media.run(payload, self.media_key(payload))  # content hash (+ the budget a picture was cut to)
 
     def prepared_bytes(self, payload: MediaPayload) -> int:
         """About what libmtmd keeps of a prepared picture (float32 RGB at the resized size) or clip."""

@@ -35,7 +35,7 @@ from typing import Any
 from app.models.fit.compute import compute_buffer, projector_compute_bytes, projector_ubatch
 from app.models.fit.facts import GEMMA_VOCAB, ModelFacts, as_int
 from app.models.fit.kv_cache import KVCache, kv_caches, pad
-from app.models.fit.moe import experts_in_ram
+from app.models.fit.moe import expert_bytes
 from app.units import MIB, format_memory
 
 _OVERHEAD_FIXED = 4 * MIB
@@ -149,8 +149,9 @@ def _experts_left_in_ram(facts: ModelFacts, opts: EstimateOptions, full: bool, n
     """
     n_layer = as_int(facts.arch.get("block_count"), 0)
     first = 0 if full else max(0, n_layer + 1 - opts.gpu_layers)
-    moved = [experts_in_ram(facts, opts.cpu_moe_layers, range(il, il + 1)) for il in range(first, n_layer)]
-    if not sum(moved):
+    sizes = expert_bytes(facts)  # per layer, worked out once
+    moved = sizes[first : min(opts.cpu_moe_layers, len(sizes))]
+    if not moved or not sum(moved):
         return 0
     notes.append(
         f"the experts of the first {opts.cpu_moe_layers} layers ({format_memory(sum(moved))}) stay in RAM; "

@@ -56,12 +56,6 @@ def _other_params(facts: ModelFacts) -> int:
     return params
 
 
-def experts_in_ram(facts: ModelFacts, cpu_moe_layers: int, offloaded: range) -> int:
-    """Bytes of experts kept in RAM that would otherwise be on the GPU: layers < ``cpu_moe_layers`` offloaded."""
-    sizes = expert_bytes(facts)
-    return sum(sizes[il] for il in offloaded if il < min(cpu_moe_layers, len(sizes)))
-
-
 def cpu_moe_choices(facts: ModelFacts, hw: Hardware, gpu_layers: int) -> range:
     """The numbers of CPU-expert layers worth trying here (empty when the split cannot help).
 
