@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,24 @@ pytestmark = pytest.mark.skipif(
 def frozen(*args: str, home: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"GEMMA_DESK_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=home)
+    # Its own session: a run that hangs is killed with its helpers (QtWebEngineProcess would keep the pipes open
+    # and the wait for them would never end).
+    with subprocess.Popen(
+        [str(EXE), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=home,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail(f"the bundle did not finish in {timeout:.0f} s\n{out[-3000:]}\n{err[-3000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_the_bundle_carries_its_libraries_and_data() -> None:

@@ -8,14 +8,15 @@ the module was built with, else a number that grows with the features it uses. l
 current folder. We pick ourselves, from llama-cpp-python's own ``lib`` folder only, for two reasons:
 
 * No module is ever loaded from the current folder (a library planted next to a document must not run).
-* The AMX guard. ggml's score for the ``sapphirerapids`` module checks only CPUID's AMX bits. Under some
-  hypervisors CPUID reports AMX while the guest kernel does not enable the tile registers, and the first AMX
-  instruction then kills the process — the crash our notes recorded for a ``-march=native`` build on such a VM.
-  An AMX module is therefore loaded only where the kernel grants the tile data permission
-  (Linux ``arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)``, which fails without the kernel's and the
-  hypervisor's support); elsewhere the next best module (AVX-512 with VNNI/BF16) runs. The test suite loads
-  every module this machine scores above 0 in its own process and decodes with it, so a module that crashes
-  here is found by test, not by a user.
+* The AMX guard. ggml's score for the ``sapphirerapids`` module checks only CPUID's AMX bits, and the AMX
+  kernels of the llama.cpp we build on end the process with an illegal instruction on quantized weights
+  (Q4_K on Gemma 3 270M: ``tilezero`` traps) even where the kernel grants the tile permission — the tile
+  configuration is lost before use (llama.cpp PR #26954 describes the fault and its fix). An AMX module is
+  therefore never chosen by itself: only when ``GEMMA_DESK_CPU_VARIANT`` names it and the kernel grants the
+  tile data permission (Linux ``arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)``). Elsewhere the next
+  best module (AVX-512 with VNNI/BF16) runs. The test suite loads every module this machine scores above 0 in
+  its own process and decodes real quantized weights with it, so a module that crashes here is found by test,
+  not by a user.
 
 ``GEMMA_DESK_CPU_VARIANT`` names a module to load instead (``haswell``, ``icelake``, …): for benchmarks, and
 for a user whose machine misbehaves with the best one. A build with the CPU backend linked in (an older or
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Names a CPU module to load instead of the best one (its level: ``haswell``, ``icelake``, ``x64``, …).
 VARIANT_ENV = "GEMMA_DESK_CPU_VARIANT"
 
-#: Modules whose kernels use AMX tiles: loaded only where the kernel lets this process use them.
+#: Modules whose kernels use AMX tiles: loaded only when asked for by name, and the kernel lets this process use them.
 AMX_VARIANTS = frozenset({"sapphirerapids"})
 
 #: What each x86 level adds over plain x86-64, for the self-check and About (ggml/src/CMakeLists.txt's list).
@@ -146,10 +147,11 @@ def _unload(lib: ctypes.CDLL) -> None:
 
 
 def choose(scores: dict[str, int], *, amx_ok: bool, wanted: str = "") -> str | None:
-    """The module to load: ``wanted`` if it runs here, else the best score above 0, skipping AMX unless allowed."""
-    runnable = {name: s for name, s in scores.items() if s > 0 and (amx_ok or name not in AMX_VARIANTS)}
+    """The module to load: ``wanted`` if it runs here, else the best score above 0. An AMX module runs only when
+    ``wanted`` names it and ``amx_ok`` (the kernel grants the tile permission); never by score alone."""
+    runnable = {name: s for name, s in scores.items() if s > 0 and name not in AMX_VARIANTS}
     if wanted:
-        if wanted in runnable:
+        if wanted in runnable or (wanted in AMX_VARIANTS and amx_ok and scores.get(wanted, 0) > 0):
             return wanted
         log.warning("%s=%s cannot run on this machine (or does not exist); using the best one", VARIANT_ENV, wanted)
     return max(runnable, key=lambda name: (runnable[name], name)) if runnable else None
