@@ -226,6 +226,65 @@ SETTINGS: tuple[Setting, ...] = (
         group="Voice and camera",
         in_dialog=False,
     ),
+    # Voice conversation (a page of its own in the dialog: Settings → Voice)
+    Setting(
+        key="read_aloud_voice_answers",
+        kind="bool",
+        default=True,
+        label="Read answers aloud after a voice question",
+        help="When you ask by voice (push-to-talk or hands-free), the answer is read aloud as it is written, "
+        "starting with its first sentence. Thinking and code are not read. Any answer's Speak button reads it.",
+        group="Voice",
+    ),
+    Setting(
+        key="speech_voice",
+        kind="str",
+        default="",
+        label="Voice",
+        help="The system voice that reads answers aloud. Empty: the system's default voice.",
+        group="Voice",
+    ),
+    Setting(
+        key="speech_rate",
+        kind="float",
+        default=0.0,
+        label="Speaking rate",
+        help="How fast answers are read: -1 is slowest, 0 the voice's normal pace, 1 fastest.",
+        group="Voice",
+        minimum=-1.0,
+        maximum=1.0,
+    ),
+    Setting(
+        key="speech_volume",
+        kind="int",
+        default=100,
+        label="Speech volume (%)",
+        help="How loud answers are read, as a share of the system volume.",
+        group="Voice",
+        minimum=0,
+        maximum=100,
+    ),
+    Setting(
+        key="hands_free_silence_s",
+        kind="float",
+        default=0.8,
+        label="Hands-free: send after a pause of (seconds)",
+        help="In hands-free mode, what you said is sent once you have been quiet this long. Longer lets you "
+        "pause to think mid-sentence; shorter answers sooner.",
+        group="Voice",
+        minimum=0.3,
+        maximum=3.0,
+    ),
+    Setting(
+        key="hands_free_barge_in",
+        kind="bool",
+        default=True,
+        label="Hands-free: let me interrupt the answer by speaking",
+        help="While an answer is read aloud, speaking stops it and starts your next question. Off: the "
+        "microphone does not listen while the app speaks (interrupt with Esc or push-to-talk) — for loud "
+        "speakers without echo cancellation.",
+        group="Voice",
+    ),
     # State the app keeps between runs; not in the dialog
     Setting(
         key="last_model_path",

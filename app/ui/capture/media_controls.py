@@ -19,7 +19,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMainWindow, QToolButton, QWidget
 
@@ -41,6 +41,10 @@ _KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.Shortcu
 
 
 class MediaControls(QObject):
+    # Signals
+    voiceSent = Signal(float)  # a push-to-talk question went out at once; perf_counter of the button's release
+    capabilitiesChanged = Signal()  # the model (what it sees and hears) or the microphone changed
+
     def __init__(
         self, window: QMainWindow, composer: Composer, settings: Settings, *, max_s: float | None = None
     ) -> None:
@@ -96,6 +100,7 @@ class MediaControls(QObject):
     def set_model(self, *, loaded: bool, vision: bool, audio: bool, name: str = "") -> None:
         self._model = (loaded, vision, audio, name)
         self.update()
+        self.capabilitiesChanged.emit()
 
     def mic_reason(self) -> str:
         """Why the mic button is off, or ""."""
@@ -153,7 +158,9 @@ class MediaControls(QObject):
         self.last_timings = dict(timings)
         send = self.settings.get_str("voice_send") == "send"
         self.composer.add_recording(wav, audio, send=send)
-        if not send:
+        if send:
+            self.voiceSent.emit(timings.get("released_at", time.perf_counter()))
+        else:
             self.composer.focus_input()
 
     def _notice(self, text: str) -> None:

@@ -101,6 +101,7 @@ class ChatController(QObject):
     conversationChanged = Signal(object)  # Conversation | None
     playRequested = Signal(object)  # Path of a recording in the conversation
     previewRequested = Signal(object, int)  # MessageWidget, code block index (-1: an unfenced HTML page)
+    speakRequested = Signal(object)  # MessageWidget whose Speak button was pressed
     listChanged = Signal()  # titles / order changed: refresh the sidebar
     statsChanged = Signal(object)  # GenerationStats
     notice = Signal(str)
@@ -224,6 +225,7 @@ class ChatController(QObject):
         widget.editSubmitted.connect(lambda text, w=widget: self.edit_and_resend(w, text))
         widget.branchRequested.connect(lambda d, w=widget: self.switch_branch(w, d))
         widget.playRequested.connect(self.playRequested)
+        widget.speakRequested.connect(lambda w=widget: self.speakRequested.emit(w))
         widget.previewRequested.connect(lambda index, w=widget: self.previewRequested.emit(w, index))
         if msg.attachments and not msg.tools:  # an answer's attachments are its tools' pictures
             self._show_attachments(widget, msg.attachments)

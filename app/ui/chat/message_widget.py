@@ -92,6 +92,7 @@ class MessageWidget(QFrame):
     playRequested = Signal(object)  # Path of a recording to play or stop
     previewRequested = Signal(int)  # a code block's index, or -1: the HTML page written without a fence
     textUpdated = Signal()  # the answer grew (streaming) or was replaced
+    speakRequested = Signal()  # read this answer aloud, or stop reading it
 
     def __init__(self, role: str, title: str, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,6 +171,9 @@ class MessageWidget(QFrame):
         self.edit_button.clicked.connect(self.begin_edit)
         self.regenerate_button = _tool("Regenerate", "Write this answer again (keeps the old version)", self)
         self.regenerate_button.clicked.connect(self.regenerateRequested)
+        self.speak_button = _tool("Speak", "Read this answer aloud (thinking and code are left out)", self)
+        self.speak_button.clicked.connect(self.speakRequested)
+        self.speak_button.setVisible(self.role == "assistant")
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -182,6 +186,7 @@ class MessageWidget(QFrame):
         header.addWidget(self.edit_button)
         header.addWidget(self.regenerate_button)
         header.addWidget(self.page_button)
+        header.addWidget(self.speak_button)
         header.addWidget(self.copy_button)
         return header
 
@@ -377,6 +382,12 @@ class MessageWidget(QFrame):
 
     def set_can_regenerate(self, can: bool) -> None:
         self.regenerate_button.setVisible(can and self.role == "assistant")
+
+    def set_speaking(self, on: bool) -> None:
+        """The Speak button becomes Stop while this answer is read aloud."""
+        self.speak_button.setText("Stop" if on else "Speak")
+        self.speak_button.setToolTip("Stop reading aloud (Esc)" if on else "Read this answer aloud")
+        self.speak_button.setAccessibleName("Stop reading aloud" if on else "Read this answer aloud")
 
     def set_error(self, message: str) -> None:
         self.error.setText(message)

@@ -133,7 +133,8 @@ class Composer(QWidget):
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, context=context)
         self._stop_shortcut.activated.connect(self.stopRequested)
-        self._stop_shortcut.setEnabled(False)  # Esc is only ours while a reply is being generated
+        self._stop_shortcut.setEnabled(False)  # Esc is only ours while a reply is being generated or read aloud
+        self._speaking = False
         QShortcut(QKeySequence("Ctrl+O"), self, context=context).activated.connect(self._on_attach_button_clicked)
         QShortcut(QKeySequence("Ctrl+T"), self, context=context).activated.connect(self.think_button.toggle)
 
@@ -142,8 +143,13 @@ class Composer(QWidget):
     def set_busy(self, busy: bool) -> None:
         """While a reply is generated, Send becomes Stop (Esc too) and Enter does nothing."""
         self._busy = busy
-        self._stop_shortcut.setEnabled(busy)
+        self._stop_shortcut.setEnabled(busy or self._speaking)
         self._update_send()
+
+    def set_speaking(self, speaking: bool) -> None:
+        """While an answer is read aloud, Esc here stops it (``stopRequested``)."""
+        self._speaking = speaking
+        self._stop_shortcut.setEnabled(self._busy or speaking)
 
     def set_capabilities(self, *, model_loaded: bool, vision: bool, audio: bool, model_name: str = "") -> None:
         self.intake.abilities = Abilities(model_loaded, vision, audio, model_name)

@@ -27,12 +27,15 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QStackedWidg
 from app.chat.budget import history_tokens
 from app.engine import GenerationStats
 from app.render.markdown import DARK, LIGHT
+from app.paths import data_dir
 from app.settings import Settings
 from app.store import Conversation, Store
 from app.tools.tool_settings import ToolSettings
+from app.ui.capture.hands_free import HandsFree
 from app.ui.capture.media_controls import MediaControls
 from app.ui.chat.controller import ChatController
 from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.read_aloud import ReadAloud
 from app.ui.chat.view import ChatView
 from app.ui.composer.composer import Composer
 from app.ui.composer.context_offers import ContextOffers
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self.controller = ChatController(store, self.bridge, self.chat, settings, self.tool_settings)
         self.media = MediaControls(self, self.composer, settings)
+        self._build_voice()
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
         self.chats = ChatList(self, store, self.sidebar, self.controller, self.chat, self.composer, self.notice_bar)
         self.loading = ModelLoading(self)
@@ -145,6 +149,18 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([240, 760])
         self.setCentralWidget(self.splitter)
 
+    def _build_voice(self) -> None:
+        """Answers read aloud, and the Hands-free switch beside Hold to talk."""
+        self.read_aloud = ReadAloud(self.controller, self.settings, lambda text: self.notice_bar.show_notice(text), self)
+        self.hands_free = HandsFree(
+            self.media,
+            self.controller,
+            self.read_aloud,
+            self.settings,
+            lambda text: self.notice_bar.show_notice(text),
+            data_dir() / "recordings",
+        )
+
     def _resume_last_model(self) -> None:
         """Load the model of the last session (its fit checked first), or reconnect to its remote server;
         without either, look at the machine."""
@@ -177,7 +193,7 @@ class MainWindow(QMainWindow):
         c, comp = self.controller, self.composer
         comp.use_engine(self.bridge)
         comp.sendRequested.connect(self._on_send)
-        comp.stopRequested.connect(c.stop)
+        comp.stopRequested.connect(self.stop_answer)
         comp.thinkingToggled.connect(c.set_thinking)
         comp.modelFileDropped.connect(self.loading.offer_model)
         comp.noticeRequested.connect(lambda text: self.notice_bar.show_notice(text))
@@ -190,6 +206,10 @@ class MainWindow(QMainWindow):
             self.toolSettingsChanged.connect(lambda: c.tools.reload() if c.tools is not None else None)
         c.answerFinished.connect(self._announce)
         c.playRequested.connect(self.media.player.toggle)
+        c.speakRequested.connect(self.read_aloud.toggle)
+        self.media.voiceSent.connect(self.read_aloud.voice_question_sent)
+        self.media.capabilitiesChanged.connect(self.hands_free.update_reason)
+        self.read_aloud.speakingChanged.connect(lambda on: comp.set_speaking(on))
         c.previewRequested.connect(self.previews.show_for)
         self.media.player.started.connect(self._on_playing_changed)
         self.media.player.finished.connect(self._on_playing_changed)
@@ -219,13 +239,13 @@ class MainWindow(QMainWindow):
         action("&Chat", "&Search chats", "Ctrl+F", self.chats.focus_search)
         action("&Chat", "&Previous chat", "Ctrl+PgUp", lambda: self.chats.step(-1))
         action("&Chat", "Ne&xt chat", "Ctrl+PgDown", lambda: self.chats.step(1))
-        stop = action("&Chat", "S&top the answer\tEsc", None, self.controller.stop)
-        stop.setToolTip("Stop the answer (Esc)")
+        stop = action("&Chat", "S&top the answer\tEsc", None, self.stop_answer)
+        stop.setToolTip("Stop the answer and its reading aloud (Esc)")
         # Esc belongs to the composer while it has focus; elsewhere these take it.
         for widget in (self.chat, self.sidebar):
             shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), widget)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.controller.stop)
+            shortcut.activated.connect(self.stop_answer)
         action("&Chat", "&Regenerate the last answer", "Ctrl+R", self._regenerate_last)
         action("&Chat", "&Copy the last answer", "Ctrl+Shift+C", self._copy_last)
         action("&Chat", "Toggle the last answer's &thinking", "Ctrl+Shift+T", self._toggle_last_thinking)
@@ -264,6 +284,11 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{conversation.title} — Gemma Desk")
         self.status.set_context(0, 0)
         self.composer.set_history_tokens(history_tokens(self.controller.path))
+
+    def stop_answer(self) -> None:
+        """Esc, Stop: the answer stops being written and read aloud, both at once."""
+        self.read_aloud.stop()
+        self.controller.stop()
 
     def _on_send(self, text: str, attachments: list[object]) -> None:
         self.controller.send(text, attachments)
@@ -329,6 +354,7 @@ class MainWindow(QMainWindow):
             tool_settings=self.tool_settings,
             store=self.store,
             new_key=lambda parent: show_new_key(self, parent),
+            speaker=self.read_aloud.speaker,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_settings_accepted)
@@ -338,6 +364,7 @@ class MainWindow(QMainWindow):
 
     def _on_settings_finished(self, _result: int) -> None:
         self.settings_dialog = None
+        self.read_aloud.apply_settings()  # OK saved the voice; Cancel undoes what Try the voice changed
 
     def _on_settings_accepted(self) -> None:
         dialog, self.settings_dialog = self.settings_dialog, None
@@ -401,6 +428,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
             self._closing = True
+            self.read_aloud.stop()
+            self.hands_free.shutdown()
             self.controller.stop()
             self.controller.save_now()
             self.models.downloads.pause_all()  # the .part files stay; the next start resumes them

@@ -6,11 +6,13 @@ as tooltip and accessible description. OK validates every value through
 ``app.settings.validate``; a refused value is named in a message inside the
 dialog, its control takes the focus, and the dialog stays open.
 
-Given the tool settings too, the dialog has three tabs: General, Tools
+Given the tool settings too, the dialog has four tabs: General, Tools
 (``tools_page``: built-in tools, MCP servers, permissions, and the declared
-"Tools" group) and Server (the declared "Server" group and, given ``new_key``,
-a New API key… button). The Tools page edits a copy; the owner commits it after
-OK. The Server page's mnemonics are its own (General's letters are all taken).
+"Tools" group), Voice (the declared "Voice" group; given the window's
+``speaker``, the voice is picked from the system's voices and can be tried) and
+Server (the declared "Server" group and, given ``new_key``, a New API key…
+button). The Tools page edits a copy; the owner commits it after OK. The Voice
+and Server pages' mnemonics are their own (General's letters are all taken).
 
     dialog = SettingsDialog(settings, parent, tool_settings=tools)
     if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -28,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -58,9 +61,15 @@ from app.store import Store
 from app.tools.tool_settings import ToolKey, ToolSettings
 from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
+from app.ui.shell.voice_page import voice_page
 
-#: The declared group on a page of its own (when the dialog has pages), with mnemonics of its own.
+if TYPE_CHECKING:
+    from app.speech import Speaker
+
+#: The declared groups on pages of their own (when the dialog has pages), with mnemonics of their own.
 SERVER_GROUP = "Server"
+VOICE_GROUP = "Voice"
+OWN_PAGES = (VOICE_GROUP, SERVER_GROUP)
 #: The declared group shown on the Tools page (when the dialog has one) instead of with the others.
 TOOLS_GROUP = "Tools"
 FLOAT_DECIMALS = 2
@@ -163,15 +172,18 @@ class SettingsDialog(QDialog):
         tool_settings: ToolSettings | None = None,
         store: Store | None = None,
         new_key: Callable[[QWidget], None] | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._declared = [s for s in SETTINGS if s.in_dialog]
         self._controls: dict[str, QWidget] = {}
         self._new_key = new_key
-        used, server_used = set(_BUTTON_MNEMONICS), set(_BUTTON_MNEMONICS)
+        self._speaker = speaker
+        used = set(_BUTTON_MNEMONICS)
+        own = {group: set(_BUTTON_MNEMONICS) for group in OWN_PAGES}
         layout = QVBoxLayout(self)
-        boxes = {group: self._group_box(group, server_used if group == SERVER_GROUP else used) for group in GROUPS}
+        boxes = {group: self._group_box(group, own.get(group, used)) for group in GROUPS}
         self.tools_page: ToolsPage | None = None
         if tool_settings is None:
             for box in boxes.values():
@@ -208,7 +220,7 @@ class SettingsDialog(QDialog):
         general = QWidget()
         column = QVBoxLayout(general)
         for group, box in boxes.items():
-            if group not in (TOOLS_GROUP, SERVER_GROUP):
+            if group not in (TOOLS_GROUP, *OWN_PAGES):
                 column.addWidget(box)
         column.addStretch(1)
         limits = boxes.get(TOOLS_GROUP)
@@ -223,6 +235,8 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(general, "General")
         self.tabs.addTab(scroll, "Tools")
+        if VOICE_GROUP in boxes:
+            self.tabs.addTab(voice_page(boxes[VOICE_GROUP], self._controls, self._speaker), "Voice")
         if SERVER_GROUP in boxes:
             self.tabs.addTab(self._server_page(boxes[SERVER_GROUP]), "Server")
         return self.tabs
