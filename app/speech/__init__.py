@@ -6,6 +6,7 @@ has, its voices, and what to install when there is none.
 
 from __future__ import annotations
 
+from app.speech import _quiet  # noqa: F401  (first: see its docstring)
 from app.speech.engine import NO_ENGINE, SpeechStatus, speech_status
 from app.speech.speaker import Speaker
 
