@@ -143,7 +143,7 @@ class Voice(QObject):
     def _apply_settings(self) -> None:
         if self._tts is None:
             return
-        voice = next((v for v in self._tts.availableVoices() if v.name() == self._voice), None)
+        voice = next((v for v in self._tts.availableVoices() if v.name() == self._voice), None) if self._voice else None
         if voice is not None and voice != self._tts.voice():
             self._tts.setVoice(voice)
         self._tts.setRate(self._rate)

@@ -101,6 +101,19 @@ def test_a_new_reading_replaces_the_one_being_spoken(qtbot: QtBot, speaker: Spea
     assert not speaker.speaking
 
 
+def test_creating_a_speaker_does_not_wait_for_the_engine(qtbot: QtBot, open_speaker: Speaker) -> None:
+    """Opening speech-dispatcher takes seconds (it lists ~1,500 voices): that happens on the speech thread."""
+    start = time.perf_counter()
+    speaker = Speaker()
+    created = time.perf_counter() - start
+    with qtbot.waitSignal(speaker.ready, timeout=30_000):
+        pass
+    opened = time.perf_counter() - start
+    speaker.close()
+    print(f"Speaker() {created * 1000:.1f} ms on the GUI thread, engine open after {opened:.2f} s")
+    assert created < 0.1 and not speaker.problem and speaker.voices()
+
+
 def test_without_an_engine_every_call_is_a_quiet_no_op(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENGINE_VARIABLE, "none")
     speaker = Speaker()
