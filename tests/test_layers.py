@@ -28,6 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"media", "regular_file", "llama_cpp"},  # the one core part that loads llama.cpp
     "models": {"engine", "paths", "units"},  # catalog, fit, downloads; llama.cpp only inside functions (test below)
     "render": set(),  # model text to HTML (markdown, artifacts): pure Python, shown by the window
+    # Reading answers aloud: Qt's QtTextToSpeech (no widgets) over render's markdown-to-sentences.
+    "speech": {"render", "PySide6"},
     "chat": {"engine", "media", "store", "tools"},  # the conversation core: history → request → stream → store
     # Remote engines: the engine's API over an OpenAI-compatible server (httpx); its events, types, stream parser.
     "remote": {"engine", "media", "units"},
@@ -47,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
         "remote",  # --remote URL: chat through a remote OpenAI-compatible server
         "server",  # gemma-desk serve
         "settings",
+        "speech",  # ask --speak: read the answer aloud
         "store",
         "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
         "ui",
@@ -64,6 +67,7 @@ ALLOWED: dict[str, set[str]] = {
         "remote",  # a remote server as the model source
         "render",
         "settings",
+        "speech",  # reading answers aloud
         "store",
         "tools",  # Settings → Tools: the tool settings, listing a server's tools
         "server",  # the Server switch: the local OpenAI-compatible server on the window's engine

@@ -11,6 +11,11 @@ conversation goes on; each failure printed its one-line reason); 2 bad
 arguments; 130 interrupted with Ctrl-C (one line, at any moment: loading,
 reading an attachment, answering, or waiting for the next line).
 
+``ask --speak`` also reads the answer aloud (``app.cli.speak``) and ends when the voice has finished. Speech
+is an extra: on a machine without a speech engine a notice on stderr says what to install, the answer is
+printed as usual and the exit status is the answer's (0), so scripts do not break; Ctrl-C while it reads
+exits 130.
+
 Input that is not valid UTF-8 (a prompt, a ``chat`` line) is not refused: the
 bytes that do not decode become U+FFFD (shown as �) in the text, a notice on
 stderr says so, and file paths on the line keep their exact bytes.
@@ -202,6 +207,12 @@ def _add_ask_parser(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
         default=[],
         help="attach any file Gemma reads: a document (text, code, PDF, Word, PowerPoint, Excel) or media (repeatable)",
     )
+    ask.add_argument(
+        "--speak",
+        action="store_true",
+        help="also read the answer aloud as it streams (not its thinking; code blocks are announced, not read) "
+        "and exit when the voice has finished; without a speech engine a notice says what to install",
+    )
 
 
 def _add_chat_parser(sub: argparse._SubParsersAction[_ArgumentParser]) -> None:
@@ -301,6 +312,10 @@ def _ask(args: argparse.Namespace, out: Output) -> int:
         attachments = load_attachments(files)
     except Exception as exc:  # MediaError: a clear message about the file
         return out.fail(str(exc), EXIT_FAILED)
+    if args.speak:
+        from app.cli.speak import aloud
+
+        return aloud(out, lambda: session(args, out, [(attachments, prompt)]))
     return session(args, out, [(attachments, prompt)])
 
 

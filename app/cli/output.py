@@ -6,7 +6,7 @@ import json
 import shutil
 import sys
 import unicodedata
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.engine import (
     AnswerDelta,
@@ -40,7 +40,18 @@ def printable(text: str) -> str:
     return text
 
 
+class AnswerListener(Protocol):
+    """Also hears the answer (``ask --speak``: ``app.speech.Speaker``): its text as it streams, never its
+    thinking, then its end."""
+
+    def feed(self, piece: str) -> None: ...
+
+    def end_reading(self) -> None: ...
+
+
 class JsonOutput:
+    listener: AnswerListener | None = None
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
@@ -60,6 +71,8 @@ class JsonOutput:
             self._write({"type": "thinking", "text": event.text})
         elif isinstance(event, AnswerDelta):
             self._write({"type": "answer", "text": event.text})
+            if self.listener is not None:
+                self.listener.feed(event.text)
         elif isinstance(event, ToolCall):  # a call written without --tools: shown, never run (no tool_result)
             self._write(
                 {
@@ -135,9 +148,13 @@ class JsonOutput:
 
     def done(self, stop_reason: str) -> None:
         self._write({"type": "done", "stop_reason": stop_reason})
+        if self.listener is not None:
+            self.listener.end_reading()
 
 
 class PlainOutput:
+    listener: AnswerListener | None = None
+
     def __init__(self, stream: TextIO, err: TextIO) -> None:
         self.stream = stream
         self.err = err
@@ -171,6 +188,8 @@ class PlainOutput:
             self._mode = "answer"
             self._write(event.text)
             self._line_start = event.text.endswith("\n")
+            if self.listener is not None:
+                self.listener.feed(event.text)
         elif isinstance(event, ToolCall):
             self._write(f"\n[tool call] {event.raw.strip()}\n")
         elif isinstance(event, ContextTrimmed):
@@ -262,6 +281,8 @@ class PlainOutput:
             self.err.flush()
         self._stats = None
         self._mode = ""
+        if self.listener is not None:
+            self.listener.end_reading()
 
 
 Output = JsonOutput | PlainOutput
