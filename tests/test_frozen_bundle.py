@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +84,10 @@ def test_the_frozen_app_checks_itself(tmp_path: Path) -> None:
         kernels = next(line for line in facts.splitlines() if line.startswith("CPU kernels:"))
         assert "unknown" not in kernels and "built in" not in kernels, kernels
     assert "Qt WebEngine:      available" in facts and "PortAudio:" in facts and "Cameras:" in facts
+    if shutil.which("speech-dispatcher"):  # the bundle carries Qt TextToSpeech and its speechd plugin
+        assert "Speech:            speechd," in facts, facts
+    else:
+        assert "Speech:            not available" in facts
     assert f"Data folder:       {tmp_path}" in facts
 
 

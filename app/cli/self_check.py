@@ -105,6 +105,17 @@ def _device_facts(out: TextIO) -> None:
     _say(out, "Cameras", ", ".join(c.label for c in cameras) if cameras else "none that open")
 
 
+def _speech_facts(out: TextIO) -> None:
+    """The voice that reads answers aloud (opening the engine lists its voices: a few seconds with speechd)."""
+    from app.speech import speech_status
+
+    status = speech_status()
+    if status.problem:
+        _say(out, "Speech", f"not available — {status.problem}")
+    else:
+        _say(out, "Speech", f"{status.engine}, {len(status.voices)} voices (answers read aloud)")
+
+
 def _folder_facts(out: TextIO) -> None:
     from app.paths import config_dir, data_dir, log_dir, models_dir
     from app.settings import Settings
@@ -128,6 +139,7 @@ def run(out: TextIO = sys.stdout, *, model: Path | None = None, prompt: str = "H
     _llama_facts(out)
     _qt_facts(out)
     _device_facts(out)
+    _speech_facts(out)
     _folder_facts(out)
     if model is None:
         return 0

@@ -19,7 +19,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QLocale, QObject, Signal, Slot
-from PySide6.QtTextToSpeech import QTextToSpeech
+from PySide6.QtTextToSpeech import QTextToSpeech, QVoice
 
 from app.speech.engine import engine_error
 
@@ -39,6 +39,7 @@ class Voice(QObject):
         super().__init__()
         self._engine_name = engine
         self._tts: QTextToSpeech | None = None
+        self._default_voice: QVoice | None = None
         self._reading = 0  # 0: none
         self._queue: deque[str] = deque()
         self._ended = False  # the reading's last sentence has arrived
@@ -59,6 +60,7 @@ class Voice(QObject):
             if english:
                 tts.setLocale(english[0])
         tts.stateChanged.connect(self._on_tts_state_changed)
+        self._default_voice = tts.voice()  # "System default" in Settings → Voice goes back to it
         self._tts = tts
         self._apply_settings()
         self.opened.emit(self._engine_name, [voice.name() for voice in tts.availableVoices()], "")
@@ -144,6 +146,7 @@ class Voice(QObject):
         if self._tts is None:
             return
         voice = next((v for v in self._tts.availableVoices() if v.name() == self._voice), None) if self._voice else None
+        voice = voice if voice is not None or self._voice else self._default_voice
         if voice is not None and voice != self._tts.voice():
             self._tts.setVoice(voice)
         self._tts.setRate(self._rate)

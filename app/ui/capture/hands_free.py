@@ -184,6 +184,7 @@ class HandsFree(QObject):
             self.button.setChecked(False)
             return
         self.listener = listener
+        self.read_aloud.warm_up()  # the answers will be read aloud: open the speech engine now
         listener.set_app_speaking(self.read_aloud.speaking, time.perf_counter())
         self._timer.start()
         self._update_state()
@@ -285,10 +286,14 @@ class HandsFree(QObject):
         """Push-to-talk pressed: it interrupts like a voice would, and the open microphone waits until it ends."""
         if state == STARTING:
             self._barge_in(time.perf_counter())
+            if self.settings.get_bool("read_aloud_voice_answers"):
+                self.read_aloud.warm_up()  # its answer will be read aloud
             if self.listener is not None:
                 self.listener.pause()
-        elif state == IDLE and self.listener is not None:
-            self.listener.resume()
+        elif state == IDLE:
+            if self.listener is not None:
+                self.listener.resume()
+            self.update_reason()  # the microphone check may have just finished
 
     def _update_state(self) -> None:
         if self.listener is None:

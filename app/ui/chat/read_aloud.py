@@ -43,7 +43,7 @@ class ReadAloud(QObject):
         self.controller = controller
         self.settings = settings
         self._notice = notice
-        self.speaker = Speaker(self)
+        self._speaker: Speaker | None = None  # opened when voice is first wanted (speechd takes seconds to open)
         self.times: VoiceTurnTimes | None = None  # the voice turn under way (or the last one)
         self._armed = False  # the next answer is a voice turn's
         self._reading = False  # the streaming answer's pieces go to the speaker
@@ -51,14 +51,26 @@ class ReadAloud(QObject):
         self._widget: MessageWidget | None = None  # the answer being spoken (its Speak button says Stop)
         self._turn_widget: MessageWidget | None = None  # the voice turn's answer (its footer gets the times)
         self._told = False  # the missing engine was mentioned once
-        self.apply_settings()
         bridge = controller.bridge
         bridge.answerDelta.connect(self._on_answer_delta)
         bridge.thinkingDelta.connect(lambda _rid, _text: self._first_token())
         controller.generatingChanged.connect(self._on_generating_changed)
-        self.speaker.speakingChanged.connect(self._on_speaking_changed)
-        self.speaker.firstAudio.connect(self._on_first_audio)
-        self.speaker.failed.connect(self._on_failed)
+
+    @property
+    def speaker(self) -> Speaker:
+        """The speech engine, opened on first use: a window that never speaks never starts speech-dispatcher.
+        Voice being wanted soon (push-to-talk pressed, hands-free on) opens it ahead: ``warm_up``."""
+        if self._speaker is None:
+            speaker = self._speaker = Speaker(self)
+            speaker.speakingChanged.connect(self._on_speaking_changed)
+            speaker.firstAudio.connect(self._on_first_audio)
+            speaker.failed.connect(self._on_failed)
+            self.apply_settings()
+        return self._speaker
+
+    def warm_up(self) -> None:
+        """Open the speech engine now (on its own thread), so the next answer read aloud starts without waiting."""
+        _ = self.speaker
 
     @property
     def problem(self) -> str:
@@ -67,13 +79,14 @@ class ReadAloud(QObject):
 
     @property
     def speaking(self) -> bool:
-        return self.speaker.speaking
+        return self._speaker is not None and self._speaker.speaking
 
     def apply_settings(self) -> None:
         """Voice, rate and volume from the settings (after the Settings dialog's OK)."""
+        if self._speaker is None:
+            return  # read when it opens
         s = self.settings
-        if s.get_str("speech_voice"):
-            self.speaker.set_voice(s.get_str("speech_voice"))
+        self.speaker.set_voice(s.get_str("speech_voice"))  # "": the system's default voice
         self.speaker.set_rate(s.get_float("speech_rate"))
         self.speaker.set_volume(s.get_int("speech_volume") / 100)
 
@@ -84,10 +97,12 @@ class ReadAloud(QObject):
         self.stop()
         self.times = VoiceTurnTimes(speech_end=speech_end, sent=time.perf_counter())
         self._armed = True
-        self._reading = self.settings.get_bool("read_aloud_voice_answers") and not self.speaker.problem
-        if self.settings.get_bool("read_aloud_voice_answers") and self.speaker.problem and not self._told:
+        wanted = self.settings.get_bool("read_aloud_voice_answers")
+        problem = self.speaker.problem if wanted else ""
+        self._reading = wanted and not problem
+        if problem and not self._told:
             self._told = True
-            self._notice(self.speaker.problem)
+            self._notice(problem)
         if self._reading:
             self._voice_speech = True
             self.speaker.start_reading()
@@ -119,7 +134,7 @@ class ReadAloud(QObject):
 
     def toggle(self, widget: MessageWidget) -> None:
         """Speak ``widget``'s answer, or stop when it is the one being spoken."""
-        if self.speaker.speaking and widget is self._widget:
+        if self.speaking and widget is self._widget:
             self.stop()
             return
         if self.speaker.problem:
@@ -132,9 +147,10 @@ class ReadAloud(QObject):
 
     def stop(self) -> bool:
         """Silence at once; True when something was being said (or about to be)."""
-        was = self.speaker.speaking or self._reading
+        was = self.speaking or self._reading
         self._reading = self._voice_speech = False
-        self.speaker.stop()
+        if self._speaker is not None:
+            self._speaker.stop()
         self._release_widget()
         return was
 

@@ -55,8 +55,6 @@ def _pick_from_list(box: QGroupBox, name: QLineEdit, speaker: Speaker) -> None:
     """Show the engine's voices in a list where the voice's name field was (the field stays, hidden, as the value)."""
     combo = QComboBox(box)
     combo.addItem("System default", "")
-    for voice in speaker.voices():
-        combo.addItem(voice, voice)
     combo.setAccessibleName("Voice")
     combo.setToolTip(name.toolTip())
     form = box.layout()
@@ -70,19 +68,30 @@ def _pick_from_list(box: QGroupBox, name: QLineEdit, speaker: Speaker) -> None:
 
     def from_text(text: str) -> None:
         index = combo.findData(text)
-        if index < 0:  # a voice this system no longer has: kept, and shown as it is
-            combo.addItem(f"{text} (not installed)", text)
+        if index < 0:  # a voice this system no longer has (or not listed yet): kept, and shown as it is
+            combo.addItem(f"{text} (not installed)" if speaker.voices() else text, text)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
 
-    from_text(name.text())
+    def fill() -> None:  # the engine lists its voices once it is open (seconds, on its own thread)
+        for voice in speaker.voices():
+            index = combo.findData(voice)
+            if index < 0:
+                combo.addItem(voice, voice)
+            else:
+                combo.setItemText(index, voice)
+        from_text(name.text())
+
+    fill()
     name.textChanged.connect(from_text)
     combo.currentIndexChanged.connect(lambda _i: name.setText(str(combo.currentData() or "")))
+    speaker.ready.connect(fill)
+    combo.destroyed.connect(lambda: _disconnect(speaker, fill, "ready"))
 
 
-def _disconnect(speaker: Speaker, slot: object) -> None:
+def _disconnect(speaker: Speaker, slot: object, signal: str = "speakingChanged") -> None:
     try:
-        speaker.speakingChanged.disconnect(slot)
+        getattr(speaker, signal).disconnect(slot)
     except (RuntimeError, TypeError):  # already gone
         pass
 
