@@ -1,0 +1,76 @@
+"""16 kHz audio cut into 30 ms frames, each with its loudness, WebRTC's voice decision and its time.
+
+Both the endpointer (when does a turn start and end) and the echo gate (is the
+user talking over the app) judge the same frames, so the cutting, the RMS and
+the ``webrtcvad`` call happen once, here.
+
+Decisions: 30 ms is the longest frame WebRTC's VAD takes at 16 kHz (fewer
+calls, steadier decisions than 10 or 20 ms). Times are the caller's clock
+(``time.perf_counter()`` in the app, synthetic seconds in tests): ``push``
+gets the time at which the *last* sample of the block arrived and every frame
+is dated backwards from it, sample-exact, so a late block does not smear the
+timestamps of the frames before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import webrtcvad
+
+from app.media.audio import AUDIO_SAMPLE_RATE
+
+FRAME_S = 0.03
+FRAME_SAMPLES = round(AUDIO_SAMPLE_RATE * FRAME_S)  # 480
+#: webrtcvad's modes: 0 lets most sound through as voice, 3 is the strictest. 2 keeps espeak's and
+#: people's voices whole while refusing steady hum; hiss is left to the energy floor below.
+DEFAULT_AGGRESSIVENESS = 2
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """30 ms of 16 kHz mono float32, with its RMS (0 … 1), WebRTC's verdict and when it ended."""
+
+    samples: np.ndarray
+    rms: float
+    voiced: bool
+    end: float
+
+    @property
+    def start(self) -> float:
+        return self.end - FRAME_S
+
+
+def frame_rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+
+
+class Framer:
+    """Cuts blocks of any size into frames; keeps the remainder for the next block. Not thread-safe."""
+
+    def __init__(self, aggressiveness: int = DEFAULT_AGGRESSIVENESS) -> None:
+        if not 0 <= aggressiveness <= 3:
+            raise ValueError(f"VAD aggressiveness is 0 … 3, not {aggressiveness}")
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._rest = np.zeros(0, dtype=np.float32)
+
+    def push(self, samples: np.ndarray, now: float) -> list[Frame]:
+        """Frames completed by ``samples`` (16 kHz mono float32), the block's last sample arriving at ``now``."""
+        block = np.asarray(samples, dtype=np.float32).reshape(-1)
+        data = np.concatenate([self._rest, block]) if len(self._rest) else block
+        count = len(data) // FRAME_SAMPLES
+        self._rest = data[count * FRAME_SAMPLES :].copy()
+        frames = []
+        for i in range(count):
+            chunk = data[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES].copy()
+            end = now - (len(data) - (i + 1) * FRAME_SAMPLES) / AUDIO_SAMPLE_RATE
+            frames.append(Frame(chunk, frame_rms(chunk), self._is_speech(chunk), end))
+        return frames
+
+    def _is_speech(self, chunk: np.ndarray) -> bool:
+        pcm = (np.clip(chunk, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        return bool(self._vad.is_speech(pcm, AUDIO_SAMPLE_RATE))
+
+    def reset(self) -> None:
+        self._rest = np.zeros(0, dtype=np.float32)
