@@ -11,6 +11,7 @@ a turn from the end of speech to the answer's first sound.
 from app.voice.echo import EchoGate
 from app.voice.endpoint import DEFAULT_SILENCE_S, MAX_SILENCE_S, MIN_SILENCE_S, Endpointer
 from app.voice.events import BargeIn, DeviceLost, Event, SpeechStarted, Utterance
+from app.voice.listener import Listener
 from app.voice.timings import VoiceTurnTimes
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "EchoGate",
     "Endpointer",
     "Event",
+    "Listener",
     "SpeechStarted",
     "Utterance",
     "VoiceTurnTimes",
