@@ -42,6 +42,13 @@ TAIL_S = 0.2
 _HISTORY_S = 1.0  # frames kept while idle: the start window plus the pre-roll, with room to spare
 
 
+def check_silence_s(silence_s: float) -> float:
+    """The pause-before-sending setting, or ValueError when out of its range."""
+    if not MIN_SILENCE_S <= silence_s <= MAX_SILENCE_S:
+        raise ValueError(f"the pause before sending is {MIN_SILENCE_S} … {MAX_SILENCE_S} s, not {silence_s}")
+    return silence_s
+
+
 def _frames(seconds: float) -> int:
     return math.ceil(seconds / FRAME_S - 1e-9)
 
@@ -58,9 +65,7 @@ class Endpointer:
         energy_floor: float = ENERGY_FLOOR,
         max_s: float = MAX_CLIP_SECONDS,
     ) -> None:
-        if not MIN_SILENCE_S <= silence_s <= MAX_SILENCE_S:
-            raise ValueError(f"the pause before sending is {MIN_SILENCE_S} … {MAX_SILENCE_S} s, not {silence_s}")
-        self.silence_s = silence_s
+        self.silence_s = check_silence_s(silence_s)  # may be changed between frames (a setting)
         self.energy_floor = energy_floor
         self._need = _frames(min_speech_s)
         self._window = self._need + max(2, self._need // 2)
@@ -129,6 +134,7 @@ class Endpointer:
         turn, voiced, onset, ended_at = self._turn, self._voiced, self._onset, self._last_end
         end = len(turn) if cut else min(len(turn), self._end_index + _frames(TAIL_S))
         self.reset_turn()
+        self._history.extend((f, True) for f in turn[end:])  # the pause after it: the next turn's pre-roll
         if voiced < self._need and not cut:
             return []
         samples = np.concatenate([f.samples for f in turn[:end]])[: self._max_samples]

@@ -31,7 +31,7 @@ import soxr
 
 from app.media.audio import AUDIO_SAMPLE_RATE
 from app.media.recorder import NO_INPUT, MicError, _sounddevice
-from app.voice.endpoint import DEFAULT_SILENCE_S
+from app.voice.endpoint import DEFAULT_SILENCE_S, check_silence_s
 from app.voice.events import DeviceLost, Event
 from app.voice.frames import DEFAULT_AGGRESSIVENESS
 from app.voice.turns import VoiceTurns
@@ -89,6 +89,26 @@ class Listener:
     def paused(self) -> bool:
         return self._turns.paused
 
+    @property
+    def silence_s(self) -> float:
+        """The pause that ends a turn (the user's setting, 0.3 … 3 s); takes effect at once."""
+        return self._turns.endpointer.silence_s
+
+    @silence_s.setter
+    def silence_s(self, seconds: float) -> None:
+        with self._lock:
+            self._turns.endpointer.silence_s = check_silence_s(seconds)
+
+    @property
+    def barge_in(self) -> bool:
+        """Whether the user may talk over the app (else nothing is heard while it speaks)."""
+        return self._turns.gate.barge_in
+
+    @barge_in.setter
+    def barge_in(self, allowed: bool) -> None:
+        with self._lock:
+            self._turns.gate.barge_in = allowed
+
     def start(self) -> None:
         """Open the microphone and start listening (MicError with the reason when it cannot)."""
         if self.running:
@@ -99,7 +119,7 @@ class Listener:
         except Exception as exc:
             raise MicError(NO_INPUT) from exc
         self._rate = round(float(info["default_samplerate"]) or 48000)
-        self._blocks = queue.Queue()
+        self._blocks, self._events = queue.Queue(), queue.Queue()  # nothing from an earlier start comes out
         self._frames_in, self._stopping, self.level = 0, False, 0.0
         with self._lock:
             self._turns.reset()

@@ -89,3 +89,21 @@ def test_the_pause_before_sending_is_the_setting(phrases: dict[str, np.ndarray],
 def test_the_setting_is_checked() -> None:
     with pytest.raises(ValueError, match="pause before sending"):
         Endpointer(silence_s=0.1)
+
+
+def test_the_setting_may_change_between_turns(phrases: dict[str, np.ndarray]) -> None:
+    endpointer = Endpointer(silence_s=0.8)
+    endpointer.silence_s = 2.0
+    [(sent, utterance)] = utterances(feed(endpointer.feed, join(silence(0.5), phrases["question"], silence(3.0))))
+    assert 2.0 <= sent - utterance.ended_at <= 2.1
+
+
+def test_a_quick_follow_up_keeps_its_pre_roll(phrases: dict[str, np.ndarray]) -> None:
+    """The next question starts 0.15 s after the first was sent: the pause before that is its pre-roll too."""
+    question = phrases["question"]
+    _, last = voiced_extent(question)
+    gap = 0.8 + 0.15 - (len(question) / RATE - last)  # the wav's own silence after its last word counts
+    events = feed(Endpointer().feed, join(silence(0.5), question, silence(gap), question, silence(1.5)))
+    (_, one), (_, two) = utterances(events)
+    assert two.duration_s == pytest.approx(one.duration_s, abs=0.04)
+    assert voiced_extent(two.samples)[0] == pytest.approx(PRE_ROLL_S, abs=0.04)
