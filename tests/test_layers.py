@@ -37,6 +37,8 @@ ALLOWED: dict[str, set[str]] = {
     "tools": {"media", "paths", "units"},
     # The local OpenAI-compatible server (Starlette on uvicorn): a client of the engine, shared with the window.
     "server": {"engine", "media", "paths", "units"},
+    # Hands-free voice turns: the always-open microphone, endpointing, barge-in (sounddevice, webrtcvad; no Qt).
+    "voice": {"media", "units"},
     # Clients.
     "cli": {
         "applog",
@@ -54,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "tools",  # --tools FILE: the MCP servers, the offer and the consent prompt
         "ui",
         "units",
+        "voice",  # hands-free voice turns
         "PySide6",
         "llama_cpp",
     },  # ui: below
@@ -72,6 +75,7 @@ ALLOWED: dict[str, set[str]] = {
         "tools",  # Settings → Tools: the tool settings, listing a server's tools
         "server",  # the Server switch: the local OpenAI-compatible server on the window's engine
         "units",
+        "voice",  # hands-free voice turns
         "PySide6",
         "llama_cpp",
     },
