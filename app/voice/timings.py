@@ -16,6 +16,7 @@ class VoiceTurnTimes:
     sent: float | None = None  # the turn handed to the chat core
     first_token: float | None = None  # the answer's first token arrived
     first_audio: float | None = None  # the answer's first sound reached the speakers
+    first_sentence: float | None = None  # the answer's first sentence was complete (reading can start)
 
     @property
     def to_sent_s(self) -> float | None:
@@ -28,6 +29,19 @@ class VoiceTurnTimes:
     @property
     def to_first_audio_s(self) -> float | None:
         return None if self.first_audio is None else self.first_audio - self.speech_end
+
+    @property
+    def sentence_to_audio_s(self) -> float | None:
+        """From the first complete sentence to its sound: the speech engine's own share of the wait."""
+        if self.first_audio is None or self.first_sentence is None:
+            return None
+        return self.first_audio - self.first_sentence
+
+    def short(self) -> str:
+        """``first token 0.42 s · first audio 0.61 s after you stopped speaking`` (for an answer's stats line)."""
+        steps = [("first token", self.to_first_token_s), ("first audio", self.to_first_audio_s)]
+        known = [f"{name} {seconds:.2f} s" for name, seconds in steps if seconds is not None]
+        return " · ".join(known) + " after you stopped speaking" if known else ""
 
     def describe(self) -> str:
         """``voice turn: end of speech → first token 0.42 s → first audio 0.61 s`` (the steps known so far)."""

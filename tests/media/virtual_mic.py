@@ -183,6 +183,8 @@ class SpeakerRecorder:
             proc.wait(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
         return self.samples()
 
     def first_sound_at(self, threshold: float = 0.01) -> float | None:

@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from app.settings import SETTINGS, Setting, Settings
 from app.ui.shell.settings_dialog import (
-    SERVER_GROUP,
+    OWN_PAGES,
     SettingsDialog,
     _make_control,
     _read_control,
@@ -66,14 +66,15 @@ def _mnemonic_text(dialog: SettingsDialog, control: QWidget) -> str:
 
 
 def test_every_dialog_setting_has_a_labelled_control(dialog: SettingsDialog) -> None:
-    pages: dict[bool, list[str]] = {True: [], False: []}  # the Server page's letters are its own
+    pages: dict[str, list[str]] = {}  # the Voice and Server pages' letters are their own
     for s in DIALOG_SETTINGS:
         control = dialog.control(s.key)
         assert control.accessibleName() == s.label
         assert control.toolTip() == s.help
         text = _mnemonic_text(dialog, control)
         assert text.replace("&", "") == s.label and text.count("&") == 1
-        pages[s.group == SERVER_GROUP].append(text[text.index("&") + 1].lower())
+        page = s.group if s.group in OWN_PAGES else "General"
+        pages.setdefault(page, []).append(text[text.index("&") + 1].lower())
     for letters in pages.values():
         assert len(letters) == len(set(letters)), "two controls on one page share a mnemonic"
         assert "r" not in letters  # taken by Restore defaults

@@ -128,7 +128,8 @@ class HandsFree(QObject):
         self.button.toggled.connect(self._on_toggled)
         self.bar.stop_button.clicked.connect(self.read_aloud.stop)
         controller.generatingChanged.connect(self._on_generating_changed)
-        read_aloud.speakingChanged.connect(self._on_speaking_changed)
+        read_aloud.audibleChanged.connect(self._on_audible_changed)
+        read_aloud.speakingChanged.connect(lambda _on: self._update_state())
         media.voice.stateChanged.connect(self._on_push_to_talk)
         self.update_reason()
 
@@ -185,7 +186,7 @@ class HandsFree(QObject):
             return
         self.listener = listener
         self.read_aloud.warm_up()  # the answers will be read aloud: open the speech engine now
-        listener.set_app_speaking(self.read_aloud.speaking, time.perf_counter())
+        listener.set_app_speaking(self.read_aloud.audible, time.perf_counter())
         self._timer.start()
         self._update_state()
 
@@ -213,6 +214,7 @@ class HandsFree(QObject):
         if listener is None:
             return
         for event in listener.poll():
+            log.debug("hands-free: %s", type(event).__name__)
             if isinstance(event, SpeechStarted):
                 self._hearing = True
             elif isinstance(event, BargeIn):
@@ -230,11 +232,10 @@ class HandsFree(QObject):
     def _barge_in(self, voice_started_at: float) -> None:
         """The user talks over the answer: silence it now, stop writing it; their turn follows."""
         self._hearing = True
-        stopped = self.read_aloud.stop()
+        self.read_aloud.stop()
         if self.controller.generating:
             self.controller.stop()
-        if stopped:
-            self.bargedIn.emit(voice_started_at, time.perf_counter())
+        self.bargedIn.emit(voice_started_at, time.perf_counter())
 
     def _turn(self, utterance: Utterance) -> None:
         """A spoken turn ended: save it as the question's recording, then send it."""
@@ -277,17 +278,17 @@ class HandsFree(QObject):
             self._send_pending()
         self._update_state()
 
-    def _on_speaking_changed(self, speaking: bool) -> None:
+    def _on_audible_changed(self, audible: bool, at: float) -> None:
+        """The echo gate learns the app's own voice from its first sound (not from when a reading was asked for:
+        the silence before it would teach it that the echo is quiet)."""
         if self.listener is not None:
-            self.listener.set_app_speaking(speaking, time.perf_counter())
+            self.listener.set_app_speaking(audible, at)
         self._update_state()
 
     def _on_push_to_talk(self, state: str) -> None:
         """Push-to-talk pressed: it interrupts like a voice would, and the open microphone waits until it ends."""
         if state == STARTING:
             self._barge_in(time.perf_counter())
-            if self.settings.get_bool("read_aloud_voice_answers"):
-                self.read_aloud.warm_up()  # its answer will be read aloud
             if self.listener is not None:
                 self.listener.pause()
         elif state == IDLE:
@@ -298,19 +299,21 @@ class HandsFree(QObject):
     def _update_state(self) -> None:
         if self.listener is None:
             state = OFF
-        elif self.read_aloud.speaking:
+        elif self.read_aloud.audible:
             state = SPEAKING
         elif self._hearing:
             state = HEARING
         elif self._sending:
             state = SENDING
-        elif self.controller.generating:
+        elif self.controller.generating or self.read_aloud.speaking:  # (a reading not audible yet)
             state = THINKING
         else:
             state = LISTENING
         hint = ""
         if state == LISTENING:
-            hint = f"Speak when you are ready; a pause of {self.settings.get_float('hands_free_silence_s'):g} s sends it"
+            hint = (
+                f"Speak when you are ready; a pause of {self.settings.get_float('hands_free_silence_s'):g} s sends it"
+            )
         if state != self.state:
             self.state = state
             self.bar.set_state(state, hint)

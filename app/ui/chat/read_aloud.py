@@ -14,6 +14,7 @@ still gets its written answer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -33,7 +34,8 @@ class ReadAloud(QObject):
     """The window's voice: reads answers (streaming or whole) and times voice turns."""
 
     # Signals
-    speakingChanged = Signal(bool)
+    speakingChanged = Signal(bool)  # a reading is under way (it may not be audible yet)
+    audibleChanged = Signal(bool, float)  # its sound started / ended; perf_counter of the change
     turnTimed = Signal(object)  # VoiceTurnTimes: a voice turn's first audio came out (or its answer ended)
 
     def __init__(
@@ -51,6 +53,7 @@ class ReadAloud(QObject):
         self._widget: MessageWidget | None = None  # the answer being spoken (its Speak button says Stop)
         self._turn_widget: MessageWidget | None = None  # the voice turn's answer (its footer gets the times)
         self._told = False  # the missing engine was mentioned once
+        self.audible = False  # sound is coming out (from the first sentence's start to the reading's end)
         bridge = controller.bridge
         bridge.answerDelta.connect(self._on_answer_delta)
         bridge.thinkingDelta.connect(lambda _rid, _text: self._first_token())
@@ -154,22 +157,33 @@ class ReadAloud(QObject):
         self._release_widget()
         return was
 
+    def close(self) -> None:
+        """The window closes: silence, and end the speech thread."""
+        self.stop()
+        speaker, self._speaker = self._speaker, None
+        if speaker is not None:
+            speaker.close()
+
     def _release_widget(self) -> None:
         widget, self._widget = self._widget, None
         if widget is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the message was removed (another chat opened)
                 widget.set_speaking(False)
-            except RuntimeError:  # the message was removed (another chat opened)
-                pass
 
     # -- the speaker's news ----------------------------------------------------------------------------
 
     def _on_speaking_changed(self, speaking: bool) -> None:
         if not speaking and not self._reading:
             self._release_widget()
+        if not speaking and self.audible:
+            self.audible = False
+            self.audibleChanged.emit(False, time.perf_counter())
         self.speakingChanged.emit(speaking)
 
     def _on_first_audio(self, at: float) -> None:
+        if not self.audible and self.speaking:
+            self.audible = True
+            self.audibleChanged.emit(True, at)
         times = self.times
         if self._voice_speech and times is not None and times.first_audio is None:
             times.first_audio = at

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QStackedWidg
 
 from app.chat.budget import history_tokens
 from app.engine import GenerationStats
-from app.render.markdown import DARK, LIGHT
 from app.paths import data_dir
+from app.render.markdown import DARK, LIGHT
 from app.settings import Settings
 from app.store import Conversation, Store
 from app.tools.tool_settings import ToolSettings
@@ -151,7 +151,9 @@ class MainWindow(QMainWindow):
 
     def _build_voice(self) -> None:
         """Answers read aloud, and the Hands-free switch beside Hold to talk."""
-        self.read_aloud = ReadAloud(self.controller, self.settings, lambda text: self.notice_bar.show_notice(text), self)
+        self.read_aloud = ReadAloud(
+            self.controller, self.settings, lambda text: self.notice_bar.show_notice(text), self
+        )
         self.hands_free = HandsFree(
             self.media,
             self.controller,
@@ -428,8 +430,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
             self._closing = True
-            self.read_aloud.stop()
             self.hands_free.shutdown()
+            self.read_aloud.close()
             self.controller.stop()
             self.controller.save_now()
             self.models.downloads.pause_all()  # the .part files stay; the next start resumes them

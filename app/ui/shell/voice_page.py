@@ -9,6 +9,7 @@ page says so, with the way to install one.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -60,8 +61,7 @@ def _pick_from_list(box: QGroupBox, name: QLineEdit, speaker: Speaker) -> None:
     form = box.layout()
     if isinstance(form, QFormLayout):
         label = form.labelForField(name)
-        row, _role = form.getWidgetPosition(name)
-        form.setWidget(row, QFormLayout.ItemRole.FieldRole, combo)
+        form.replaceWidget(name, combo)
         if isinstance(label, QLabel):
             label.setBuddy(combo)
     name.hide()
@@ -90,10 +90,8 @@ def _pick_from_list(box: QGroupBox, name: QLineEdit, speaker: Speaker) -> None:
 
 
 def _disconnect(speaker: Speaker, slot: object, signal: str = "speakingChanged") -> None:
-    try:
+    with contextlib.suppress(RuntimeError, TypeError):  # already gone
         getattr(speaker, signal).disconnect(slot)
-    except (RuntimeError, TypeError):  # already gone
-        pass
 
 
 def _try_row(controls: dict[str, QWidget], speaker: Speaker) -> QHBoxLayout:
