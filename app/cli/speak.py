@@ -1,9 +1,9 @@
 """``ask --speak``: the answer is read aloud as it streams, and the command ends once the voice has finished.
 
 The voice (``app.speech.Speaker``) hears the answer through the output (``Output.listener``): its text, never
-its thinking; code blocks are announced, not read. The engine speaks on a thread of its own, so the voice
-keeps up while this thread follows the model; the Qt event loop (a QCoreApplication, made only for
-``--speak``) turns only once the answer is complete, to hear when the voice is done.
+its thinking; code blocks are announced, not read. The engine speaks on a thread of its own; its news (opened, a
+sentence done) arrives through the Qt event loop (a QCoreApplication, made only for ``--speak``), which turns
+after each piece of the answer and then until the voice is done.
 
 Speech is an extra: without an engine, or when it fails, a notice on stderr says why, the answer is printed
 as always and the exit status is the answer's (0 when it was answered), so a script that asks for speech on a
@@ -34,7 +34,7 @@ def aloud(out: Output, answer: Callable[[], int]) -> int:
             return answer()
         speaker.failed.connect(lambda message: out.notice(f"the answer could not be read aloud: {message}"))
         speaker.start_reading()
-        out.listener = speaker
+        out.listener = _Turning(app, speaker)
         code = answer()
         out.listener = None
         if code != EXIT_OK:  # interrupted or failed: no reading to wait for
@@ -42,6 +42,22 @@ def aloud(out: Output, answer: Callable[[], int]) -> int:
         return _until_spoken(app, speaker, out)
     finally:
         speaker.close()
+
+
+class _Turning:
+    """Hands the answer's pieces to the voice and lets Qt's events through after each, so the engine's news
+    (open, a sentence done) arrives and the voice keeps up while the model writes."""
+
+    def __init__(self, app: QCoreApplication, speaker: Speaker) -> None:
+        self.app, self.speaker = app, speaker
+
+    def feed(self, piece: str) -> None:
+        self.speaker.feed(piece)
+        self.app.processEvents()
+
+    def end_reading(self) -> None:
+        self.speaker.end_reading()
+        self.app.processEvents()
 
 
 def _until_spoken(app: QCoreApplication, speaker: Speaker, out: Output) -> int:

@@ -2,8 +2,8 @@
 
 The GUI thread's side. It turns the answer's markdown into sentences (``app.render.speech``: no markdown
 syntax, code blocks announced rather than read) and hands them to the speech thread (``app.speech.voice``),
-which owns the engine, so nothing here waits on it: opening speech-dispatcher takes seconds, saying a
-sentence a few milliseconds of socket traffic.
+which owns the engine and opens it off the GUI thread, so nothing here waits on it: opening
+speech-dispatcher takes seconds, saying a sentence a few milliseconds of socket traffic.
 
 A machine without an engine is not an error: ``problem`` says what to install, and every call is a no-op.
 """
@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from app.render.speech import SpokenSentences
 from app.speech.engine import NO_ENGINE, engine_for_this_machine
 from app.speech.voice import Voice
-
-#: The speech threads still running (see ``_start_thread``).
-_RUNNING: set[QThread] = set()
-#: How long closing waits for the speech thread (it may be opening the engine).
-_CLOSE_WAIT_MS = 5000
 
 
 class Speaker(QObject):
@@ -34,7 +29,7 @@ class Speaker(QObject):
     failed = Signal(str)  # the engine failed mid-reading: why
     ready = Signal()  # the engine is open (or could not be: then ``problem`` says why)
 
-    # Private: to the speech thread
+    # Private: to the voice
     _begin = Signal(int)
     _add = Signal(int, list)
     _end = Signal(int)
@@ -53,24 +48,16 @@ class Speaker(QObject):
         self._reading = 0  # the current reading's number; 0: none
         self._readings = 0  # readings started so far
         self._sentences = SpokenSentences()
-        self._thread: QThread | None = None
         self._voice: Voice | None = None
         if self.engine:
-            self._start_thread()
+            self._start_voice()
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.close)
 
-    def _start_thread(self) -> None:
-        thread = QThread()
-        thread.setObjectName("speech")
+    def _start_voice(self) -> None:
         voice = Voice(self.engine)
-        voice.moveToThread(thread)
-        thread.started.connect(voice.open)
-        thread.finished.connect(voice.deleteLater)
-        thread.finished.connect(lambda: _RUNNING.discard(thread))
-        _RUNNING.add(thread)  # a Speaker collected without close(): its thread is not destroyed while it runs
-        self.destroyed.connect(thread.quit)
+        voice.setParent(self)
         voice.opened.connect(self._on_voice_opened)
         voice.audio.connect(self._on_voice_audio)
         voice.done.connect(self._on_voice_done)
@@ -82,8 +69,8 @@ class Speaker(QObject):
         self._voice_name.connect(voice.set_voice)
         self._rate.connect(voice.set_rate)
         self._volume.connect(voice.set_volume)
-        self._thread, self._voice = thread, voice
-        thread.start()
+        self._voice = voice
+        voice.open()
 
     # -- reading ----------------------------------------------------------------------------------------------
 
@@ -158,14 +145,13 @@ class Speaker(QObject):
         self._volume.emit(max(0.0, min(1.0, volume)))
 
     def close(self) -> None:
-        """Silence and end the speech thread (also when the application quits)."""
+        """Silence and end the engine's thread (also when the application quits)."""
         self.stop()
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait(_CLOSE_WAIT_MS)
-            self._thread = None
+        if self._voice is not None:
+            self._voice.close()
+            self._voice = None
 
-    # -- from the speech thread ----------------------------------------------------------------------------
+    # -- from the voice ----------------------------------------------------------------------------
 
     def _on_voice_opened(self, engine: str, voices: list[str], problem: str) -> None:
         self._voices, self.problem = voices, problem

@@ -1,8 +1,14 @@
-"""The speech thread's side: one object that owns the QTextToSpeech engine and speaks a queue of sentences.
+"""One object that owns the QTextToSpeech engine and speaks a queue of sentences.
 
-It lives on a thread of its own because opening an engine can take seconds (speech-dispatcher lists every
-espeak-ng voice, about 1,500, when Qt connects: ~2.4 s measured), and the GUI thread never waits on a device.
-``Speaker`` talks to it only through queued signals.
+Opening an engine takes seconds (speech-dispatcher lists every espeak-ng voice, about 1,500, when Qt
+connects: ~2.4 s measured), and Qt's Python binding holds the interpreter's lock for all of it, whichever
+thread calls it: made from Python on any thread, the engine froze the GUI thread for the whole 2.4 s
+(measured). So the engine object is made empty (an engine name that does not exist: instant), moved to a
+thread of its own, and told there to open the real engine by a queued call (``QMetaObject.invokeMethod``),
+which runs in C++ on that thread with no Python involved; the GUI thread's longest pause stayed under 5 ms.
+Every later call (say, stop, voice, rate, volume) is queued to that thread the same way, and the engine's
+state changes come back as queued signals; only the voice list is read directly, once, after the engine
+reports it is open.
 
 Sentences are said one at a time with ``say()``, the next on the engine's return to Ready. Qt's ``enqueue()``
 works with speech-dispatcher too, but the engine passes through Ready between queued texts, so the state
@@ -17,17 +23,24 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Any
 
-from PySide6.QtCore import QLocale, QObject, Signal, Slot
+from PySide6.QtCore import Q_ARG, QLocale, QMetaObject, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtTextToSpeech import QTextToSpeech, QVoice
 
 from app.speech.engine import engine_error
 
 _State = QTextToSpeech.State
+_QUEUED = Qt.ConnectionType.QueuedConnection
+#: The engine the object is made with: Qt's own test engine, made at once and never spoken with (replaced by
+#: the real one on its thread). Where Qt was built without it, the real engine is made directly (and waited for).
+_PLACEHOLDER = "mock"
+#: How long closing waits for the engine's thread (it may still be opening the engine).
+_CLOSE_WAIT_MS = 5000
 
 
 class Voice(QObject):
-    """Owns the engine on the speech thread; speaks the current reading's sentences in order."""
+    """Owns the engine (opened off the GUI thread); speaks the current reading's sentences in order."""
 
     # Signals
     opened = Signal(str, list, str)  # engine, voice names, problem ("" when it can speak)
@@ -38,8 +51,12 @@ class Voice(QObject):
     def __init__(self, engine: str) -> None:
         super().__init__()
         self._engine_name = engine
-        self._tts: QTextToSpeech | None = None
+        self._tts: QTextToSpeech | None = None  # lives on self._thread; only queued calls reach it
+        self._thread: QThread | None = None
+        self._open = False  # the engine reported itself open
+        self._state = _State.Ready  # the engine's last reported state
         self._default_voice: QVoice | None = None
+        self._voices: list[QVoice] = []
         self._reading = 0  # 0: none
         self._queue: deque[str] = deque()
         self._ended = False  # the reading's last sentence has arrived
@@ -48,24 +65,67 @@ class Voice(QObject):
         self._first = True  # no sentence of this reading has played yet
         self._voice, self._rate, self._volume = "", 0.0, 1.0  # kept for an engine not open yet
 
-    @Slot()
     def open(self) -> None:
-        """Open the engine (on the speech thread, when it starts); reports ``opened``."""
-        tts = QTextToSpeech(self._engine_name, self)
+        """Start opening the engine on its own thread; ``opened`` reports it."""
+        quick = _PLACEHOLDER in QTextToSpeech.availableEngines()
+        tts = QTextToSpeech(_PLACEHOLDER if quick else self._engine_name)
+        thread = QThread()
+        thread.setObjectName("speech")
+        tts.moveToThread(thread)
+        tts.engineChanged.connect(self._on_engine_changed)
+        tts.stateChanged.connect(self._on_tts_state_changed)
+        self._tts, self._thread = tts, thread
+        thread.start()
+        if quick:
+            self._call("setEngine", Q_ARG(str, self._engine_name))
+        else:
+            self._on_engine_changed(self._engine_name)
+
+    def close(self) -> None:
+        """End the engine's thread (waiting for an engine still opening, up to a few seconds)."""
+        tts, thread, self._tts, self._thread = self._tts, self._thread, None, None
+        if tts is not None:
+            QMetaObject.invokeMethod(tts, "deleteLater", _QUEUED)
+        if thread is not None:
+            thread.quit()
+            thread.wait(_CLOSE_WAIT_MS)
+
+    def _call(self, method: str, *args: Any) -> None:
+        if self._tts is not None:
+            QMetaObject.invokeMethod(self._tts, method, _QUEUED, *args)
+
+    @Slot(str)
+    def _on_engine_changed(self, engine: str) -> None:
+        tts = self._tts
+        if tts is None or engine != self._engine_name:
+            return
         if tts.state() == _State.Error:
             self.opened.emit(self._engine_name, [], engine_error(tts))
             return
         if tts.locale().language() == QLocale.Language.C:  # no locale (LANG=C): speak English, not voice no. 1
             english = [loc for loc in tts.availableLocales() if loc.language() == QLocale.Language.English]
             if english:
-                tts.setLocale(english[0])
-        tts.stateChanged.connect(self._on_tts_state_changed)
-        self._default_voice = tts.voice()  # "System default" in Settings → Voice goes back to it
-        self._tts = tts
-        self._apply_settings()
-        self.opened.emit(self._engine_name, [voice.name() for voice in tts.availableVoices()], "")
+                tts.localeChanged.connect(self._on_locale_changed)
+                self._call("setLocale", Q_ARG(QLocale, english[0]))
+                return
+        self._ready()
 
-    # -- the reading ------------------------------------------------------------------------------------------
+    @Slot(QLocale)
+    def _on_locale_changed(self, _locale: QLocale) -> None:
+        if not self._open:
+            self._ready()
+
+    def _ready(self) -> None:
+        """The engine is open (in its locale): its voices are listed, the settings applied."""
+        tts = self._tts
+        if tts is None:
+            return
+        self._voices = tts.availableVoices()
+        self._default_voice = tts.voice()  # "System default" in Settings → Voice goes back to it
+        self._open = True
+        self._apply_settings()
+        self.opened.emit(self._engine_name, [voice.name() for voice in self._voices], "")
+        self._next()  # a reading asked for while the engine was opening
 
     @Slot(int)
     def begin(self, reading: int) -> None:
@@ -91,23 +151,25 @@ class Voice(QObject):
         """Silence at once and forget the queue."""
         self._queue.clear()
         self._reading, self._ended = 0, False
-        if self._tts is not None and self._saying:
-            self._tts.stop(QTextToSpeech.BoundaryHint.Immediate)
+        if self._saying:
+            self._call("stop")  # the default boundary: speech-dispatcher cancels at once (its hint cannot be queued)
         self._saying = self._heard = False
 
     def _next(self) -> None:
-        if self._saying or self._tts is None or not self._reading:
+        if self._saying or not self._open or not self._reading:
             return
-        if self._tts.state() == _State.Error:  # it would never leave Error for a new sentence: fail now
+        if self._state == _State.Error:  # it would never leave Error for a new sentence: fail now
             self._fail()
         elif self._queue:
             self._saying, self._heard = True, False
-            self._tts.say(self._queue.popleft())
+            self._call("say", Q_ARG(str, self._queue.popleft()))
         elif self._ended:
             reading, self._reading, self._ended = self._reading, 0, False
             self.done.emit(reading)
 
+    @Slot(QTextToSpeech.State)
     def _on_tts_state_changed(self, state: _State) -> None:
+        self._state = state
         if state == _State.Speaking and self._saying:
             self._heard = True
             if self._first:
@@ -116,12 +178,12 @@ class Voice(QObject):
         elif state == _State.Ready and self._saying and self._heard:  # a Ready before Speaking is a stale one
             self._saying = False
             self._next()
-        elif state == _State.Error:
+        elif state == _State.Error and self._open:
             self._fail()
 
     def _fail(self) -> None:
-        assert self._tts is not None
-        reading, message = self._reading, engine_error(self._tts)
+        reading = self._reading
+        message = engine_error(self._tts) if self._tts is not None else "The speech engine stopped."
         self.halt()
         self.failed.emit(reading, message)
 
@@ -143,11 +205,11 @@ class Voice(QObject):
         self._apply_settings()
 
     def _apply_settings(self) -> None:
-        if self._tts is None:
+        if not self._open:
             return
-        voice = next((v for v in self._tts.availableVoices() if v.name() == self._voice), None) if self._voice else None
+        voice = next((v for v in self._voices if v.name() == self._voice), None) if self._voice else None
         voice = voice if voice is not None or self._voice else self._default_voice
-        if voice is not None and voice != self._tts.voice():
-            self._tts.setVoice(voice)
-        self._tts.setRate(self._rate)
-        self._tts.setVolume(self._volume)
+        if voice is not None:
+            self._call("setVoice", Q_ARG(QVoice, voice))
+        self._call("setRate", Q_ARG(float, self._rate))
+        self._call("setVolume", Q_ARG(float, self._volume))

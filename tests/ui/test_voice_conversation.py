@@ -177,7 +177,9 @@ def test_speaking_over_the_answer_stops_it_at_once_and_starts_a_new_turn(
     interruption: Path,
     recorder: SpeakerRecorder,
 ) -> None:
-    window = voice_window()
+    # The app's voice at 60 %: its echo in the microphone about 13 dB under the user's voice (at full volume
+    # it is 9 dB under, the -9 dB loopback: too close to tell apart without the playback signal).
+    window = voice_window(speech_volume=60)
     forced(window, LONG_ANSWER, ANSWER)
     hands_free_on(qtbot, window)
     barge: list[tuple[float, float]] = []
@@ -199,7 +201,7 @@ def test_speaking_over_the_answer_stops_it_at_once_and_starts_a_new_turn(
     qtbot.waitUntil(lambda: not window.controller.generating and not window.read_aloud.speaking, timeout=60_000)
     first_answer = window.controller.path[1]
     assert first_answer.status in ("stopped", "complete")  # stopped when the answer was still being written
-    assert window.controller.path[-1].content == ANSWER
+    assert window.chat.messages[-1].text() == ANSWER
 
 
 def test_a_long_silence_sends_nothing(qtbot: QtBot, voice_window: Callable[..., MainWindow]) -> None:
@@ -267,7 +269,7 @@ def test_without_a_speech_engine_the_window_says_so_and_still_answers(
     window.read_aloud.voice_question_sent(time.perf_counter())  # a spoken question: answered in writing
     window.controller.send("Again", [])
     qtbot.waitUntil(lambda: messages(window) == 4 and not window.controller.generating, timeout=30_000)
-    assert window.controller.path[-1].content == ANSWER and not window.read_aloud.speaking
+    assert window.chat.messages[-1].text() == ANSWER and not window.read_aloud.speaking
 
 
 def test_hands_free_needs_a_model_that_hears(
