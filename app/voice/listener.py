@@ -45,6 +45,8 @@ NO_AUDIO = (
 )
 #: No block for this long, after blocks came, means the device is gone (blocks come every ~10-100 ms).
 STALL_S = 2.0
+#: A stream that ends by itself is opened again, at most this many times in this many seconds; then it is lost.
+MAX_REOPENS, REOPEN_WINDOW_S = 3, 60.0
 #: Some hosts (ALSA's PulseAudio plugin) take a second or two before the first block.
 FIRST_BLOCK_S = 5.0
 _STOP = None  # the worker's "end now" in the block queue
@@ -73,6 +75,8 @@ class Listener:
         self._rate = 0
         self._stopping = False
         self._frames_in = 0  # device-rate samples received since start()
+        self._reopened: list[float] = []  # when the stream was opened again after ending by itself
+        self._generation = 0  # the current stream's number: an older one's end is ignored
         self.level = 0.0  # RMS of the last 30 ms, 0 … 1
 
     @property
@@ -123,21 +127,26 @@ class Listener:
         self._frames_in, self._stopping, self.level = 0, False, 0.0
         with self._lock:
             self._turns.reset()
+        self._reopened = []
         try:
-            stream = sd.InputStream(
-                device=self.device,
-                channels=1,
-                samplerate=self._rate,
-                dtype="float32",
-                callback=self._callback,
-                finished_callback=self._finished,
-            )
-            stream.start()
+            self._stream = self._open_stream()
         except Exception as exc:  # PortAudioError: busy, unplugged, refused
             raise MicError(f"The microphone ({info['name']}) could not be opened: {exc}") from exc
-        self._stream = stream
         self._worker = threading.Thread(target=self._work, name="voice-listener", daemon=True)
         self._worker.start()
+
+    def _open_stream(self) -> Any:
+        generation = self._generation
+        stream = _sounddevice().InputStream(
+            device=self.device,
+            channels=1,
+            samplerate=self._rate,
+            dtype="float32",
+            callback=self._callback,
+            finished_callback=lambda: self._finished(generation),
+        )
+        stream.start()
+        return stream
 
     def _callback(self, indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         if status:
@@ -145,9 +154,9 @@ class Listener:
         self._blocks.put_nowait((indata[:, 0].copy(), time.perf_counter()))
         self._frames_in += frames
 
-    def _finished(self) -> None:
-        """PortAudio ended the stream: ours when stopping, else the device went away."""
-        if not self._stopping:
+    def _finished(self, generation: int) -> None:
+        """PortAudio ended the stream: ours when stopping (or replacing it), else it ended by itself."""
+        if not self._stopping and generation == self._generation:
             self._blocks.put_nowait(_STOP)
 
     def stop(self) -> None:
@@ -202,11 +211,16 @@ class Listener:
             try:
                 item = self._blocks.get(timeout=self.stall_s if had_audio else FIRST_BLOCK_S)
             except queue.Empty:
+                if had_audio and self._reopen(f"no sound for {self.stall_s:.1f} s"):
+                    continue
                 self._lost(DEVICE_LOST if had_audio else NO_AUDIO)
                 return
             if item is _STOP:
-                if not self._stopping:
-                    self._lost(DEVICE_LOST)
+                if self._stopping:
+                    return
+                if self._reopen("the stream ended"):
+                    continue
+                self._lost(DEVICE_LOST)
                 return
             block, arrived = item
             had_audio = True
@@ -216,6 +230,24 @@ class Listener:
             self.level = self._turns.level
             for event in events:
                 self._events.put(event)
+
+    def _reopen(self, why: str) -> bool:
+        """The stream ended or went quiet by itself: open it again, once in a while (a sound server's hiccup
+        under load ends a stream without the device going anywhere). False when it will not open: gone."""
+        now = time.monotonic()
+        self._reopened = [t for t in self._reopened if now - t < REOPEN_WINDOW_S]
+        if self._stopping or len(self._reopened) >= MAX_REOPENS:
+            return False
+        self._reopened.append(now)
+        log.warning("microphone: %s; opening it again", why)
+        self._generation += 1  # the old stream's end, reported as it closes, is not news
+        self._close_stream(abort=True)
+        try:
+            self._stream = self._open_stream()
+        except Exception as exc:  # PortAudioError: the device is gone
+            log.info("the microphone did not open again: %s", exc)
+            return False
+        return True
 
     def _lost(self, message: str) -> None:
         """The device went away: say so once, close what is left, end listening."""
