@@ -90,6 +90,13 @@ class Listener:
         return self.running and self._frames_in > 0
 
     @property
+    def hearing(self) -> bool:
+        """A turn is under way (someone is talking, or paused mid-turn): it ends as an utterance, or is dropped
+        (too short to be speech) — which ``SpeechStarted`` alone would never tell."""
+        with self._lock:
+            return self._turns.endpointer.in_turn
+
+    @property
     def paused(self) -> bool:
         return self._turns.paused
 

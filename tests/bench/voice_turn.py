@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ANSWER = "Paris is the capital of France. It lies on the Seine, and it is known for its museums."
-LONG = " ".join(f"Sentence {n} of a long answer goes on, so that there is time to interrupt it." for n in range(12))
+LONG = " ".join(
+    f"Sentence number {n} of a long answer goes on for a while, so that there is time to interrupt it."
+    for n in range(12)
+)
 TARGET_S = 0.6
 
 
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_virtual_speaker()
     question = speech_wav(tmp / "question.wav", "What is the capital of France?")
-    stop = speech_wav(tmp / "stop.wav", "Wait, stop. Tell me about Berlin.")
+    stop = speech_wav(tmp / "stop.wav", "Wait, stop. Tell me about Berlin instead.")
     model = write_tiny_gemma4(tmp / "models" / "tiny.gguf")
     mmproj = write_tiny_mmproj(tmp / "models" / "mmproj-tiny.gguf")
     settings = Settings.load()
@@ -64,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.perf_counter() + timeout
         while not condition():
             if time.perf_counter() > deadline:
-                raise TimeoutError("the window did not get there in time")
+                hf = window.hands_free
+                raise TimeoutError(
+                    f"the window did not get there in time: hands-free {hf.state}, "
+                    f"{len(window.chat.messages)} messages, generating {window.controller.generating}, "
+                    f"reading {window.read_aloud.speaking}, hearing {hf.listener and hf.listener.hearing}"
+                )
             app.processEvents()
             time.sleep(0.001)
         return time.perf_counter()
@@ -133,14 +141,16 @@ def _barge_in(window: Any, wait: Callable[..., float], question: Path, stop: Pat
     play(question)
     wait(lambda: window.read_aloud.audible)
     started = time.perf_counter()
-    wait(lambda: time.perf_counter() - started > 1.2)
+    wait(lambda: time.perf_counter() - started > 1.5)
     player = play(stop, wait=False)
     wait(lambda: bool(barged), 10)
     wait(lambda: time.perf_counter() - barged[0] > 0.6)
     samples, times = recorder.samples()
     recorder.stop()
     player.wait(timeout=30)
+    wait(lambda: len(window.chat.messages) == 4)  # the interruption is the next question, answered
     wait(lambda: not window.controller.generating and not window.read_aloud.speaking)
+    window.read_aloud.stop()
     window.hands_free.bargedIn.disconnect()
     loud = times[(abs(samples) >= 0.01) & (times < barged[0] + 0.6)]
     return float(loud.max()) - barged[0]

@@ -36,7 +36,7 @@ from app.ui.capture.voice import IDLE, STARTING
 from app.ui.chat.controller import ChatController
 from app.ui.chat.read_aloud import ReadAloud
 from app.ui.tasks import run_in_background
-from app.voice import BargeIn, DeviceLost, Listener, SpeechStarted, Utterance
+from app.voice import BargeIn, DeviceLost, Listener, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +215,7 @@ class HandsFree(QObject):
             return
         for event in listener.poll():
             log.debug("hands-free: %s", type(event).__name__)
-            if isinstance(event, SpeechStarted):
-                self._hearing = True
-            elif isinstance(event, BargeIn):
+            if isinstance(event, BargeIn):
                 self._barge_in(event.voice_started_at)
             elif isinstance(event, Utterance):
                 self._hearing = False
@@ -226,6 +224,7 @@ class HandsFree(QObject):
                 self._notice(event.message)
                 self.set_on(False)
                 return
+        self._hearing = listener.hearing
         self.bar.show_level(listener.level)
         self._update_state()
 
