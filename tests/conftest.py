@@ -79,6 +79,26 @@ def virtual_mic() -> None:
 
 
 @pytest.fixture(scope="session")
+def virtual_speaker(virtual_mic: None) -> None:
+    """The virtual microphone, and the virtual speaker ``vspk`` (the default output) whose sound leaks into it."""
+    from tests.media.virtual_mic import NoVirtualMic, ensure_virtual_speaker
+
+    try:
+        ensure_virtual_speaker()
+    except NoVirtualMic as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def text_only_model(tiny_model: Path, tmp_path: Path) -> Path:
+    """The tiny Gemma 4 alone in a folder: no projector beside it, so it can neither see nor hear."""
+    alone = tmp_path / "text-only" / "tiny.gguf"
+    alone.parent.mkdir()
+    alone.write_bytes(tiny_model.read_bytes())
+    return alone
+
+
+@pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 3 s of spoken English (espeak-ng, 22 kHz mono WAV)."""
     from tests.media.virtual_mic import NoVirtualMic, speech_wav

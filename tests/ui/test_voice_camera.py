@@ -281,11 +281,9 @@ def test_a_button_held_past_the_limit_stops_and_says_so(
 
 
 def test_without_an_audio_model_the_mic_and_camera_say_why(
-    qtbot: QtBot, open_window: Factory, virtual_mic: None, tiny_model: Path, tmp_path: Path
+    qtbot: QtBot, open_window: Factory, virtual_mic: None, text_only_model: Path
 ) -> None:
-    alone = tmp_path / "text-only" / "tiny.gguf"  # no projector beside it
-    alone.parent.mkdir()
-    alone.write_bytes(tiny_model.read_bytes())
+    alone = text_only_model
     window = open_window()
     assert not window.media.mic_button.isEnabled() and not window.media.camera_button.isEnabled()
     assert "Load a model first" in window.media.camera_button.toolTip()

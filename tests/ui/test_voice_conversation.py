@@ -29,7 +29,7 @@ from app.ui.capture.hands_free import HEARING, LISTENING, OFF, SPEAKING
 from app.ui.shell.main_window import MainWindow
 from app.ui.tasks import wait_for_db
 from tests.chat.tool_grammar import answer_grammar
-from tests.media.virtual_mic import SINK, NoVirtualMic, SpeakerRecorder, ensure_virtual_speaker, play, speech_wav
+from tests.media.virtual_mic import SINK, SpeakerRecorder, play, speech_wav
 from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
@@ -43,12 +43,8 @@ LONG_ANSWER = " ".join(
 
 
 @pytest.fixture(scope="module")
-def room(virtual_mic: None) -> None:
+def room(virtual_speaker: None) -> None:
     """The microphone, the speaker that leaks into it, and the OS speech engine."""
-    try:
-        ensure_virtual_speaker()
-    except NoVirtualMic as exc:
-        pytest.skip(str(exc))
     if engine_for_this_machine() is None:
         pytest.skip(NO_ENGINE)
 
@@ -272,14 +268,9 @@ def test_without_a_speech_engine_the_window_says_so_and_still_answers(
     assert window.chat.messages[-1].text() == ANSWER and not window.read_aloud.speaking
 
 
-def test_hands_free_needs_a_model_that_hears(
-    qtbot: QtBot, launch: Launch, room: None, tiny_model: Path, tmp_path: Path
-) -> None:
-    alone = tmp_path / "text-only" / "tiny.gguf"  # no projector beside it
-    alone.parent.mkdir()
-    alone.write_bytes(tiny_model.read_bytes())
+def test_hands_free_needs_a_model_that_hears(qtbot: QtBot, launch: Launch, room: None, text_only_model: Path) -> None:
     window = launch()
-    window.load_model(alone)
+    window.load_model(text_only_model)
     qtbot.waitUntil(lambda: window.bridge.model_info is not None, timeout=20_000)
     qtbot.waitUntil(lambda: window.media.voice.status is not None, timeout=10_000)
     button = window.hands_free.button

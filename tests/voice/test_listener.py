@@ -14,18 +14,14 @@ import soundfile as sf
 from app.voice import BargeIn, DeviceLost, SpeechStarted, Utterance
 from app.voice.events import Event
 from app.voice.listener import DEVICE_LOST, Listener
-from tests.media.virtual_mic import SINK, NoVirtualMic, ensure_virtual_speaker, play, speech_wav
+from tests.media.virtual_mic import SINK, play, speech_wav
 
 SILENCE_S = 0.8
 
 
 @pytest.fixture(scope="module")
-def room(virtual_mic: None) -> None:
+def room(virtual_speaker: None) -> None:
     """The virtual microphone and the virtual speaker whose sound leaks into it."""
-    try:
-        ensure_virtual_speaker()
-    except NoVirtualMic as exc:
-        pytest.skip(str(exc))
 
 
 def started(listener: Listener) -> Listener:
