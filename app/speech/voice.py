@@ -21,14 +21,17 @@ what this object reports carries the number, so a late report about a stopped re
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import Q_ARG, QLocale, QMetaObject, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Q_ARG, QLocale, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtTextToSpeech import QTextToSpeech, QVoice
 
 from app.speech.engine import engine_error
+
+log = logging.getLogger(__name__)
 
 _State = QTextToSpeech.State
 _QUEUED = Qt.ConnectionType.QueuedConnection
@@ -36,7 +39,23 @@ _QUEUED = Qt.ConnectionType.QueuedConnection
 #: the real one on its thread). Where Qt was built without it, the real engine is made directly (and waited for).
 _PLACEHOLDER = "mock"
 #: How long closing waits for the engine's thread (it may still be opening the engine).
-_CLOSE_WAIT_MS = 5000
+_CLOSE_WAIT_S = 2.0
+#: An engine that has not opened in this long is reported as not answering (it may still open later).
+_OPEN_TIMEOUT_MS = 20_000
+#: Engine threads that would not end even when cancelled (kept: see ``Voice.close``).
+_STUCK: list[QThread] = []
+NOT_ANSWERING = (
+    "The speech engine did not answer, so answers cannot be read aloud. Restart it (Linux: "
+    "killall speech-dispatcher; it starts again by itself) and reopen Gemma Desk."
+)
+
+
+def _wait_finished(thread: QThread, seconds: float) -> bool:
+    """Whether ``thread`` ends within ``seconds`` (sleeping in steps: ``QThread.wait`` would hold the GIL)."""
+    deadline = time.monotonic() + seconds
+    while not thread.isFinished() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread.isFinished()
 
 
 class Voice(QObject):
@@ -54,6 +73,7 @@ class Voice(QObject):
         self._tts: QTextToSpeech | None = None  # lives on self._thread; only queued calls reach it
         self._thread: QThread | None = None
         self._open = False  # the engine reported itself open
+        self._timed_out = False  # it did not open in time (and was reported as not answering)
         self._state = _State.Ready  # the engine's last reported state
         self._default_voice: QVoice | None = None
         self._voices: list[QVoice] = []
@@ -76,19 +96,37 @@ class Voice(QObject):
         tts.stateChanged.connect(self._on_tts_state_changed)
         self._tts, self._thread = tts, thread
         thread.start()
+        QTimer.singleShot(_OPEN_TIMEOUT_MS, self, self._open_timed_out)
         if quick:
             self._call("setEngine", Q_ARG(str, self._engine_name))
         else:
             self._on_engine_changed(self._engine_name)
 
     def close(self) -> None:
-        """End the engine's thread (waiting for an engine still opening, up to a few seconds)."""
+        """End the engine's thread, waiting a few seconds at most (it may still be opening the engine).
+
+        The wait sleeps in small steps instead of ``QThread.wait()``: that holds the interpreter lock, and the
+        engine's thread needs it to send its signals, so the two would wait on each other. A thread still
+        busy after the wait is kept referenced until it ends (a QThread destroyed while running aborts)."""
         tts, thread, self._tts, self._thread = self._tts, self._thread, None, None
         if tts is not None:
             QMetaObject.invokeMethod(tts, "deleteLater", _QUEUED)
-        if thread is not None:
-            thread.quit()
-            thread.wait(_CLOSE_WAIT_MS)
+        if thread is None:
+            return
+        thread.quit()
+        if _wait_finished(thread, _CLOSE_WAIT_S):
+            return
+        # Stuck in the engine (a speech-dispatcher that stopped answering blocks its connect forever). A QThread
+        # destroyed while it runs aborts the process: it is cancelled instead (Qt says so on stderr, once).
+        log.warning("the speech engine's thread did not end (the engine does not answer); cancelling it")
+        thread.terminate()
+        if not _wait_finished(thread, 1.0):
+            _STUCK.append(thread)  # never destroyed while it runs
+
+    def _open_timed_out(self) -> None:
+        if not self._open and self._tts is not None and not self._timed_out:
+            self._timed_out = True
+            self.opened.emit(self._engine_name, [], NOT_ANSWERING)
 
     def _call(self, method: str, *args: Any) -> None:
         if self._tts is not None:
