@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from tests.models.http_fixture import FileServer
 
@@ -76,6 +77,15 @@ def virtual_mic() -> None:
         ensure_virtual_mic()
     except NoVirtualMic as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type[QApplication]:
+    """The app's own application class (it hears the desktop's file-open events), for every test that needs a
+    Qt application: the first one made is the one the whole session keeps (the speech tests make it first)."""
+    from app.ui.shell.open_files import DeskApplication
+
+    return DeskApplication
 
 
 @pytest.fixture(scope="session")

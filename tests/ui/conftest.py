@@ -18,15 +18,8 @@ from app.settings import Settings
 from app.ui import confirm
 from app.ui.shell.app import create_window
 from app.ui.shell.main_window import MainWindow
-from app.ui.shell.open_files import DeskApplication
 
 Launch = Callable[..., MainWindow]
-
-
-@pytest.fixture(scope="session")
-def qapp_cls() -> type[QApplication]:
-    """The app's own application class (it hears the desktop's file-open events), for every window test."""
-    return DeskApplication
 
 
 @pytest.fixture
