@@ -285,9 +285,13 @@ class HandsFree(QObject):
         self._update_state()
 
     def _on_push_to_talk(self, state: str) -> None:
-        """Push-to-talk pressed: it interrupts like a voice would, and the open microphone waits until it ends."""
+        """Push-to-talk pressed: it silences the voice; in hands-free mode it interrupts as speaking would, and
+        the open microphone waits until it ends."""
         if state == STARTING:
-            self._barge_in(time.perf_counter())
+            if self.on:  # a new turn: the answer stops being written and read
+                self._barge_in(time.perf_counter())
+            else:  # the voice falls silent for the new question; an answer being written goes on
+                self.read_aloud.stop()
             if self.listener is not None:
                 self.listener.pause()
         elif state == IDLE:

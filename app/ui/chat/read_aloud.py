@@ -36,7 +36,6 @@ class ReadAloud(QObject):
     # Signals
     speakingChanged = Signal(bool)  # a reading is under way (it may not be audible yet)
     audibleChanged = Signal(bool, float)  # its sound started / ended; perf_counter of the change
-    turnTimed = Signal(object)  # VoiceTurnTimes: a voice turn's first audio came out (or its answer ended)
 
     def __init__(
         self, controller: ChatController, settings: Settings, notice: Callable[[str], None], parent: QObject
@@ -200,7 +199,6 @@ class ReadAloud(QObject):
         times, widget = self.times, self._turn_widget
         if times is None or times.first_token is None:
             return
-        self.turnTimed.emit(times)
         log.info("%s", times.describe())
         if widget is None or self.controller.generating:
             return  # the footer is written when the answer ends; this runs again then

@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
         c.answerFinished.connect(self._announce)
         c.playRequested.connect(self.media.player.toggle)
         c.speakRequested.connect(self.read_aloud.toggle)
-        self.media.voiceSent.connect(self.read_aloud.voice_question_sent)
+        self.media.voiceSent.connect(self._on_voice_sent)
         self.media.capabilitiesChanged.connect(self.hands_free.update_reason)
         self.read_aloud.speakingChanged.connect(lambda on: comp.set_speaking(on))
         c.previewRequested.connect(self.previews.show_for)
@@ -291,6 +291,12 @@ class MainWindow(QMainWindow):
         """Esc, Stop: the answer stops being written and read aloud, both at once."""
         self.read_aloud.stop()
         self.controller.stop()
+
+    def _on_voice_sent(self, released_at: float) -> None:
+        """A push-to-talk question: its answer is read aloud — unless an answer is still being written, when the
+        composer keeps the recording attached instead of sending it."""
+        if not self.controller.generating:
+            self.read_aloud.voice_question_sent(released_at)
 
     def _on_send(self, text: str, attachments: list[object]) -> None:
         self.controller.send(text, attachments)
