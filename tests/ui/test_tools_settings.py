@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -80,6 +80,10 @@ def page_of(dialog: SettingsDialog) -> ToolsPage:
 
 
 def click(qtbot: QtBot, widget: QWidget) -> None:
+    """A real click, once the widget is on screen: rows added to a shown page appear only after a queued show and
+    a layout pass, and a click routed through the window before then lands on whatever is under it."""
+    qtbot.waitUntil(lambda: not widget.isHidden(), timeout=5_000)
+    QCoreApplication.processEvents()  # the layout pass that gives it its place
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
