@@ -31,7 +31,9 @@ def find_conversations(db: sqlite3.Connection, search: str, *, indexed: bool) ->
         f"WHERE {' AND '.join(where)} ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC",
         params,
     ).fetchall()
-    return [ConversationSummary(*row[:4], pinned=bool(row[4])) for row in rows]
+    return [
+        ConversationSummary(cid, title, created, updated, bool(pinned)) for cid, title, created, updated, pinned in rows
+    ]
 
 
 def index_text(db: sqlite3.Connection, message_id: int, content: str) -> None:
