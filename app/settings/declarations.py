@@ -74,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
         key="auto_titles",
         kind="bool",
         default=True,
-        label="Chat titles by the model",
+        label="Chat titles written by the model",
         help="After a new chat's first answer, the loaded model writes a short title for it in the background "
         "(stopped at once if you ask something). Until then, and when off, a chat is titled by its first words. "
         "A chat you renamed keeps your name.",
