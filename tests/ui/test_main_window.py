@@ -262,7 +262,7 @@ def test_every_button_has_a_name_and_a_tooltip(open_window: WindowFactory, tiny_
 def test_a_corrupt_database_is_kept_aside_and_the_app_starts(
     qtbot: QtBot, open_window: WindowFactory, home: Path
 ) -> None:
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)  # (it holds the test settings already)
     (home / "chats.sqlite3").write_bytes(os.urandom(8192))
     window = open_window()
     assert window.notice_bar.isVisible() and "could not be read" in window.notice_bar.label.text()
@@ -270,7 +270,7 @@ def test_a_corrupt_database_is_kept_aside_and_the_app_starts(
 
 
 def test_a_database_from_a_newer_version_is_left_alone(qtbot: QtBot, open_window: WindowFactory, home: Path) -> None:
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     db = home / "chats.sqlite3"
     with sqlite3.connect(db) as con:
         con.execute("PRAGMA user_version = 99")

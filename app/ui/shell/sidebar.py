@@ -197,7 +197,9 @@ class Sidebar(QWidget):
         view = self.list
         view.setObjectName("ChatList")
         view.setAccessibleName("Conversations")
-        view.setToolTip("")  # each chat has its own (its whole title)
+        keys = "F2 renames, Ctrl+P pins or unpins, Delete deletes"
+        view.setToolTip(f"Your conversations, pinned first, then by date ({keys})")  # (a chat's own: its title)
+        view.setAccessibleDescription(f"Pinned chats first, then by date. {keys}.")
         view.setItemDelegate(ChatDelegate(view))
         view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
