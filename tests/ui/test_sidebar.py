@@ -9,6 +9,7 @@ import html
 import sqlite3
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.store import Store
 from app.ui.shell.main_window import MainWindow
+from app.ui.shell.sidebar import ConversationRow, Sidebar
 from tests.ui.conftest import Launch
 
 pytestmark = pytest.mark.gui
@@ -183,3 +185,17 @@ def test_the_groups_follow_the_date_when_the_app_stays_open_past_midnight(
     window.sidebar._day_timer.setInterval(1)  # (midnight, now)
     window.sidebar._day_timer.start()
     qtbot.waitUntil(lambda: window.sidebar.groups() == [("Yesterday", [chat])], timeout=3_000)
+
+
+def test_a_refresh_leaves_the_list_scrolled_where_it_was(qtbot: QtBot) -> None:
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.resize(240, 300)
+    sidebar.show()
+    rows = [ConversationRow(i, f"chat {i}", _noon(i)) for i in range(1, 61)]
+    sidebar.set_conversations(rows, 5)
+    bar = sidebar.list.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 400)
+    bar.setValue(400)
+    sidebar.set_conversations([replace(rows[50], pinned=True), *rows[:50], *rows[51:]], 5)  # e.g. a pin
+    assert bar.value() == 400

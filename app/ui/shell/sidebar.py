@@ -232,6 +232,7 @@ class Sidebar(QWidget):
         now = time.time()
         self._rows = list(rows)
         self._filling = True
+        scrolled = self.list.verticalScrollBar().value()  # a refresh (a title, a pin) leaves the list where it was
         try:
             self.list.clear()
             for name, members in grouped(self._rows, now):
@@ -242,6 +243,9 @@ class Sidebar(QWidget):
                         self.list.setCurrentItem(item)
             if not rows and self.search.text().strip():
                 self._add_header("No chats match")
+            self.list.doItemsLayout()
+            self.list.updateGeometries()  # (the scroll range follows the rows now, not at the next paint)
+            self.list.verticalScrollBar().setValue(scrolled)
         finally:
             self._filling = False
         self._current_id = current_id
