@@ -23,7 +23,8 @@ pytestmark = pytest.mark.gui
 
 
 class Forced:
-    """A ``before_generate`` hook: every request it sees is made to write ``text``; it counts them."""
+    """A ``before_generate`` hook: every request it sees is made to write ``text`` (the first, when ``then`` is
+    given, a long text, and ``then`` runs as it starts); it keeps them."""
 
     def __init__(self, text: str, then: Callable[[], None] | None = None) -> None:
         self.text = text
@@ -32,10 +33,12 @@ class Forced:
 
     def __call__(self, request: GenerateRequest) -> GenerateRequest:
         self.requests.append(request)
-        if self.then is not None:
+        text = self.text
+        if self.then is not None:  # this one runs long (thousands of tokens): the user asks meanwhile
             QTimer.singleShot(0, self.then)
             self.then = None
-        return replace(request, sampling=replace(request.sampling, grammar=answer_grammar(self.text)))
+            text, request = "la " * 3000, replace(request, max_tokens=6000)
+        return replace(request, sampling=replace(request.sampling, grammar=answer_grammar(text)))
 
 
 def _window(open_window: WindowFactory, tiny_model: Path, title: str) -> tuple[MainWindow, Forced]:
@@ -103,10 +106,9 @@ def test_a_question_sent_meanwhile_stops_the_title_which_comes_after_the_next_an
     window.bridge.done.connect(lambda rid, reason: ends.__setitem__(rid, reason))
     rids: list[int] = []
     window.bridge.answerDelta.connect(lambda rid, _t: rids.append(rid) if rid not in rids else None)
-    send(qtbot, window, "how do tides work")
-    wait_idle(qtbot, window)
-    # The user asks again the moment the title request goes to the engine.
+    # The user asks again the moment the title request goes to the engine, after the first answer.
     hook.then = lambda: send(qtbot, window, "and on Mars?")
+    send(qtbot, window, "how do tides work")
     qtbot.waitUntil(lambda: len(window.chat.messages) == 4, timeout=10_000)
     wait_idle(qtbot, window)
     assert window.chat.messages[3].text() == "The Moon pulls the sea."  # the user's answer came, whole

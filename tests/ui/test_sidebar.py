@@ -161,6 +161,9 @@ def test_a_pinned_chat_goes_to_the_top_and_stays_there_after_a_restart(
     again = launch()
     _shown(qtbot, again, 2)
     assert again.sidebar.groups() == [("Pinned", [old]), ("Today", [new])]
+    opened = again.controller
+    qtbot.waitUntil(lambda: opened.conversation is not None and opened.conversation.id == new, timeout=5_000)
+    assert again.sidebar.current_id() == new  # the app opens on the latest chat, not on the pinned one
     entries: list[str] = []
     _open_menu_and(qtbot, again, old, "Unpin", entries)
     assert entries == ["Rename…", "Unpin", "Delete"]

@@ -61,8 +61,8 @@ class ChatList(QObject):
         def show(rows: list[ConversationRow]) -> None:
             current = self.controller.conversation.id if self.controller.conversation else None
             self.sidebar.set_conversations(rows, current)
-            if select_first and current is None and rows:
-                self.controller.open_conversation(rows[0].id)
+            if select_first and current is None and rows:  # the latest chat (pinned ones list first)
+                self.controller.open_conversation(max(rows, key=lambda r: (r.updated_at, r.id)).id)
 
         run_on_db(load, show, lambda e: self.notices.show_notice(str(e)))
 
