@@ -2,7 +2,8 @@
 
 No Qt: the window (``app.ui.chat.controller``) and the command line (``app.cli.chat``) are two thin clients
 of it. ``ChatSession`` holds the open conversation (send, regenerate, edit, switch branches), ``ChatOptions``
-how answers are made, ``AnswerRecorder`` one answer as it streams, ``PayloadCache`` the decoded attachments.
+how answers are made, ``AnswerRecorder`` one answer as it streams, ``PayloadCache`` the decoded attachments;
+``titles`` has the model title a new chat.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from app.chat.answer import SAVE_EVERY_S, AnswerRecorder, AnswerUpdate, Ending
 from app.chat.conversation import ChatError, ChatSession, Turn
 from app.chat.payloads import PayloadCache
 from app.chat.request import ChatOptions, build_request, sent_history
+from app.chat.titles import clean_title, title_request, wants_title
 
 __all__ = [
     "SAVE_EVERY_S",
@@ -23,5 +25,8 @@ __all__ = [
     "PayloadCache",
     "Turn",
     "build_request",
+    "clean_title",
     "sent_history",
+    "title_request",
+    "wants_title",
 ]

@@ -90,7 +90,7 @@ def _start(chat: ChatSession, args: argparse.Namespace, resume: int | None) -> N
         latest = chat.store.list_conversations()
         if not latest:
             raise StoreError(f"There is no conversation in {chat.store.db_path} to continue.")
-        resume = latest[0].id
+        resume = max(latest, key=lambda c: (c.updated_at, c.id)).id  # the latest, pinned or not (pins list first)
     chat.open(resume)
     chat.set_thinking(resume, args.think)
     if args.system is not None:

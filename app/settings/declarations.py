@@ -70,6 +70,16 @@ SETTINGS: tuple[Setting, ...] = (
         "(slower, often better on hard questions).",
         group="Chat",
     ),
+    Setting(
+        key="auto_titles",
+        kind="bool",
+        default=True,
+        label="Chat titles written by the model",
+        help="After a new chat's first answer, the loaded model writes a short title for it in the background "
+        "(stopped at once if you ask something). Until then, and when off, a chat is titled by its first words. "
+        "A chat you renamed keeps your name.",
+        group="Chat",
+    ),
     # Sampling
     Setting(
         key="temperature",

@@ -1,4 +1,5 @@
-"""Conversations: creating, finding, renaming and configuring them, deleting with undo, and purging for good."""
+"""Conversations: creating, finding, renaming, pinning and configuring them, deleting with undo, and purging for
+good."""
 
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ class ConversationsMixin(StoreConnection):
         thinking: bool = False,
         settings: Mapping[str, Any] | None = None,
     ) -> Conversation:
+        """A new conversation; one given a title of its own keeps it (as if the user had renamed it)."""
         now = time.time()
+        title = title.strip() or DEFAULT_TITLE
+        title_by = "words" if title == DEFAULT_TITLE else "user"
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO conversations(title, created_at, updated_at, system_prompt, thinking, settings_json) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (title.strip() or DEFAULT_TITLE, now, now, system_prompt, int(thinking), dump_json(settings or {})),
+                "INSERT INTO conversations(title, created_at, updated_at, system_prompt, thinking, settings_json, "
+                "title_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (title, now, now, system_prompt, int(thinking), dump_json(settings or {}), title_by),
             )
             conversation_id = cast(int, cursor.lastrowid)
         return self.get_conversation(conversation_id)
@@ -45,12 +49,38 @@ class ConversationsMixin(StoreConnection):
 
     @locked
     def list_conversations(self, search: str = "") -> list[ConversationSummary]:
-        """Newest first, without deleted ones; ``search`` keeps those whose title or messages hold every word."""
+        """Pinned ones first, then newest first, without deleted ones; ``search`` keeps those whose title or
+        messages hold every word."""
         return find_conversations(self._db, search, indexed=self._fts)
 
     @locked
     def rename(self, conversation_id: int, title: str) -> None:
-        self._set(conversation_id, "title", title.strip() or DEFAULT_TITLE)
+        """The user's name for the chat: from now on the model never writes its title."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE conversations SET title = ?, title_by = 'user' WHERE id = ?",
+                (title.strip() or DEFAULT_TITLE, conversation_id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound("That conversation no longer exists.")
+
+    @locked
+    def set_model_title(self, conversation_id: int, title: str) -> bool:
+        """The title the model wrote, taken only while the title is still the first words (never over the user's
+        name, nor a second time); "" keeps the first words but still counts as the model's say. Whether it was
+        taken."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE conversations SET title = CASE WHEN ? != '' THEN ? ELSE title END, title_by = 'model' "
+                "WHERE id = ? AND title_by = 'words'",
+                (title.strip(), title.strip(), conversation_id),
+            )
+            return cursor.rowcount > 0
+
+    @locked
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        """Pin the chat to the top of the list (or no longer); its place in time is left as it was."""
+        self._set(conversation_id, "pinned", int(pinned))
 
     @locked
     def set_thinking(self, conversation_id: int, thinking: bool) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["user", "assistant", "system"]
+TitleBy = Literal["words", "model", "user"]  # who wrote a conversation's title (see ``Conversation.title_by``)
 Status = Literal["complete", "streaming", "stopped", "error"]
 AttachmentKind = Literal["image", "audio", "video", "document", "file"]
 
@@ -88,6 +89,10 @@ class Conversation:
     settings: dict[str, Any] = field(default_factory=dict)
     leaf_id: int | None = None
     deleted_at: float | None = None
+    pinned: bool = False  # shown on top of the list, in its own group
+    #: "words": the first words of the first question (the model may write a title); "model": the model wrote
+    #: it (or had its say); "user": the user named the chat, and only the user changes it.
+    title_by: TitleBy = "words"
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class ConversationSummary:
     title: str
     created_at: float
     updated_at: float
+    pinned: bool = False
 
 
 #: Longest automatic conversation title, in characters.

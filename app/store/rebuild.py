@@ -34,6 +34,7 @@ from app.store.rows import stored_choice
 #: The columns of the tables worth saving, as ``SCHEMA_VERSION`` has them (the first is the rowid).
 CONVERSATION_COLUMNS = (
     "id", "title", "created_at", "updated_at", "system_prompt", "thinking", "settings_json", "leaf_id", "deleted_at",
+    "pinned", "title_by",
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "id", "conversation_id", "parent_id", "role", "content", "thinking", "thinking_seconds", "status", "error",
@@ -41,7 +42,9 @@ MESSAGE_COLUMNS = (
 )  # fmt: skip
 ATTACHMENT_COLUMNS = ("id", "message_id", "sha256", "ext", "kind", "name", "mime", "size", "position", "choice_json")
 #: Columns a database of an older version may lack, and what such rows read as.
-OPTIONAL_COLUMNS = {"choice_json": "'{}'", "tools_json": "'[]'"}
+OPTIONAL_COLUMNS = {"choice_json": "'{}'", "tools_json": "'[]'", "pinned": "0", "title_by": "NULL"}
+#: Who wrote a title, as the store keeps it (see ``Conversation.title_by``).
+TITLE_BY = ("words", "model", "user")
 TABLES = {"conversations": CONVERSATION_COLUMNS, "messages": MESSAGE_COLUMNS, "attachments": ATTACHMENT_COLUMNS}
 
 #: Appended to a message whose text could be read only in part.
@@ -262,13 +265,16 @@ def _clean_message(row: Row) -> list[Any] | None:
 
 
 def _clean_conversation(row: Row, now: float) -> list[Any] | None:
-    cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at = row
+    cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at, pinned, title_by = row
     if not isinstance(cid, int):
         return None
     created_at = _real(created) or now
+    title = _text(title) or DEFAULT_TITLE
+    if title_by not in TITLE_BY:  # a row from before titles had an author: kept as it is unless still untitled
+        title_by = "words" if title == DEFAULT_TITLE else "user"
     return [
         cid,
-        _text(title) or DEFAULT_TITLE,
+        title,
         created_at,
         _real(updated) or created_at,
         _text(system_prompt),
@@ -276,6 +282,8 @@ def _clean_conversation(row: Row, now: float) -> list[Any] | None:
         settings if isinstance(settings, str) and _json_object(settings) else "{}",
         leaf_id if isinstance(leaf_id, int) else None,
         _real(deleted_at),
+        1 if pinned else 0,
+        title_by,
     ]
 
 
@@ -286,7 +294,7 @@ def _stand_in(cid: int, messages: Iterable[list[Any]], deleted_at: float | None,
     first = next((m[4] for m in own if m[3] == "user" and m[4]), "")
 
     title = auto_title(first) or "Recovered chat"
-    return [cid, title, min(times, default=now), max(times, default=now), None, 0, "{}", None, deleted_at]
+    return [cid, title, min(times, default=now), max(times, default=now), None, 0, "{}", None, deleted_at, 0, "words"]
 
 
 def _text(value: Any) -> str | None:
@@ -330,8 +338,9 @@ def write(plan: Plan, destination: Path) -> None:
         schema.migrate(db)
         db.execute("BEGIN IMMEDIATE")
         db.executemany(
-            f"INSERT INTO conversations({', '.join(CONVERSATION_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
-            [(*c[:7], None, c[8]) for _cid, c in sorted(plan.conversations.items())],
+            f"INSERT INTO conversations({', '.join(CONVERSATION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(CONVERSATION_COLUMNS))})",
+            [(*c[:7], None, *c[8:]) for _cid, c in sorted(plan.conversations.items())],
         )
         db.executemany(
             f"INSERT INTO messages({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",

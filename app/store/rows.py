@@ -13,7 +13,9 @@ MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, thinking, thinking_seconds, status, error, stats_json, model, "
     "created_at, updated_at, tools_json"
 )
-CONVERSATION_COLUMNS = "id, title, created_at, updated_at, system_prompt, thinking, settings_json, leaf_id, deleted_at"
+CONVERSATION_COLUMNS = (
+    "id, title, created_at, updated_at, system_prompt, thinking, settings_json, leaf_id, deleted_at, pinned, title_by"
+)
 
 
 def dump_json(value: Mapping[str, Any]) -> str:
@@ -60,10 +62,11 @@ def stored_choice(value: object) -> str:
 
 
 def conversation_from_row(row: tuple[Any, ...]) -> Conversation:
-    cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at = row
+    cid, title, created, updated, system_prompt, thinking, settings, leaf_id, deleted_at, pinned, title_by = row
     return Conversation(
-        cid, title, created, updated, system_prompt, bool(thinking), load_json(settings) or {}, leaf_id, deleted_at
-    )
+        cid, title, created, updated, system_prompt, bool(thinking), load_json(settings) or {}, leaf_id, deleted_at,
+        bool(pinned), title_by if title_by in ("model", "user") else "words",
+    )  # fmt: skip
 
 
 def message_from_row(row: tuple[Any, ...], attachments: tuple[AttachmentRef, ...]) -> Message:

@@ -252,7 +252,11 @@ def _newer(table: str, row: Row, complete: bool, other: Row, found: Found) -> bo
 
 def _conversation_shape(record: Record) -> Row | None:
     v = record.values
+    if record.complete and len(v) == len(CONVERSATION_COLUMNS) - 2:  # a row from before pins and title authors
+        v = (*v, 0, None)
     if not record.complete or len(v) != len(CONVERSATION_COLUMNS):
+        return None
+    if v[9] not in (0, 1) or not _opt(v[10], str):
         return None
     if not (_is_id(v[0], record.rowid) and isinstance(v[1], str) and _num(v[2]) and _num(v[3])):
         return None
@@ -305,7 +309,12 @@ _SHAPES: dict[str, Callable[[Record], Row | None]] = {
     "attachments": _attachment_shape,
 }
 _SHAPE_COLUMNS = frozenset(
-    {*(len(columns) for columns in TABLES.values()), len(ATTACHMENT_COLUMNS) - 1, len(MESSAGE_COLUMNS) - 1}
+    {
+        *(len(columns) for columns in TABLES.values()),
+        len(ATTACHMENT_COLUMNS) - 1,
+        len(MESSAGE_COLUMNS) - 1,
+        len(CONVERSATION_COLUMNS) - 2,
+    }
 )
 _UPDATED_AT = {
     "messages": MESSAGE_COLUMNS.index("updated_at"),

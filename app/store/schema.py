@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.store.models import CorruptDatabase, SchemaTooNew, StoreError
+from app.store.models import DEFAULT_TITLE, CorruptDatabase, SchemaTooNew, StoreError
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -112,7 +112,28 @@ def _migrate_to_3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN tools_json TEXT NOT NULL DEFAULT '[]'")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3)
+def _migrate_to_4(db: sqlite3.Connection) -> None:
+    """The sidebar: chats pinned to the top of the list, and who wrote a chat's title.
+
+    ``title_by`` is 'words' while the title is the first words of the first question (the loaded model may then
+    write a better one after the first answer), 'model' once the model has had its say, 'user' once the user
+    renamed the chat (the model never overwrites it). A chat made before this version that has messages, or a
+    title of its own, keeps its title as it is: its rename, if any, cannot be told from first words, so it counts
+    as the user's.
+    """
+    db.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "ALTER TABLE conversations ADD COLUMN title_by TEXT NOT NULL DEFAULT 'words' "
+        "CHECK (title_by IN ('words', 'model', 'user'))"
+    )
+    db.execute(
+        "UPDATE conversations SET title_by = 'user' WHERE title != ? "
+        "OR EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id)",
+        (DEFAULT_TITLE,),
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

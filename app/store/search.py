@@ -15,7 +15,8 @@ from app.store.models import ConversationSummary
 
 
 def find_conversations(db: sqlite3.Connection, search: str, *, indexed: bool) -> list[ConversationSummary]:
-    """Newest first, without deleted ones; ``search`` keeps those whose title or messages hold every word."""
+    """Pinned ones first, then newest first, without deleted ones; ``search`` keeps those whose title or messages
+    hold every word."""
     where, params = ["c.deleted_at IS NULL"], []
     for term in schema.search_terms(search):
         in_messages = "SELECT conversation_id FROM messages WHERE instr(gd_fold(content), ?) > 0"
@@ -26,11 +27,13 @@ def find_conversations(db: sqlite3.Connection, search: str, *, indexed: bool) ->
             params += [term, term]
         where.append(f"(instr(gd_fold(c.title), ?) > 0 OR c.id IN ({in_messages}))")
     rows = db.execute(
-        f"SELECT c.id, c.title, c.created_at, c.updated_at FROM conversations c WHERE {' AND '.join(where)} "
-        "ORDER BY c.updated_at DESC, c.id DESC",
+        f"SELECT c.id, c.title, c.created_at, c.updated_at, c.pinned FROM conversations c "
+        f"WHERE {' AND '.join(where)} ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC",
         params,
     ).fetchall()
-    return [ConversationSummary(*row) for row in rows]
+    return [
+        ConversationSummary(cid, title, created, updated, bool(pinned)) for cid, title, created, updated, pinned in rows
+    ]
 
 
 def index_text(db: sqlite3.Connection, message_id: int, content: str) -> None:

@@ -128,3 +128,22 @@ def test_an_answer_cut_off_by_a_killed_chat_is_kept_and_recovered_as_stopped(
         ("assistant", "complete"),
     ]
     assert path[1].content.startswith(saved)
+
+
+def test_continue_goes_on_with_the_latest_chat_even_when_another_is_pinned(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "chats.sqlite3"
+    with Store.open(db) as store:
+        older = store.create_conversation("Pinned and older")
+        store.add_message(older.id, parent_id=None, role="user", content="old question")
+        time.sleep(0.01)
+        newer = store.create_conversation("Latest")
+        store.add_message(newer.id, parent_id=None, role="user", content="new question")
+        store.set_pinned(older.id, True)
+        assert store.list_conversations()[0].id == older.id  # the sidebar lists it first
+    result = chat(python, cli_env, tiny_model, "--store", str(db), "--continue", turns="Go on\n")
+    assert result.returncode == 0, result.stderr
+    with Store.open(db) as store:
+        assert [m.content for m in store.all_messages(newer.id) if m.role == "user"] == ["new question", "Go on"]
+        assert len(store.all_messages(older.id)) == 1

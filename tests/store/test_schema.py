@@ -31,8 +31,8 @@ def test_migrating_an_empty_database_reaches_the_current_version() -> None:
     assert schema.migrate(db) == SCHEMA_VERSION  # nothing left to do
 
 
-def _add_pinned(db: sqlite3.Connection) -> None:
-    db.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+def _add_colour(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE conversations ADD COLUMN colour TEXT NOT NULL DEFAULT ''")
 
 
 def test_a_database_migrates_to_a_later_version_keeping_its_data(tmp_path: Path) -> None:
@@ -42,9 +42,9 @@ def test_a_database_migrates_to_a_later_version_keeping_its_data(tmp_path: Path)
         store.add_message(conversation.id, parent_id=None, role="user", content="still here")
     db = sqlite3.connect(path, isolation_level=None)
     assert schema.user_version(db) == SCHEMA_VERSION
-    assert schema.migrate(db, [*schema.MIGRATIONS, _add_pinned]) == SCHEMA_VERSION + 1
+    assert schema.migrate(db, [*schema.MIGRATIONS, _add_colour]) == SCHEMA_VERSION + 1
     assert schema.user_version(db) == SCHEMA_VERSION + 1
-    assert db.execute("SELECT title, pinned FROM conversations").fetchall() == [("Kept", 0)]
+    assert db.execute("SELECT title, colour FROM conversations").fetchall() == [("Kept", "")]
     assert db.execute("SELECT content FROM messages").fetchall() == [("still here",)]
     db.close()
 

@@ -193,7 +193,7 @@ def test_restart_finds_the_chat(qtbot: QtBot, open_window: WindowFactory, tiny_m
     qtbot.waitUntil(lambda: len(again.chat.messages) == 2, timeout=5000)
     assert again.chat.messages[0].text() == "Remember this chat"
     assert again.chat.messages[1].text() == answer
-    assert again.sidebar.list.count() == 1 and again.sidebar.list.item(0).text() == "Remember this chat"
+    assert again.sidebar.titles() == ["Remember this chat"]
     assert (again.width(), again.height()) == (900, 640)  # geometry persists
 
 
@@ -234,19 +234,19 @@ def test_delete_with_undo_and_search(qtbot: QtBot, open_window: WindowFactory, t
         send(qtbot, window, text)
         qtbot.waitUntil(lambda: len(window.chat.messages) == 2, timeout=5000)
         wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 2)
-    assert window.sidebar.list.item(0).text() == "Bananas are yellow"  # newest first
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 2)
+    assert window.sidebar.titles()[0] == "Bananas are yellow"  # newest first
     window.sidebar.search.setText("apples")
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=3000)
-    assert window.sidebar.list.item(0).text() == "Apples are red"
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 1, timeout=3000)
+    assert window.sidebar.titles() == ["Apples are red"]
     window.sidebar.search.clear()
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 2, timeout=3000)
     window.sidebar.select(window.sidebar.ids()[0])
     window.sidebar.delete_current()
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1 and window.notice_bar.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 1 and window.notice_bar.isVisible(), timeout=3000)
     assert window.notice_bar.action.text() == "Undo"
     qtbot.mouseClick(window.notice_bar.action, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 2, timeout=3000)
 
 
 def test_every_button_has_a_name_and_a_tooltip(open_window: WindowFactory, tiny_model: Path) -> None:
@@ -262,7 +262,7 @@ def test_every_button_has_a_name_and_a_tooltip(open_window: WindowFactory, tiny_
 def test_a_corrupt_database_is_kept_aside_and_the_app_starts(
     qtbot: QtBot, open_window: WindowFactory, home: Path
 ) -> None:
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)  # (it holds the test settings already)
     (home / "chats.sqlite3").write_bytes(os.urandom(8192))
     window = open_window()
     assert window.notice_bar.isVisible() and "could not be read" in window.notice_bar.label.text()
@@ -270,7 +270,7 @@ def test_a_corrupt_database_is_kept_aside_and_the_app_starts(
 
 
 def test_a_database_from_a_newer_version_is_left_alone(qtbot: QtBot, open_window: WindowFactory, home: Path) -> None:
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     db = home / "chats.sqlite3"
     with sqlite3.connect(db) as con:
         con.execute("PRAGMA user_version = 99")

@@ -49,9 +49,8 @@ def test_the_window_shows_the_chats_salvaged_from_a_damaged_database(qtbot: QtBo
         "The chat database was damaged. Recovered 3 chats and 6 messages, and nothing is known to be missing. "
         f"The damaged file was kept as {kept}."
     )
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 3, timeout=5_000)
-    titles = [window.sidebar.list.item(i).text() for i in range(3)]
-    assert titles == ["trip plan 2", "trip plan 1", "trip plan 0"]
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 3, timeout=5_000)
+    assert window.sidebar.titles() == ["trip plan 2", "trip plan 1", "trip plan 0"]
     qtbot.waitUntil(lambda: len(window.chat.messages) == 2, timeout=5_000)  # the newest chat opens, whole
     assert window.chat.messages[0].text().startswith("day 2: museum walk museum walk")
     assert window.chat.messages[1].text() == "answer for day 2"
@@ -79,4 +78,4 @@ def test_the_salvage_runs_off_the_gui_thread_behind_a_busy_window(
     assert window.notice_bar.label.text().startswith(
         "The chat database was damaged. Recovered 40 chats and 80 messages"
     )
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 40, timeout=5_000)
+    qtbot.waitUntil(lambda: len(window.sidebar.ids()) == 40, timeout=5_000)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
@@ -130,6 +131,7 @@ class ChatController(QObject):
         self.tools = ToolRunner(tool_settings, self.notice.emit, self) if tool_settings is not None else None
         #: Every request on its way to the engine passes here (tests force each round's output with a grammar).
         self.before_generate: Callable[[GenerateRequest], GenerateRequest] = lambda request: request
+        self.offered_tools: tuple[dict[str, Any], ...] = ()  # the last answer's tool declarations (for its title)
         self._timer = QTimer(self)
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self._flush)
@@ -354,6 +356,7 @@ class ChatController(QObject):
             request, loop = prepared
             if self.bridge.closed:
                 return  # the window closed while the request was being prepared
+            self.offered_tools = request.tools
             rid = self.bridge.generate(self.before_generate(request))
             if loop is None:
                 self._stream = _Stream(AnswerRecorder(answer_id, rid), widget)

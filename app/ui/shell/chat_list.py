@@ -1,11 +1,13 @@
-"""The list of chats beside the conversation: search, open, step, new, rename, delete with undo, export.
+"""The list of chats beside the conversation: search, open, step, new, rename, pin, delete with undo, export.
 
 It joins the sidebar, the store (on the store thread) and the chat controller; it refuses to switch,
-start or delete a chat while an answer is being written to it, and says why in the notice bar.
+start or delete a chat while an answer is being written to it, and says why in the notice bar. Its ``titler``
+has the model title new chats after their first answer (``app.ui.chat.titler``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.store import Store
 from app.ui.chat.controller import ChatController
+from app.ui.chat.titler import ChatTitler
 from app.ui.chat.view import ChatView
 from app.ui.composer.composer import Composer
 from app.ui.shell.notice_bar import NoticeBar
@@ -41,20 +44,25 @@ class ChatList(QObject):
         sidebar.newRequested.connect(self.new_chat)
         sidebar.conversationSelected.connect(self._on_selected)
         sidebar.renameRequested.connect(self.rename)
+        sidebar.pinRequested.connect(self.pin)
         sidebar.deleteRequested.connect(self.delete)
         sidebar.searchChanged.connect(self._on_search)
+        self.titler = ChatTitler(controller, self)
+        self.titler.titled.connect(self._on_titled)
 
     def refresh(self, select_first: bool = False) -> None:
         search = self._search
 
         def load() -> list[ConversationRow]:
-            return [ConversationRow(c.id, c.title, c.updated_at) for c in self.store.list_conversations(search)]
+            return [
+                ConversationRow(c.id, c.title, c.updated_at, c.pinned) for c in self.store.list_conversations(search)
+            ]
 
         def show(rows: list[ConversationRow]) -> None:
             current = self.controller.conversation.id if self.controller.conversation else None
             self.sidebar.set_conversations(rows, current)
-            if select_first and current is None and rows:
-                self.controller.open_conversation(rows[0].id)
+            if select_first and current is None and rows:  # the latest chat (pinned ones list first)
+                self.controller.open_conversation(max(rows, key=lambda r: (r.updated_at, r.id)).id)
 
         run_on_db(load, show, lambda e: self.notices.show_notice(str(e)))
 
@@ -83,7 +91,34 @@ class ChatList(QObject):
         self.sidebar.select(ids[max(0, min(len(ids) - 1, index + step))])
 
     def rename(self, conversation_id: int, title: str) -> None:
-        run_on_db(lambda: self.store.rename(conversation_id, title), lambda _r: self.refresh())
+        """The user's name for the chat (the model never writes over it)."""
+
+        def renamed(_r: object) -> None:
+            self._retitled(conversation_id, title.strip())
+            self.refresh()
+
+        run_on_db(
+            lambda: self.store.rename(conversation_id, title), renamed, lambda e: self.notices.show_notice(str(e))
+        )
+
+    def pin(self, conversation_id: int, pinned: bool) -> None:
+        """Pin the chat to the top of the list, or unpin it."""
+        run_on_db(
+            lambda: self.store.set_pinned(conversation_id, pinned),
+            lambda _r: self.refresh(),
+            lambda e: self.notices.show_notice(str(e)),
+        )
+
+    def _on_titled(self, conversation_id: int, title: str) -> None:
+        self._retitled(conversation_id, title)
+        self.refresh()
+
+    def _retitled(self, conversation_id: int, title: str) -> None:
+        """The open chat's new title in the window's title bar (and the controller's copy)."""
+        current = self.controller.conversation
+        if current is not None and current.id == conversation_id and title:
+            self.controller.conversation = replace(current, title=title)
+            self.window.setWindowTitle(f"{title} — Gemma Desk")
 
     def delete(self, conversation_id: int) -> None:
         c = self.controller

@@ -24,7 +24,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+R", "Regenerate the last answer"),
     ("Ctrl+Shift+C", "Copy the last answer"),
     ("Ctrl+E", "Export this chat as Markdown"),
-    ("F2 / Delete", "Rename / delete the selected chat"),
+    ("F2 / Ctrl+P / Delete", "Rename / pin or unpin / delete the selected chat (in the list of chats)"),
     ("F1", "This list"),
 )
 
