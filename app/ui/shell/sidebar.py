@@ -92,7 +92,8 @@ class Sidebar(QWidget):
         self._rename_action, self._delete_action = rename, delete
 
         top = QHBoxLayout()
-        top.addWidget(self.new_button)
+        top.addWidget(self.new_button, 1)
+        self._new_row = top
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.addLayout(top)
@@ -117,6 +118,10 @@ class Sidebar(QWidget):
         finally:
             self._filling = False
         self._current_id = current_id
+
+    def add_beside_new(self, widget: QWidget) -> None:
+        """Put ``widget`` (New chat's preset menu) beside the New chat button."""
+        self._new_row.addWidget(widget)
 
     def ids(self) -> list[int]:
         return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())]
