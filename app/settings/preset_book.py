@@ -79,8 +79,9 @@ class PresetBook:
     def add(self, preset: Preset) -> Preset:
         """Add one of the user's own (named as given: ``PresetError`` if the name is taken)."""
         name = check_name(preset.name)
-        if self.find(name) is not None:
-            raise PresetError(f"There is already a preset called {name}.")
+        taken = self.find(name)
+        if taken is not None:
+            raise PresetError(f"There is already a preset called {taken.name}.")
         if len(self.own) >= MAX_PRESETS:
             raise PresetError(f"There are already {MAX_PRESETS} presets; delete some first.")
         added = replace(preset, name=name, builtin=False)

@@ -8,22 +8,21 @@ one write after another), and so is every change to a chat.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from app.chat import ChatSetup
-from app.settings import Settings
 from app.settings.preset_book import PresetBook
 from app.settings.presets import Preset, PresetError, chat_preset_name, preset_of_chat
 from app.store import Conversation
-from app.ui.chat.controller import ChatController
-from app.ui.composer.composer import Composer
-from app.ui.presets.chat_header import ChatHeader
 from app.ui.presets.setup_dialog import ChatSetupDialog
-from app.ui.shell.sidebar import Sidebar
 from app.ui.tasks import run_on_db
+
+if TYPE_CHECKING:
+    from app.ui.shell.main_window import MainWindow
 
 
 def chip_text(conversation: Conversation | None, book: PresetBook) -> str:
@@ -41,29 +40,20 @@ def chip_text(conversation: Conversation | None, book: PresetBook) -> str:
 class ChatPresets(QObject):
     """Presets for the window's chats (see the module's docstring)."""
 
-    def __init__(
-        self,
-        parent: QWidget,
-        book: PresetBook,
-        settings: Settings,
-        controller: ChatController,
-        composer: Composer,
-        header: ChatHeader,
-        notice: Callable[[str], None],
-        sidebar: Sidebar | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.window = parent
-        self.book, self.settings, self.controller = book, settings, controller
-        self.composer, self.header, self.notice = composer, header, notice
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.book, self.settings, self.controller = window.preset_book, window.settings, window.controller
+        self.composer, self.header = window.composer, window.chat_header
+        self.notice: Callable[[str], None] = lambda text: window.notice_bar.show_notice(text)
         self.dialog: ChatSetupDialog | None = None
-        controller.new_chat_setup = self._setup_for_new
-        controller.conversationChanged.connect(self.show_chat)
-        controller.listChanged.connect(lambda: self.show_chat(controller.conversation))
-        header.setupRequested.connect(self.edit_setup)
-        if sidebar is not None:
-            sidebar.add_beside_new(self.menu_button(sidebar))
-            sidebar.renameRequested.connect(self._on_renamed)
+        self.controller.new_chat_setup = self._setup_for_new
+        self.controller.conversationChanged.connect(self.show_chat)
+        self.controller.listChanged.connect(lambda: self.show_chat(self.controller.conversation))
+        self.header.setupRequested.connect(self.edit_setup)
+        self.new_menu_button = self.menu_button(window.sidebar)  # New chat ▾
+        window.sidebar.add_beside_new(self.new_menu_button)
+        window.sidebar.renameRequested.connect(self._on_renamed)
         self.sync_default_thinking()
         self.show_chat(None)
 
@@ -121,6 +111,7 @@ class ChatPresets(QObject):
         button.setAccessibleName("New chat with a preset")
         button.setToolTip("Start a new chat with a preset (the one picked becomes the default)")
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")  # the ▾ is the arrow
         menu = QMenu(button)
         self.fill_menu(menu)
         button.setMenu(menu)

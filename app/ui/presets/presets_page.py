@@ -65,7 +65,8 @@ class SamplingRow(QWidget):
         self._fallback = fallback
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.use, 1)
+        layout.addWidget(self.use)
+        layout.addStretch(1)
         layout.addWidget(self.value)
         self.use.toggled.connect(self.value.setEnabled)
         self.use.toggled.connect(lambda _on: on_edit())
@@ -158,6 +159,9 @@ class PresetsPage(QWidget):
             buddy = QLabel(label)
             buddy.setBuddy(widget)
             form.addRow(buddy, widget)
+        sampling = QLabel("Sampling: ticked, the preset sets it; unticked, Settings → General decides.")
+        sampling.setWordWrap(True)
+        form.addRow(sampling)
         for row in self.rows:
             form.addRow(row)
         self.problem = QLabel()
@@ -229,7 +233,7 @@ class PresetsPage(QWidget):
             name = check_name(self.name.text())
             other = self.edited.find(name)
             if other is not None and other is not current:
-                raise PresetError(f"There is already a preset called {name}.")
+                raise PresetError(f"There is already a preset called {other.name}.")
         except PresetError as error:
             problems.append(str(error))
             name = current.name

@@ -92,10 +92,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._build_widgets()
         self.controller = ChatController(store, self.bridge, self.chat, settings, self.tool_settings)
-        self.presets = ChatPresets(
-            self, self.preset_book, settings, self.controller, self.composer, self.chat_header,
-            lambda text: self.notice_bar.show_notice(text), self.sidebar,
-        )  # fmt: skip
+        self.presets = ChatPresets(self)  # new chats' presets, the chat header, the set-up dialog
         self.media = MediaControls(self, self.composer, settings)
         self._build_voice()
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
