@@ -4,6 +4,7 @@ it), and a chat set up with one in a real store."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,33 @@ def test_a_chat_database_edited_by_hand_cannot_smuggle_settings() -> None:
     }
     assert chat_overrides({"sampling": [1]}) == {} and chat_preset_name({"preset": 3}) is None
     assert chat_preset_name({"preset": " Long   name " + "x" * 200}) == ("Long name " + "x" * 200)[:80]
+
+
+def test_the_command_line_starts_a_chat_with_a_preset(
+    python: str, cli_env: dict[str, str], tiny_model: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    book = PresetBook(home / "presets.json")
+    book.add(Preset("Pirate", "Talk like a pirate.", thinking=True, sampling={"max_tokens": 5, "temperature": 0.2}))
+    book.save()
+    env = {**cli_env, "GEMMA_DESK_HOME": str(home)}
+    db = tmp_path / "chats.sqlite3"
+    args = ["chat", "-m", str(tiny_model), "--store", str(db), "--preset", "pirate", "--json", "--seed", "3"]
+    proc = subprocess.run(
+        [python, "-m", "app", *args], input="Ahoy\n", capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    stats = [e for e in map(json.loads, proc.stdout.splitlines()) if e["type"] == "stats"]
+    assert stats[0]["completion_tokens"] == 5  # the preset's answer length
+    with Store.open(db) as store:
+        (summary,) = store.list_conversations()
+        chat = store.get_conversation(summary.id)
+    assert chat.system_prompt == "Talk like a pirate." and chat.thinking is True
+    assert chat_preset_name(chat.settings) == "Pirate" and chat_overrides(chat.settings)["temperature"] == 0.2
+
+    unknown = subprocess.run(
+        [python, "-m", "app", "ask", "-m", str(tiny_model), "--preset", "Nope", "hi"],
+        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "no preset called 'Nope'" in unknown.stderr and "Concise" in unknown.stderr and "Pirate" in unknown.stderr
