@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -102,6 +103,7 @@ class PresetsPage(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Presets")
         self.list.setToolTip("The presets a new chat can start with (New chat ▾)")
+        self.list.setMinimumWidth(160)
         self.list.currentItemChanged.connect(lambda item, _old: self._show(item))
         layout = QHBoxLayout(self)
         column = QVBoxLayout()
@@ -111,8 +113,8 @@ class PresetsPage(QWidget):
         layout.addWidget(self._build_editor(fallbacks), 3)
         self._refill(book.default().name)
 
-    def _build_buttons(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_buttons(self) -> QGridLayout:
+        grid = QGridLayout()
         self.new_button = self._button("&New", "A new preset with no system prompt", self._on_new)
         self.copy_button = self._button("Co&py", "A new preset like the one selected", self._on_copy)
         self.delete_button = self._button("&Delete", "Delete the preset selected", self._on_delete)
@@ -122,9 +124,9 @@ class PresetsPage(QWidget):
             self._on_from_chat,
         )
         self.from_chat_button.setEnabled(self._from_chat is not None and self._from_chat() is not None)
-        for button in (self.new_button, self.copy_button, self.delete_button, self.from_chat_button):
-            row.addWidget(button)
-        return row
+        for i, button in enumerate((self.new_button, self.copy_button, self.delete_button, self.from_chat_button)):
+            grid.addWidget(button, i // 2, i % 2)
+        return grid
 
     def _button(self, text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
         button = QPushButton(text)
