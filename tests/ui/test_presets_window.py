@@ -176,6 +176,11 @@ def test_picking_another_preset_in_the_header_takes_its_think_and_sampling(
     chat = stored(window)
     assert chat.thinking is True and chat.settings["sampling"] == {"temperature": 0.3}
     assert window.composer.think_button.isChecked()
+    window.sidebar.renameRequested.emit(chat.id, "Reviewed code")  # what F2's dialog sends
+    qtbot.waitUntil(lambda: window.chat_header.title_text() == "Reviewed code", timeout=5000)
+    window.sidebar.delete_current()  # the chat goes: the header no longer names it
+    qtbot.waitUntil(lambda: window.chat_header.chip.text() == "Preset: General", timeout=5000)
+    assert window.controller.conversation is None and window.chat_header.prompt_text() == "No system prompt"
 
 
 def open_presets_page(qtbot: QtBot, window: MainWindow) -> PresetsPage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
@@ -53,7 +53,10 @@ class ChatPresets(QObject):
         self.header.setupRequested.connect(self.edit_setup)
         self.new_menu_button = self.menu_button(window.sidebar)  # New chat ▾
         window.sidebar.add_beside_new(self.new_menu_button)
-        window.sidebar.renameRequested.connect(self._on_renamed)
+        # A chat renamed or deleted: queued, so the store thread does the list's change first; the header follows.
+        queued = Qt.ConnectionType.QueuedConnection
+        window.sidebar.renameRequested.connect(self._on_renamed, queued)
+        window.sidebar.deleteRequested.connect(self._on_deleted, queued)
         self.sync_default_thinking()
         self.show_chat(None)
 
@@ -139,6 +142,9 @@ class ChatPresets(QObject):
                 self.show_chat(conversation)
 
         run_on_db(lambda: self.controller.store.get_conversation(conversation_id), show, lambda _e: None)
+
+    def _on_deleted(self, _conversation_id: int) -> None:
+        run_on_db(lambda: None, lambda _r: self.show_chat(self.controller.conversation))
 
     def edit_setup(self) -> None:
         """Open the set-up of the chat shown (a new one when none is open)."""
