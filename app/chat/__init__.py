@@ -9,7 +9,7 @@ how answers are made, ``AnswerRecorder`` one answer as it streams, ``PayloadCach
 from __future__ import annotations
 
 from app.chat.answer import SAVE_EVERY_S, AnswerRecorder, AnswerUpdate, Ending
-from app.chat.conversation import ChatError, ChatSession, Turn
+from app.chat.conversation import ChatError, ChatSession, ChatSetup, Turn
 from app.chat.payloads import PayloadCache
 from app.chat.request import ChatOptions, build_request, sent_history
 from app.chat.titles import clean_title, title_request, wants_title
@@ -21,6 +21,7 @@ __all__ = [
     "ChatError",
     "ChatOptions",
     "ChatSession",
+    "ChatSetup",
     "Ending",
     "PayloadCache",
     "Turn",

@@ -17,8 +17,9 @@ next opens the store (``Store.recover_interrupted``).
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.chat.answer import AnswerRecorder, AnswerUpdate
 from app.chat.payloads import Parts, PayloadCache, cache_key, decode_stored
@@ -55,6 +56,16 @@ class Turn:
         return self.path[:-1]
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSetup:
+    """How a conversation answers: its own system prompt (None: the client's default), whether the model thinks,
+    and what it keeps in its own settings (a client's preset: its name and sampling)."""
+
+    system_prompt: str | None = None
+    thinking: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
 class ChatSession:
     """One open conversation on a store, and the decoded attachments it owns."""
 
@@ -73,11 +84,17 @@ class ChatSession:
         self._show(conversation, path)
         return conversation, list(path)
 
-    def new(self, *, thinking: bool = False, system_prompt: str | None = None) -> Conversation:
+    def new(
+        self, *, thinking: bool = False, system_prompt: str | None = None, settings: Mapping[str, Any] | None = None
+    ) -> Conversation:
         """Start a conversation (stored at once, titled by its first message)."""
-        conversation = self.store.create_conversation(thinking=thinking, system_prompt=system_prompt)
+        conversation = self.store.create_conversation(thinking=thinking, system_prompt=system_prompt, settings=settings)
         self._show(conversation, [])
         return conversation
+
+    def start(self, setup: ChatSetup) -> Conversation:
+        """Start a conversation set up as ``setup`` says."""
+        return self.new(thinking=setup.thinking, system_prompt=setup.system_prompt, settings=setup.settings)
 
     def close(self) -> None:
         """No conversation open; its decoded attachments are let go."""
@@ -95,6 +112,17 @@ class ChatSession:
     def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> Conversation:
         """That conversation's own system prompt (None: the client's default), from its next answer on."""
         self.store.set_system_prompt(conversation_id, system_prompt)
+        conversation = self.store.get_conversation(conversation_id)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.conversation = conversation
+        return conversation
+
+    def set_setup(self, conversation_id: int, setup: ChatSetup) -> Conversation:
+        """That conversation's system prompt, thinking and the settings ``setup`` names, from its next answer on;
+        the keys of its settings ``setup`` does not name (tools allowed in it) stay as they are."""
+        current = self.store.get_conversation(conversation_id)
+        settings = {**current.settings, **setup.settings}
+        self.store.set_setup(conversation_id, setup.system_prompt or None, setup.thinking, settings)
         conversation = self.store.get_conversation(conversation_id)
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.conversation = conversation

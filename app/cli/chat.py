@@ -37,6 +37,7 @@ from app.engine import (
 )
 from app.media.intake import PendingAttachment
 from app.remote import RemoteConfig, RemoteEngine
+from app.settings.preset_book import PresetBook
 from app.store import Store, StoreError
 from app.tools.consent import ConsentRequest, Decision
 from app.tools.toolbox import Picker
@@ -84,7 +85,7 @@ def _store(path: Path | None) -> Iterator[Store]:
 def _start(chat: ChatSession, args: argparse.Namespace, resume: int | None) -> None:
     """A new conversation, or (``--continue``) the store's latest one or the one numbered ``resume``."""
     if resume is None:
-        chat.new(thinking=args.think, system_prompt=args.system)
+        chat.new(thinking=args.think, system_prompt=args.system, settings=getattr(args, "chat_settings", None))
         return
     if resume == 0:
         latest = chat.store.list_conversations()
@@ -120,12 +121,32 @@ def _run(chat: ChatSession, args: argparse.Namespace, out: Output, turns: Turns,
         engine.close()
 
 
+def apply_preset(args: argparse.Namespace, out: Output) -> int | None:
+    """``--preset NAME``: what the options leave unset comes from that preset (the window's presets file, or a
+    built-in one). None, or the exit code after saying why not."""
+    book = PresetBook.load()
+    if book.load_notice:
+        out.notice(book.load_notice)
+    preset = book.find(args.preset)
+    if preset is None:
+        return out.fail(
+            f"There is no preset called {args.preset!r} (there are: {', '.join(book.names())}).", EXIT_USAGE
+        )
+    if args.system is None:
+        args.system = preset.system_prompt or None
+    args.think = args.think or bool(preset.thinking)
+    for key, value in preset.sampling.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, None if key == "max_tokens" and not value else value)
+    args.chat_settings = preset.chat_settings()
+    return None
+
+
 def _options(args: argparse.Namespace) -> ChatOptions:
-    seed = None if args.seed == -1 else args.seed
+    seed = None if args.seed in (None, -1) else args.seed
     grammar: str | None = getattr(args, "grammar_text", None)
-    sampling = SamplingParams(
-        temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=seed, grammar=grammar
-    )
+    given = {k: getattr(args, k, None) for k in ("temperature", "top_p", "top_k", "repeat_penalty")}
+    sampling = SamplingParams(**{k: v for k, v in given.items() if v is not None}, seed=seed, grammar=grammar)
     off = getattr(args, "speculative", "auto") == "off"
     return ChatOptions(max_tokens=args.max_tokens, sampling=sampling, speculative="off" if off else "auto")
 

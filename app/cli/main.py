@@ -31,7 +31,7 @@ from typing import NoReturn
 
 from app import __version__
 from app.chat.tool_loop import DEFAULT_CALL_LIMIT
-from app.cli.chat import session
+from app.cli.chat import apply_preset, session
 from app.cli.input import REPLACED, ChatInput, load_attachments, readable_text, stdin_bytes
 from app.cli.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, JsonOutput, Output, PlainOutput
 
@@ -56,9 +56,9 @@ def _positive_int(text: str) -> int:
 
 
 def _add_sampling_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--top-k", type=int, default=64)
+    p.add_argument("--temperature", type=float, help="how varied the wording is (default 1.0, or the preset's)")
+    p.add_argument("--top-p", type=float, help="default 0.95, or the preset's")
+    p.add_argument("--top-k", type=int, help="default 64, or the preset's")
     p.add_argument("--seed", type=int, help="sampling seed, for repeatable answers (-1: a new one each time)")
     p.add_argument(
         "--speculative",
@@ -97,6 +97,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         help="Gemma 4's MTP assistant to draft with (default: one that fits, found next to the model)",
     )
     p.add_argument("--system", help="a system prompt")
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="start with a preset (its system prompt, Think and sampling; the window's Settings → Presets, or "
+        "a built-in one: General, Concise, Code reviewer, Translator); options given as well win",
+    )
     p.add_argument("--think", action="store_true", help="let the model think before answering")
     p.add_argument("--max-tokens", type=_positive_int, help="stop each answer after this many tokens")
     p.add_argument("--ctx", type=_positive_int, help="context size in tokens (default: 8192 or less)")
@@ -280,6 +286,8 @@ def run(argv: list[str]) -> int:
         args.grammar_text = _read_grammar(args.grammar)
         if args.grammar_text is None:
             return out.fail(f"--grammar: {args.grammar} cannot be read as UTF-8 text.", EXIT_USAGE)
+    if args.preset is not None and (refused := apply_preset(args, out)) is not None:
+        return refused
     try:
         if args.command == "ask":
             return _ask(args, out)

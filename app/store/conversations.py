@@ -91,6 +91,19 @@ class ConversationsMixin(StoreConnection):
         self._set(conversation_id, "system_prompt", system_prompt)
 
     @locked
+    def set_setup(
+        self, conversation_id: int, system_prompt: str | None, thinking: bool, settings: Mapping[str, Any]
+    ) -> None:
+        """A conversation's system prompt, thinking and own settings, written together."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE conversations SET system_prompt = ?, thinking = ?, settings_json = ? WHERE id = ?",
+                (system_prompt, int(thinking), dump_json(settings), conversation_id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound("That conversation no longer exists.")
+
+    @locked
     def set_settings(self, conversation_id: int, settings: Mapping[str, Any]) -> None:
         self._set(conversation_id, "settings_json", dump_json(settings))
 

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from app.chat import AnswerRecorder, AnswerUpdate, ChatOptions, ChatSession, Turn
+from app.chat import AnswerRecorder, AnswerUpdate, ChatOptions, ChatSession, ChatSetup, Turn
 from app.chat.tool_loop import ToolLoop
 from app.engine import (
     AnswerDelta,
@@ -38,6 +38,7 @@ from app.engine import (
 from app.media.documents import Document, PageChoice
 from app.media.intake import PendingAttachment, decode_file
 from app.settings import Settings
+from app.settings.presets import chat_overrides
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
 from app.tools.tool_settings import ToolSettings
@@ -77,20 +78,21 @@ def _document_reader(ref: AttachmentRef, path: Path) -> Callable[[], Document]:
     return read
 
 
-def chat_options(settings: Settings) -> ChatOptions:
-    """The settings that shape an answer, read once for one request."""
-    seed = settings.get_int("seed")
+def chat_options(settings: Settings, conversation: Conversation | None = None) -> ChatOptions:
+    """The settings that shape an answer, read once for one request; a chat's preset sampling changes some."""
+    v = {**settings.as_dict(), **(chat_overrides(conversation.settings) if conversation is not None else {})}
+    seed = int(v["seed"])
     return ChatOptions(
-        system=settings.get_str("system_prompt") or None,
-        max_tokens=settings.get_int("max_tokens") or None,
+        system=str(v["system_prompt"]) or None,
+        max_tokens=int(v["max_tokens"]) or None,
         sampling=SamplingParams(
-            temperature=settings.get_float("temperature"),
-            top_p=settings.get_float("top_p"),
-            top_k=settings.get_int("top_k"),
-            repeat_penalty=settings.get_float("repeat_penalty"),
+            temperature=float(v["temperature"]),
+            top_p=float(v["top_p"]),
+            top_k=int(v["top_k"]),
+            repeat_penalty=float(v["repeat_penalty"]),
             seed=None if seed < 0 else seed,
         ),
-        speculative="off" if settings.get_str("speculative") == "off" else "auto",
+        speculative="off" if v["speculative"] == "off" else "auto",
     )
 
 
@@ -127,6 +129,8 @@ class ChatController(QObject):
         self._stream: _Stream | None = None
         self._busy = False
         self.thinking_for_new = settings.get_bool("thinking_default")
+        #: What a chat started without a set-up of its own begins with (the window's presets give their default).
+        self.new_chat_setup: Callable[[bool], ChatSetup] = lambda thinking: ChatSetup(thinking=thinking)
         #: The window's tools (None: answers never offer any).
         self.tools = ToolRunner(tool_settings, self.notice.emit, self) if tool_settings is not None else None
         #: Every request on its way to the engine passes here (tests force each round's output with a grammar).
@@ -171,8 +175,10 @@ class ChatController(QObject):
 
         run_on_db(lambda: self.session.open(conversation_id), show, self._on_store_error)
 
-    def new_conversation(self, done: Callable[[Conversation], None] | None = None) -> None:
-        thinking = self.thinking_for_new
+    def new_conversation(
+        self, done: Callable[[Conversation], None] | None = None, setup: ChatSetup | None = None
+    ) -> None:
+        s = setup if setup is not None else self.new_chat_setup(self.thinking_for_new)
 
         def show(conversation: Conversation) -> None:
             self._conversation, self.path = conversation, []
@@ -182,7 +188,7 @@ class ChatController(QObject):
             if done:
                 done(conversation)
 
-        run_on_db(lambda: self.session.new(thinking=thinking), show, self._on_store_error)
+        run_on_db(lambda: self.session.start(s), show, self._on_store_error)
 
     def set_thinking(self, on: bool) -> None:
         conversation = self._conversation
@@ -342,7 +348,7 @@ class ChatController(QObject):
 
     def _generate(self, turn: Turn, widget: MessageWidget) -> None:
         """Build the request (decoding attachments off the GUI thread), then ask the engine."""
-        options = chat_options(self.settings)
+        options = chat_options(self.settings, turn.conversation)
         answer_id = turn.answer.id
         widget.begin_stream()
         widget.set_footer("Waiting for the model to load…" if self.bridge.is_loading else "")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 from app.applog import setup_logging
 from app.paths import resource_path
 from app.settings import Settings
+from app.settings.preset_book import PresetBook
 from app.store import Store
 from app.tools.tool_settings import ToolSettings
 from app.ui.shell.main_window import MainWindow
@@ -76,6 +77,7 @@ def create_window(app: QApplication) -> MainWindow:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     settings = Settings.load()
     tool_settings = ToolSettings.load()
+    presets = PresetBook.load()
     apply_theme(settings.get_str("theme"))
     store, notice, recovered = open_store()
     if recovered and not notice:
@@ -83,7 +85,7 @@ def create_window(app: QApplication) -> MainWindow:
             f"Gemma Desk closed while {'an answer was' if recovered == 1 else f'{recovered} answers were'} "
             "being written; what had been written is kept."
         )
-    return MainWindow(store, settings, store_notice=notice, tool_settings=tool_settings)
+    return MainWindow(store, settings, store_notice=notice, tool_settings=tool_settings, presets=presets)
 
 
 def run_app(files: Sequence[Path] = (), instance: Instance | None = None, argv: list[str] | None = None) -> int:

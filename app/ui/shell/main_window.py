@@ -29,6 +29,7 @@ from app.engine import GenerationStats
 from app.paths import data_dir
 from app.render.markdown import DARK, LIGHT
 from app.settings import Settings
+from app.settings.preset_book import PresetBook
 from app.store import Conversation, Store
 from app.tools.tool_settings import ToolSettings
 from app.ui.capture.hands_free import HandsFree
@@ -43,6 +44,8 @@ from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
 from app.ui.model_setup.setup import ModelSetup
 from app.ui.model_setup.welcome_page import WelcomePage
+from app.ui.presets.chat_header import ChatHeader
+from app.ui.presets.chat_presets import ChatPresets
 from app.ui.preview.controller import PreviewController
 from app.ui.shell import help as help_boxes
 from app.ui.shell.chat_list import ChatList
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
         *,
         store_notice: str | None = None,
         tool_settings: ToolSettings | None = None,
+        presets: PresetBook | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Gemma Desk")
@@ -81,12 +85,14 @@ class MainWindow(QMainWindow):
         self.store = store
         self.settings = settings
         self.tool_settings = tool_settings if tool_settings is not None else ToolSettings.load()
+        self.preset_book = presets if presets is not None else PresetBook.load()
         self.settings_dialog: SettingsDialog | None = None
         self.key_dialog: QWidget | None = None  # File → Server → New API key…, while open
         self.bridge = EngineBridge(self)
         self._closing = False
         self._build_widgets()
         self.controller = ChatController(store, self.bridge, self.chat, settings, self.tool_settings)
+        self.presets = ChatPresets(self)  # new chats' presets, the chat header, the set-up dialog
         self.media = MediaControls(self, self.composer, settings)
         self._build_voice()
         self.previews = PreviewController(self.splitter, self.composer, self.chat)
@@ -114,7 +120,8 @@ class MainWindow(QMainWindow):
         restore_geometry(self, self.splitter)
         self.loading.update_capabilities()
         self.composer.set_thinking(self.controller.thinking_for_new)
-        for notice in (store_notice, settings.load_notice, self.tool_settings.load_notice):
+        notices = (store_notice, settings.load_notice, self.tool_settings.load_notice, self.preset_book.load_notice)
+        for notice in notices:
             if notice:
                 self.notice_bar.show_notice(notice, timeout_s=0)
         self.chats.refresh(select_first=True)
@@ -139,6 +146,9 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.notice_bar)
+        self.chat_header = ChatHeader(self)  # the chat's title and preset; hidden with the chat (welcome page)
+        self.pages.currentChanged.connect(lambda i: self.chat_header.setVisible(self.pages.widget(i) is self.chat))
+        right_layout.addWidget(self.chat_header)
         right_layout.addWidget(self.pages, 1)
         right_layout.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -238,6 +248,7 @@ class MainWindow(QMainWindow):
         menus["&File"].addSeparator()
         action("&File", "&Quit", "Ctrl+Q", self.close)
         action("&Chat", "&New chat", "Ctrl+N", self.chats.new_chat)
+        self.presets.fill_menu(menus["&Chat"].addMenu("New chat with a pr&eset"))
         action("&Chat", "&Search chats", "Ctrl+F", self.chats.focus_search)
         action("&Chat", "&Previous chat", "Ctrl+PgUp", lambda: self.chats.step(-1))
         action("&Chat", "Ne&xt chat", "Ctrl+PgDown", lambda: self.chats.step(1))
@@ -363,6 +374,8 @@ class MainWindow(QMainWindow):
             store=self.store,
             new_key=lambda parent: show_new_key(self, parent),
             speaker=self.read_aloud.speaker,
+            presets=self.preset_book,
+            preset_from_chat=self.presets.current_as_preset,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(self._on_settings_accepted)
@@ -379,12 +392,13 @@ class MainWindow(QMainWindow):
         if dialog is None:
             return
         values, edited = dialog.values(), dialog.edited_tool_settings()  # read now: the dialog deletes itself
-        revoked = dialog.revoked_chat_permissions()
+        revoked, presets = dialog.revoked_chat_permissions(), dialog.edited_presets()
         if revoked:
             run_on_db(
                 lambda: revoke_grants(self.store, revoked), on_error=lambda e: self.notice_bar.show_notice(str(e))
             )
         self.settings.update(values)
+        self.presets.commit(presets)
         self.apply_theme()
         try:
             self.settings.save()

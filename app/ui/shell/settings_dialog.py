@@ -11,8 +11,10 @@ Given the tool settings too, the dialog has four tabs: General, Tools
 "Tools" group), Voice (the declared "Voice" group; given the window's
 ``speaker``, the voice is picked from the system's voices and can be tried) and
 Server (the declared "Server" group and, given ``new_key``, a New API key…
-button). The Tools page edits a copy; the owner commits it after OK. The Voice
-and Server pages' mnemonics are their own (General's letters are all taken).
+button); given the presets, a fifth: Presets (``app.ui.presets.presets_page``).
+The Tools and Presets pages edit copies; the owner commits them after OK. The
+Voice and Server pages' mnemonics are their own (General's letters are all
+taken).
 
     dialog = SettingsDialog(settings, parent, tool_settings=tools)
     if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -57,8 +59,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
+from app.settings.preset_book import PresetBook
+from app.settings.presets import PRESET_KEYS, Preset
 from app.store import Store
 from app.tools.tool_settings import ToolKey, ToolSettings
+from app.ui.presets.presets_page import PresetsPage
 from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
 from app.ui.shell.voice_page import voice_page
@@ -173,9 +178,14 @@ class SettingsDialog(QDialog):
         store: Store | None = None,
         new_key: Callable[[QWidget], None] | None = None,
         speaker: Speaker | None = None,
+        presets: PresetBook | None = None,
+        preset_from_chat: Callable[[], Preset | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.presets_page = (
+            PresetsPage(presets, {k: settings[k] for k in PRESET_KEYS}, preset_from_chat) if presets else None
+        )
         self._declared = [s for s in SETTINGS if s.in_dialog]
         self._controls: dict[str, QWidget] = {}
         self._new_key = new_key
@@ -239,6 +249,8 @@ class SettingsDialog(QDialog):
             self.tabs.addTab(voice_page(boxes[VOICE_GROUP], self._controls, self._speaker), "Voice")
         if SERVER_GROUP in boxes:
             self.tabs.addTab(self._server_page(boxes[SERVER_GROUP]), "Server")
+        if self.presets_page is not None:
+            self.tabs.addTab(self.presets_page, "Presets")
         return self.tabs
 
     def _server_page(self, box: QGroupBox) -> QWidget:
@@ -266,6 +278,10 @@ class SettingsDialog(QDialog):
     def revoked_chat_permissions(self) -> list[tuple[int, ToolKey]]:
         """The single-chat permissions the user revoked (the window writes them when OK is pressed)."""
         return [] if self.tools_page is None else self.tools_page.chat_permissions.revoked()
+
+    def edited_presets(self) -> PresetBook | None:
+        """The presets as the Presets page left them (a copy: nothing changes until the owner commits it)."""
+        return self.presets_page.edited if self.presets_page is not None else None
 
     def edited_tool_settings(self) -> ToolSettings | None:
         """The tool settings as the Tools page left them (a copy: nothing changes until the owner commits it)."""

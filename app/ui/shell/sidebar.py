@@ -179,7 +179,8 @@ class Sidebar(QWidget):
         self._build_list()
         self._build_actions()
         top = QHBoxLayout()
-        top.addWidget(self.new_button)
+        top.addWidget(self.new_button, 1)
+        self._new_row = top
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.addLayout(top)
@@ -270,6 +271,10 @@ class Sidebar(QWidget):
         item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, f"{group}, last message {when}")
         self.list.addItem(item)
         return item
+
+    def add_beside_new(self, widget: QWidget) -> None:
+        """Put ``widget`` (New chat's preset menu) beside the New chat button."""
+        self._new_row.addWidget(widget)
 
     def ids(self) -> list[int]:
         """The chats' ids in the order shown (headers left out)."""
