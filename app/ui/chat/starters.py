@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -73,6 +74,27 @@ def starters_for(*, vision: bool, audio: bool) -> list[Starter]:
     return [*(PICTURE_STARTERS if vision else ()), *(VOICE_STARTERS if audio else ()), *TEXT_STARTERS]
 
 
+def _starter_button(starter: Starter, parent: QWidget) -> QPushButton:
+    """A button with the starter's title in bold over its line of help."""
+    button = QPushButton(parent)
+    button.setObjectName("StarterButton")
+    button.setAccessibleName(starter.title)
+    button.setAccessibleDescription(starter.hint)
+    button.setToolTip(NEEDS_NOTE.get(starter.needs, "Fills in the message box: finish it and send"))
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    title = QLabel(f"<b>{escape(starter.title)}</b>", button)
+    hint = QLabel(starter.hint, button)
+    hint.setObjectName("StarterHint")
+    lines = QVBoxLayout(button)
+    lines.setContentsMargins(12, 8, 12, 8)
+    lines.setSpacing(2)
+    for label in (title, hint):
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        lines.addWidget(label)
+    button.setMinimumSize(lines.sizeHint())
+    return button
+
+
 class StarterPrompts(QWidget):
     """A grid of starter buttons for the loaded model (none while no model is loaded)."""
 
@@ -107,11 +129,7 @@ class StarterPrompts(QWidget):
             button.deleteLater()
         self.starters, self.buttons = starters, []
         for i, starter in enumerate(starters):
-            button = QPushButton(f"{starter.title}\n{starter.hint}", self)
-            button.setObjectName("StarterButton")
-            button.setAccessibleName(starter.title)
-            button.setToolTip(NEEDS_NOTE.get(starter.needs, "Fills in the message box: finish it and send"))
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button = _starter_button(starter, self)
             button.clicked.connect(lambda _=False, s=starter: self.chosen.emit(s))
             self._grid.addWidget(button, i // 2, i % 2)
             self.buttons.append(button)

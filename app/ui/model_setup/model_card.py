@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from PySide6.QtCore import Qt
@@ -32,7 +33,7 @@ def facts(fit: VariantFit) -> list[str]:
     speed = fit.speed
     if speed is not None and speed.decode is not None:
         out.append(f"{speed.text} here")
-    return out
+    return [re.sub(r"(\d) (GB|MB|tok/s)", "\\1\u00a0\\2", part) for part in out]  # a figure stays with its unit
 
 
 class ModelCard(QFrame):

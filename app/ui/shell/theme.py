@@ -78,8 +78,8 @@ def window_stylesheet(palette: QPalette) -> str:
         f"#ModelCard {{ background: {aside}; border: 1px solid {frame}; border-radius: 8px; }}"
         f"#ModelCardRole {{ color: {highlight.name()}; font-weight: 600; }}"
         f"#ModelCardFacts {{ color: {muted}; }}"
-        f"#StarterButton {{ text-align: left; padding: 8px 12px; border: 1px solid {frame}; border-radius: 8px;"
-        f" background: {aside}; }}"
+        f"#StarterButton {{ border: 1px solid {frame}; border-radius: 8px; background: {aside}; }}"
+        f"#StarterHint {{ color: {muted}; }}"
         f"#StarterButton:hover, #StarterButton:focus {{ border-color: {highlight.name()}; }}"
         "#ChatColumn { background: transparent; }"
     )
