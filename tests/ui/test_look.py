@@ -55,7 +55,8 @@ def test_user_and_model_turns_look_apart_and_the_answer_has_a_footer(
     assert distance(inside, outside) > 12 and distance(inside, under_answer) > 12
     assert distance(outside, under_answer) <= 6  # the answer has no bubble: the column's own background
     # The model's turn names itself and the model; the user's does not claim to be Gemma.
-    assert "Gemma" in answer.title.text() and not answer.avatar.isHidden()
+    assert answer.title.text() == "Gemma" and not answer.avatar.isHidden()
+    assert answer.model_name is not None and "Tiny Gemma 4" in answer.model_name.text()
     assert "Gemma" not in user.title.text()
     # A quiet footer: when, how soon the first token came, the speed and the tokens.
     footer = answer.footer.text()

@@ -121,10 +121,7 @@ class MessageWidget(QFrame):
 
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title, the ‹ n/m › branch switcher and the message's buttons."""
-        muted = turn_style.mix(self.palette().window().color(), self.palette().text().color(), 0.5).name()
-        self.title = QLabel(turn_style.title_html(self.role, title, muted), self)
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.title.setAccessibleName("You" if self.role == "user" else f"Gemma, {title}")
+        self.title, self.model_name = turn_style.title_labels(self.role, title, self)
         self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self)
         self.branch_label = QLabel(self)
         self.next_button = _tool("›", "Next version of this message (Alt+Right)", self)
@@ -151,6 +148,9 @@ class MessageWidget(QFrame):
             header.addWidget(self.avatar)
             header.addSpacing(2)
         header.addWidget(self.title)
+        if self.model_name is not None:
+            header.addSpacing(4)
+            header.addWidget(self.model_name)
         header.addWidget(self.prev_button)
         header.addWidget(self.branch_label)
         header.addWidget(self.next_button)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
@@ -96,13 +95,25 @@ def avatar(parent: QWidget) -> QLabel:
     return label
 
 
-def title_html(role: str, title: str, muted: str) -> str:
-    """ "You" for the user; "Gemma" and the model's name (escaped: it comes from the model file) for answers."""
+def title_labels(role: str, title: str, parent: QWidget) -> tuple[QLabel, QLabel | None]:
+    """ "You" (muted) for the user; "Gemma" in bold and the model's name (muted) for answers. Plain text: the name
+    comes from the model file. Their colours come from the window stylesheet, so they follow a theme change."""
     if role == "user":
-        return f'<span style="color:{muted};">You</span>'
+        you = QLabel("You", parent)
+        you.setObjectName("TurnMuted")
+        return you, None
+    gemma = QLabel("Gemma", parent)
+    gemma.setTextFormat(Qt.TextFormat.PlainText)
+    bold = gemma.font()
+    bold.setBold(True)
+    gemma.setFont(bold)
     name = title.strip()
-    extra = f'&nbsp;&nbsp;<span style="color:{muted};">{escape(name)}</span>' if name and name != "Gemma" else ""
-    return f"<b>Gemma</b>{extra}"
+    if not name or name == "Gemma":
+        return gemma, None
+    model = QLabel(name, parent)
+    model.setTextFormat(Qt.TextFormat.PlainText)
+    model.setObjectName("TurnMuted")
+    return gemma, model
 
 
 def clock_text(when: float, now: float | None = None) -> str:

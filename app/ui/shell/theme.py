@@ -64,6 +64,7 @@ def window_stylesheet(palette: QPalette) -> str:
     return (
         f"#Avatar {{ background: {highlight.name()}; color: {palette.highlightedText().color().name()};"
         " border-radius: 11px; font-weight: bold; }"
+        f"#TurnMuted {{ color: {muted}; }}"
         f"#ThinkingBlock {{ background: {aside}; border: none; border-left: 3px solid {muted}; border-radius: 6px; }}"
         f"#ThinkingText {{ background: transparent; color: {muted}; }}"
         f"#ThinkingHeader, #ThinkingIcon {{ color: {muted}; }}"
