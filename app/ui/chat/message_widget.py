@@ -3,7 +3,8 @@
 Actions: Copy (any message), Edit and re-send (user messages), Regenerate
 (the last answer), a "‹ 2/3 ›" switcher when a message has other versions,
 and Copy / Save as… on each code block. The widget only shows and asks; the
-chat controller decides what happens.
+chat controller decides what happens. How a turn looks (the user's bubble, the
+model's avatar, the stats footer) lives in ``turn_style``.
 """
 
 from __future__ import annotations
