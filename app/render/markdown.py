@@ -13,7 +13,7 @@ Concatenating every ``stable_appended`` and the latest ``tail`` always equals
 
 Raw HTML in the model's output is shown as text, link targets other than
 http/https/mailto are dropped, and images are never loaded (shown as their alt
-text). Code blocks get a header with ``gd-code:copy:N`` and ``gd-code:save:N``
+text). Code blocks get a header with a language badge and ``gd-code:copy:N`` and ``gd-code:save:N``
 links (and ``gd-code:preview:N`` for HTML and SVG), N being ``CodeBlock.index``.
 """
 
@@ -50,6 +50,8 @@ class Theme:
     table_border: str
     quote_border: str
     pygments_style: str
+    badge_bg: str = "#ddf4ff"  # a code block's language badge
+    badge_text: str = "#0969da"
 
 
 LIGHT = Theme(
@@ -75,6 +77,8 @@ DARK = Theme(
     table_border="#3d444d",
     quote_border="#3d444d",
     pygments_style="github-dark",
+    badge_bg="#1b2f4a",
+    badge_text="#79b8ff",
 )
 
 
@@ -304,6 +308,10 @@ class _Renderer:
         paint = _highlight_open if tok.type == "fence" and _is_open_fence(tok) else _highlight
         body = paint(code.removesuffix("\n"), language, t.pygments_style)
         label = escape(language or "text", quote=False)
+        badge = (
+            f'<span style="background-color:{t.badge_bg}; color:{t.badge_text}; font-size:small;'
+            f' font-weight:600;">&nbsp;{label}&nbsp;</span>'
+        )
         link = f'style="color:{t.link}; text-decoration:none;"'
         preview = ""
         if previewable(language, code):
@@ -312,7 +320,7 @@ class _Renderer:
             f'<table width="100%" border="1" cellspacing="0" cellpadding="6" style="{_BLOCK}'
             f' border-collapse:collapse; border-style:solid; border-color:{t.code_border};">'
             f'<tr><td style="background-color:{t.inline_code_bg};">'
-            f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td style="color:{t.muted};">{label}</td>'
+            f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td>{badge}</td>'
             f'<td align="right">{preview}<a href="gd-code:copy:{index}" {link}>Copy</a>&nbsp;&nbsp;&nbsp;'
             f'<a href="gd-code:save:{index}" {link}>Save as…</a></td></tr></table></td></tr>'
             f'<tr><td style="background-color:{t.code_bg};">'

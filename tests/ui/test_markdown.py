@@ -296,7 +296,7 @@ def test_unknown_or_missing_language_is_plain_escaped_text() -> None:
     html, blocks = render_markdown("```klingon\na < b\n```\n\n```\n<x>\n```\n")
     assert "a &lt; b" in html and "&lt;x&gt;" in html
     assert [b.language for b in blocks] == ["klingon", ""]
-    assert ">text<" in html  # the header names a block without a language "text"
+    assert ">&nbsp;text&nbsp;<" in html  # the header's badge names a block without a language "text"
 
 
 def test_tables_quotes_and_rules_use_the_theme() -> None:

@@ -42,8 +42,10 @@ from app.settings.presets import chat_overrides
 from app.store import AttachmentRef, Conversation, Store
 from app.store import Message as StoredMessage
 from app.tools.tool_settings import ToolSettings
-from app.ui.chat.message_widget import AttachmentView, MessageWidget
+from app.ui.chat.attachment_views import AttachmentView
+from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.tool_runner import ToolAnswer, ToolRunner, call_limit, show_stored_steps, thumbnail
+from app.ui.chat.turn_style import stats_line
 from app.ui.chat.view import ChatView
 from app.ui.engine_bridge import EngineBridge
 from app.ui.tasks import run_in_background, run_on_db
@@ -226,7 +228,7 @@ class ChatController(QObject):
             elif msg.status == "stopped":
                 widget.set_footer("Stopped before the end.")
             elif msg.stats:
-                widget.set_footer(_stats_line(msg.stats))
+                widget.set_footer(stats_line(msg.stats, msg.updated_at))
         widget.set_branch(msg.sibling_index, msg.sibling_count)
         widget.set_can_regenerate(last and msg.role == "assistant")
         widget.regenerateRequested.connect(lambda w=widget: self.regenerate(w))
@@ -464,7 +466,7 @@ class ChatController(QObject):
         elif ending == "context_full":
             s.widget.set_footer("The context is full: start a new chat, or load the model with a larger context.")
         elif recorder.stats is not None:
-            s.widget.set_footer(_stats_line(recorder.stats.as_dict()))
+            s.widget.set_footer(stats_line(recorder.stats.as_dict(), time.time()))
         update = recorder.final(stop_reason) if s.tools is None else s.tools.loop.final()
         if s.tools is not None:
             s.tools.ended()
@@ -492,10 +494,3 @@ class ChatController(QObject):
     def _on_store_error(self, error: BaseException) -> None:
         log.error("store call failed", exc_info=error)
         self.notice.emit(str(error))
-
-
-def _stats_line(stats: dict[str, object]) -> str:
-    tokens = stats.get("completion_tokens", 0)
-    tps = stats.get("decode_tps", 0.0)
-    ttft = stats.get("ttft_s", 0.0)
-    return f"{tokens} tokens · {float(tps):.1f} tok/s · first token {float(ttft):.2f} s"  # type: ignore[arg-type]

@@ -3,17 +3,16 @@
 Actions: Copy (any message), Edit and re-send (user messages), Regenerate
 (the last answer), a "‹ 2/3 ›" switcher when a message has other versions,
 and Copy / Save as… on each code block. The widget only shows and asks; the
-chat controller decides what happens.
+chat controller decides what happens. How a turn looks (the user's bubble, the
+model's avatar, the stats footer) lives in ``turn_style``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QKeySequence, QPaintEvent, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -22,32 +21,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.media.documents import Document
 from app.render.artifacts import find_page, page_for
 from app.render.markdown import LIGHT, Theme
+from app.ui.chat import turn_style
+from app.ui.chat.attachment_views import AttachmentView, ImageViewer
 from app.ui.chat.document_view import DocumentCard
 from app.ui.chat.markdown_view import StreamingBody
 from app.ui.chat.thinking_block import ThinkingBlock
 from app.ui.chat.tool_block import ToolSteps
-
-
-@dataclass(frozen=True)
-class AttachmentView:
-    """What the message shows for one attachment."""
-
-    kind: str  # "image", "audio", "video", "document"
-    name: str
-    path: Path | None  # the stored file (for enlarging / playing)
-    thumbnail: QImage | None = None
-    size: int = 0  # bytes of the stored file
-    load: Callable[[], Document] | None = field(default=None, compare=False)  # a document's reader (any thread)
 
 
 def _tool(text: str, tip: str, parent: QWidget) -> QToolButton:
@@ -58,27 +45,6 @@ def _tool(text: str, tip: str, parent: QWidget) -> QToolButton:
     button.setAutoRaise(True)
     button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     return button
-
-
-class ImageViewer(QDialog):
-    """A picture at full size (scrolls when larger than the screen)."""
-
-    def __init__(self, image: QImage, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        label = QLabel()
-        label.setPixmap(QPixmap.fromImage(image))
-        label.setAccessibleName(title)
-        area = QScrollArea(self)
-        area.setWidget(label)
-        area.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(area)
-        screen = self.screen().availableGeometry() if self.screen() else None
-        max_w = int(screen.width() * 0.85) if screen else 1200
-        max_h = int(screen.height() * 0.85) if screen else 900
-        self.resize(min(image.width() + 24, max_w), min(image.height() + 24, max_h))
 
 
 class MessageWidget(QFrame):
@@ -130,12 +96,12 @@ class MessageWidget(QFrame):
         self.error.hide()
         self.footer = QLabel(self)
         self.footer.setObjectName("MessageStats")
-        self.footer.setEnabled(False)  # muted text
+        turn_style.make_quiet(self.footer)
         self.footer.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
-        layout.setSpacing(4)
+        layout.setSpacing(6)
         layout.addLayout(header)
         layout.addWidget(self.attachments_box)
         layout.addWidget(self.documents_box)
@@ -152,11 +118,11 @@ class MessageWidget(QFrame):
         self.edit_button.setVisible(role == "user")
         self._attachments: list[AttachmentView] = []
         self._streaming = False
+        self._bubble_x = 0  # where the user's bubble starts (px from the left)
 
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title, the ‹ n/m › branch switcher and the message's buttons."""
-        self.title = QLabel(f"<b>{title}</b>", self)
-        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title, self.model_name = turn_style.title_labels(self.role, title, self)
         self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self)
         self.branch_label = QLabel(self)
         self.next_button = _tool("›", "Next version of this message (Alt+Right)", self)
@@ -178,7 +144,14 @@ class MessageWidget(QFrame):
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.setSpacing(4)
+        if self.role == "assistant":
+            self.avatar = turn_style.avatar(self)
+            header.addWidget(self.avatar)
+            header.addSpacing(2)
         header.addWidget(self.title)
+        if self.model_name is not None:
+            header.addSpacing(4)
+            header.addWidget(self.model_name)
         header.addWidget(self.prev_button)
         header.addWidget(self.branch_label)
         header.addWidget(self.next_button)
@@ -188,6 +161,7 @@ class MessageWidget(QFrame):
         header.addWidget(self.page_button)
         header.addWidget(self.speak_button)
         header.addWidget(self.copy_button)
+        self._header = header
         return header
 
     def _build_attachments(self) -> None:
@@ -238,6 +212,7 @@ class MessageWidget(QFrame):
     def set_content(self, text: str) -> None:
         self.body.set_markdown(text)
         self._update_page_button()
+        self._place_bubble()
         self.heightChanged.emit()
         self.textUpdated.emit()
 
@@ -315,6 +290,7 @@ class MessageWidget(QFrame):
         self.attachments_row.addStretch(1)
         self.attachments_box.setVisible(bool(self._buttons))
         self.documents_box.setVisible(bool(self.document_cards))
+        self._place_bubble()
 
     def _add_document_card(self, att: AttachmentView) -> None:
         card = DocumentCard(att.name, att.size, att.load, self.documents_box)
@@ -398,6 +374,28 @@ class MessageWidget(QFrame):
         self.footer.setText(text)
         self.footer.setVisible(bool(text))
 
+    # -- the user's bubble -------------------------------------------------------------
+
+    def _place_bubble(self) -> None:
+        if self.role == "user" and self.width() > 0:
+            self._bubble_x = turn_style.place_bubble(self, self._header)
+            self.update()
+
+    @property
+    def bubble_x(self) -> int:
+        """Where the user's bubble starts (0 for the model's full-width turns)."""
+        return self._bubble_x
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self._place_bubble()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.role == "user":
+            turn_style.paint_bubble(self, self._bubble_x)
+
     # -- streaming --------------------------------------------------------------------
 
     def begin_stream(self) -> None:
@@ -459,12 +457,14 @@ class MessageWidget(QFrame):
         self.editor.show()
         self.edit_box.show()
         self.editor.setFocus()
+        self._place_bubble()
         self.heightChanged.emit()
 
     def end_edit(self) -> None:
         self.editor.hide()
         self.edit_box.hide()
         self.body.show()
+        self._place_bubble()
         self.heightChanged.emit()
 
     def _submit_edit(self) -> None:

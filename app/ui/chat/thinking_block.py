@@ -12,7 +12,16 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QResizeEvent, QTextCursor, QTextOption
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 #: The thought text grows up to this height (px), then scrolls.
 MAX_BODY_HEIGHT = 260
@@ -61,6 +70,7 @@ class ThinkingBlock(QFrame):
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         italic = QFont(self.body.font())
         italic.setItalic(True)
+        italic.setPointSizeF(italic.pointSizeF() * 0.92)  # quieter than the answer
         self.body.setFont(italic)
         self.body.document().contentsChanged.connect(self._fit_height)
         self.body.installEventFilter(self)  # re-fit when the layout gives the text its width
@@ -68,7 +78,16 @@ class ThinkingBlock(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
         layout.setSpacing(2)
-        layout.addWidget(self.header, 0, Qt.AlignmentFlag.AlignLeft)
+        self.icon = QLabel("✧", self)  # a glyph, not an icon theme: it draws the same everywhere
+        self.icon.setObjectName("ThinkingIcon")
+        self.icon.setAccessibleName("Thinking")
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 0, 0, 0)
+        top.setSpacing(0)
+        top.addWidget(self.icon)
+        top.addWidget(self.header)
+        top.addStretch(1)
+        layout.addLayout(top)
         layout.addWidget(self.body)
 
         self._timer = QTimer(self)

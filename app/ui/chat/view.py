@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QSizePol
 
 from app.render.markdown import LIGHT, Theme
 from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.starters import StarterPrompts
 
 _BOTTOM_SLACK = 48  # px: "at the bottom" even if a few pixels short
 
@@ -34,12 +35,15 @@ class ChatView(QScrollArea):
         self._inner.setObjectName("ChatColumn")
         self._layout = QVBoxLayout(self._inner)
         self._layout.setContentsMargins(16, 12, 16, 12)
-        self._layout.setSpacing(6)
+        self._layout.setSpacing(16)  # room between turns
         self._empty = QLabel("Start a conversation: type below, drop a picture, or paste a screenshot.")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setEnabled(False)
         self._empty.setWordWrap(True)
+        self._empty.setContentsMargins(0, 60, 0, 0)  # the empty chat's words sit lower, nearer the eye
         self._layout.addWidget(self._empty)
+        self.starters = StarterPrompts(self._inner)  # matched to the model by the window
+        self._layout.addWidget(self.starters, 0, Qt.AlignmentFlag.AlignHCenter)
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.messages: list[MessageWidget] = []
@@ -61,6 +65,7 @@ class ChatView(QScrollArea):
             widget.deleteLater()
         self.messages.clear()
         self._empty.show()
+        self.starters.show()
         self._following = True
 
     def add_message(self, role: str, title: str) -> MessageWidget:
@@ -69,6 +74,7 @@ class ChatView(QScrollArea):
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self.messages.append(widget)
         self._empty.hide()
+        self.starters.hide()
         widget.heightChanged.connect(self._on_content_grew)
         return widget
 
@@ -79,6 +85,7 @@ class ChatView(QScrollArea):
             widget.deleteLater()
         del self.messages[index:]
         self._empty.setVisible(not self.messages)
+        self.starters.setVisible(not self.messages)
 
     # -- following the bottom ---------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
 from app.ui.model_setup.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
+from app.ui.model_setup.model_card import ModelCard
 from app.ui.model_setup.model_text import hardware_summary
 from app.units import format_gb, format_size
 
@@ -64,6 +65,11 @@ class WelcomePage(QWidget):
         self.pick.setWordWrap(True)
         self.pick.setTextFormat(Qt.TextFormat.RichText)
         self.pick.setAccessibleName("Recommended model")
+        self.cards_box = QWidget()
+        self.cards_row = QHBoxLayout(self.cards_box)
+        self.cards_row.setContentsMargins(0, 0, 0, 0)
+        self.cards_row.setSpacing(12)
+        self.cards: list[ModelCard] = []
 
         self._build_download_controls()
 
@@ -94,7 +100,7 @@ class WelcomePage(QWidget):
         more.addStretch(1)
         column = QVBoxLayout()
         column.setSpacing(12)
-        for w in (self.title, self.intro, self.machine, self.pick):
+        for w in (self.title, self.intro, self.machine, self.pick, self.cards_box):
             column.addWidget(w)
         column.addLayout(buttons)
         voice = QHBoxLayout()
@@ -247,7 +253,9 @@ class WelcomePage(QWidget):
         self.error.setVisible(state == FAILED)
         self.error.setText(job.error if job is not None and state == FAILED else "")
         self.primary.setEnabled(True)
-        self._show_voice(offer=job is None and inst is None and self.unfinished is None and rec is not None)
+        offer = job is None and inst is None and self.unfinished is None and rec is not None
+        self._show_voice(offer=offer)
+        self._show_cards(offer=offer)
         if job is not None and downloading:
             self.pick.setText(
                 "Downloading " + self._variant_text(job.variant, rec if rec and rec.variant == job.variant else None)
@@ -284,6 +292,20 @@ class WelcomePage(QWidget):
             )
             self.primary.setText("Download")
             self.primary.setEnabled(False)
+
+    def _show_cards(self, *, offer: bool) -> None:
+        """What the offered models can do, side by side: the pick and, when it cannot hear, the one that can."""
+        voice = self.advice.for_voice if self.advice is not None and offer else None
+        shown = [(f, role) for f, role in ((self.recommended, "Recommended"), (voice, "For voice")) if f and offer]
+        self.cards_box.setVisible(bool(shown))
+        if [(c.fit, c.role.text()) for c in self.cards] == shown:
+            return
+        for card in self.cards:
+            self.cards_row.removeWidget(card)
+            card.deleteLater()
+        self.cards = [ModelCard(fit, role, self.cards_box) for fit, role in shown]
+        for card in self.cards:
+            self.cards_row.addWidget(card, 1)
 
     def _show_voice(self, *, offer: bool) -> None:
         """Beside a recommendation that cannot hear: say so, and offer the best model that can."""

@@ -37,6 +37,7 @@ from app.ui.capture.media_controls import MediaControls
 from app.ui.chat.controller import ChatController
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.read_aloud import ReadAloud
+from app.ui.chat.starters import use_starter
 from app.ui.chat.view import ChatView
 from app.ui.composer.composer import Composer
 from app.ui.composer.context_offers import ContextOffers
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         comp.thinkingToggled.connect(c.set_thinking)
         comp.modelFileDropped.connect(self.loading.offer_model)
         comp.noticeRequested.connect(lambda text: self.notice_bar.show_notice(text))
+        self.chat.starters.chosen.connect(lambda s: use_starter(s, comp, self.notice_bar.show_notice))
         c.generatingChanged.connect(self._on_generating)
         c.conversationChanged.connect(self._on_conversation_changed)
         c.listChanged.connect(lambda: self.chats.refresh())

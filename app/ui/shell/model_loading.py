@@ -206,6 +206,7 @@ class ModelLoading(QObject):
         w.composer.set_capabilities(
             model_loaded=info is not None or w.bridge.is_loading, vision=vision, audio=audio, model_name=name
         )
+        w.chat.starters.set_abilities(loaded=info is not None, vision=vision, audio=audio)
 
     def _on_machine_checked(self, report: MachineReport) -> None:
         installed = report.installed[0] if report.installed else None

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app.ui.chat.turn_style import mix
+
 _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system": Qt.ColorScheme.Unknown}
 
 
@@ -54,17 +56,32 @@ def window_stylesheet(palette: QPalette) -> str:
     """Colours derived from the palette, so light, dark and high-contrast themes all work."""
     window = palette.window().color()
     dark = window.lightness() < 128
-    user_bg = window.lighter(135) if dark else window.darker(104)
     frame = palette.mid().color().name()
     highlight = palette.highlight().color()
+    muted = mix(window, palette.text().color(), 0.5).name()  # (placeholderText may be translucent)
     notice = f"rgba({highlight.red()}, {highlight.green()}, {highlight.blue()}, 40)"
+    aside = mix(window, palette.text().color(), 0.06 if dark else 0.035).name()  # thinking and tool calls
     return (
-        f"#UserMessage {{ background: {user_bg.name()}; border-radius: 10px; }}"
-        f"#ThinkingBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
-        f"#ToolBlock {{ border: 1px solid {frame}; border-radius: 8px; }}"
+        f"#Avatar {{ background: {highlight.name()}; color: {palette.highlightedText().color().name()};"
+        " border-radius: 11px; font-weight: bold; }"
+        f"#TurnMuted {{ color: {muted}; }}"
+        f"#ThinkingBlock {{ background: {aside}; border: none; border-left: 3px solid {muted}; border-radius: 6px; }}"
+        f"#ThinkingText {{ background: transparent; color: {muted}; }}"
+        f"#ThinkingHeader, #ThinkingIcon {{ color: {muted}; }}"
+        "#ThinkingHeader, #ThinkingHeader:checked { background: transparent; border: none; }"
+        f"#ToolIcon {{ color: {highlight.name()}; }}"
+        f"#ToolBlock {{ background: {aside}; border: none; border-left: 3px solid {highlight.name()};"
+        " border-radius: 6px; }"
         "#ToolHeader, #ToolHeader:checked { background: transparent; border: none; }"
+        f"#ToolStepText {{ color: {muted}; }}"
         f"#ConsentCard {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 8px; }}"
         f"#NoticeBar {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 6px; }}"
+        f"#ModelCard {{ background: {aside}; border: 1px solid {frame}; border-radius: 8px; }}"
+        f"#ModelCardRole {{ color: {highlight.name()}; font-weight: 600; }}"
+        f"#ModelCardFacts {{ color: {muted}; }}"
+        f"#StarterButton {{ border: 1px solid {frame}; border-radius: 8px; background: {aside}; }}"
+        f"#StarterHint {{ color: {muted}; }}"
+        f"#StarterButton:hover, #StarterButton:focus {{ border-color: {highlight.name()}; }}"
         "#ChatColumn { background: transparent; }"
     )
 
