@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.ui.icons import set_icon
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class Sidebar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.new_button = QPushButton("+  New chat", self)
+        self.new_button = QPushButton("New chat", self)
+        set_icon(self.new_button, "new_chat")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setAccessibleName("New chat")
         self.new_button.clicked.connect(self.newRequested)
@@ -63,6 +66,13 @@ class Sidebar(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search chats")
         self.search.setClearButtonEnabled(True)
+        magnifier = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
+        set_icon(magnifier, "search")
+        magnifier.setToolTip("Search conversation titles and text (Ctrl+F)")
+        magnifier.triggered.connect(lambda: self.search.setFocus())
+        for shown in magnifier.associatedObjects():  # the line edit's button that shows it
+            if isinstance(shown, QWidget):
+                shown.setAccessibleName("Search chats")
         self.search.setToolTip("Search conversation titles and text (Ctrl+F)")
         self.search.setAccessibleName("Search chats")
         self._search_timer = QTimer(self)
@@ -80,10 +90,12 @@ class Sidebar(QWidget):
         self.list.setUniformItemSizes(True)
 
         rename = QAction("Rename…", self.list)
+        set_icon(rename, "rename")
         rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
         rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         rename.triggered.connect(self.rename_current)
         delete = QAction("Delete", self.list)
+        set_icon(delete, "delete")
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self.delete_current)

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app.ui.icons import button_stylesheet
+
 _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system": Qt.ColorScheme.Unknown}
 
 
@@ -65,7 +67,7 @@ def window_stylesheet(palette: QPalette) -> str:
         "#ToolHeader, #ToolHeader:checked { background: transparent; border: none; }"
         f"#ConsentCard {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 8px; }}"
         f"#NoticeBar {{ background: {notice}; border: 1px solid {highlight.name()}; border-radius: 6px; }}"
-        "#ChatColumn { background: transparent; }"
+        "#ChatColumn { background: transparent; }" + button_stylesheet(palette)
     )
 
 
