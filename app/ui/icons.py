@@ -17,8 +17,8 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QSize, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QHideEvent, QIcon, QPainter, QPalette, QShowEvent
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QHideEvent, QIcon, QPainter, QPalette, QPen, QShowEvent
 from PySide6.QtWidgets import QAbstractButton, QMenu, QMenuBar, QWidget
 
 if TYPE_CHECKING:
@@ -221,8 +221,8 @@ def button_stylesheet(palette: QPalette) -> str:
 
 
 class BusyIcon(QWidget):
-    """A small turning "loading" glyph: something is under way (a model loading, a download running). It
-    turns only while shown, about 30 frames a second."""
+    """A small turning ring: something is under way (a model loading, a download running). It turns only while
+    shown, about 30 frames a second."""
 
     def __init__(self, tip: str, parent: QWidget | None = None, size: int = 16) -> None:
         super().__init__(parent)
@@ -251,13 +251,14 @@ class BusyIcon(QWidget):
         super().hideEvent(event)
 
     def paintEvent(self, _event: object) -> None:
-        side = min(self.width(), self.height()) - 4
-        pixmap = icon("busy", self.palette()).pixmap(QSize(side, side), self.devicePixelRatioF())
+        """Three quarters of a ring in the accent colour, turned by ``angle``."""
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.translate(QPointF(self.width() / 2, self.height() / 2))
-        painter.rotate(self.angle)
-        painter.drawPixmap(QPointF(-side / 2, -side / 2), pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), max(2.0, self.width() / 9))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        margin = pen.widthF() / 2 + 2
+        painter.drawArc(QRectF(self.rect()).adjusted(margin, margin, -margin, -margin), -self.angle * 16, 270 * 16)
         painter.end()
 
 
