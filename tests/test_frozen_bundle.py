@@ -61,6 +61,14 @@ def test_the_bundle_carries_its_libraries_and_data() -> None:
     assert any((internal / "PySide6" / "Qt" / "libexec").glob("QtWebEngineProcess*"))
 
 
+def test_the_bundle_carries_the_icon_font_only() -> None:
+    fonts = BUNDLE / "_internal" / "qtawesome" / "fonts"  # packaging/pyinstaller-hooks/hook-qtawesome.py
+    assert {p.name for p in fonts.iterdir()} == {
+        "materialdesignicons6-webfont-6.9.96.ttf",
+        "materialdesignicons6-webfont-charmap-6.9.96.json",
+    }
+
+
 def test_the_bundle_carries_the_document_readers() -> None:
     """PDFium's library and version files (pypdfium2 reads them on import), the Word and PowerPoint templates
     (python-docx and python-pptx open them to make parts a file lacks), openpyxl's data."""

@@ -77,6 +77,7 @@ ALLOWED: dict[str, set[str]] = {
         "units",
         "voice",  # hands-free voice turns
         "PySide6",
+        "qtawesome",  # the icons (app/ui/icons.py): only the window draws them
         "llama_cpp",
     },
     "__main__": {"cli", "ui"},  # chooses window or command line, nothing else
@@ -84,7 +85,7 @@ ALLOWED: dict[str, set[str]] = {
 #: Outside ``app.ui``, the window is reached only through its package's own functions (``app.ui.run_app``,
 #: ``app.ui.window_check``): the command line uses it for the self-check, ``__main__`` to open the window.
 WINDOW_ENTRY = "app.ui"
-EXTERNAL = {"PySide6", "llama_cpp"}
+EXTERNAL = {"PySide6", "llama_cpp", "qtawesome"}
 
 
 def imports_of(path: Path) -> list[tuple[str, int]]:

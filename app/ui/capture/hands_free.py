@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from app.media import AudioInput
@@ -35,6 +35,7 @@ from app.ui.capture.media_controls import MediaControls
 from app.ui.capture.voice import IDLE, STARTING
 from app.ui.chat.controller import ChatController
 from app.ui.chat.read_aloud import ReadAloud
+from app.ui.icons import set_icon
 from app.ui.tasks import run_in_background
 from app.voice import BargeIn, DeviceLost, Listener, Utterance
 
@@ -69,6 +70,8 @@ class HandsFreeBar(QWidget):
         self.meter.setAccessibleName("Microphone level")
         self.stop_button = QToolButton(self)
         self.stop_button.setText("Stop speaking")
+        set_icon(self.stop_button, "stop_speaking")
+        self.stop_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.stop_button.setToolTip("Stop reading the answer aloud (Esc)")
         self.hint = QLabel(self)
         self.hint.setEnabled(False)  # muted text
@@ -118,6 +121,7 @@ class HandsFree(QObject):
         self.button = QToolButton(media.composer)
         self.button.setText("Hands-free")
         self.button.setCheckable(True)
+        set_icon(self.button, "hands_free", toggle=True)
         self.button.setAccessibleName("Hands-free conversation")
         self.bar = HandsFreeBar(media.composer)
         media.composer.add_tool(self.button)
@@ -126,6 +130,7 @@ class HandsFree(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.button.toggled.connect(self._on_toggled)
+        self.button.toggled.connect(lambda _on: self.update_reason())
         self.bar.stop_button.clicked.connect(self.read_aloud.stop)
         controller.generatingChanged.connect(self._on_generating_changed)
         read_aloud.audibleChanged.connect(self._on_audible_changed)
@@ -150,10 +155,11 @@ class HandsFree(QObject):
             self.set_on(False)
             self._notice(f"Hands-free is off: {reason}")
         self.button.setEnabled(not reason or self.on)
+        state = "on" if self.button.isChecked() else "off"
         self.button.setToolTip(
             reason
-            or "Talk without holding a button: each turn is sent after a short silence and the answer is read "
-            "aloud. Speak (or hold Ctrl+Space) to interrupt."
+            or f"Hands-free conversation: {state}.\nTalk without holding a button: each turn is sent after a short "
+            "silence and the answer is read aloud. Speak (or hold Ctrl+Space) to interrupt."
         )
 
     def set_on(self, on: bool) -> None:

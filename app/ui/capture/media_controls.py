@@ -30,6 +30,7 @@ from app.ui.capture.camera_panel import CameraPanel
 from app.ui.capture.clip_player import ClipPlayer
 from app.ui.capture.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
 from app.ui.composer.composer import Composer
+from app.ui.icons import set_icon
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class MediaControls(QObject):
 
         self.camera_button = QToolButton(composer)
         self.camera_button.setText("Camera")
+        set_icon(self.camera_button, "camera")
         self.camera_button.setAccessibleName("Camera")
         self.camera_button.clicked.connect(self.open_camera)
         self.mic_button = MicButton(composer)
@@ -151,7 +153,9 @@ class MediaControls(QObject):
             self._by_keys = False  # ended (maybe some other way: the limit, the button, Esc)
         self._sync_watch()  # while it records, Esc cancels (held with the button too)
         self.bar.set_state(state)
-        self.mic_button.setDown(state in (STARTING, RECORDING))
+        recording = state in (STARTING, RECORDING)
+        self.mic_button.setDown(recording)
+        set_icon(self.mic_button, "recording" if recording else "talk", held=True, on_accent=recording)
         self.update()
 
     def _on_voice_recorded(self, wav: Path, audio: AudioInput, timings: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 from app.media import AudioInput
 from app.media.errors import MediaError
 from app.media.recorder import MicError, MicStatus, Recorder, finish, mic_status
+from app.ui.icons import set_icon
 from app.ui.tasks import run_in_background
 from app.units import format_duration as clock
 
@@ -150,6 +151,7 @@ class MicButton(QToolButton):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setText("Hold to talk")
+        set_icon(self, "talk", held=True)
         self.setAccessibleName("Push to talk")
         self.setToolTip(self.HINT)
         self.pressed.connect(self.held)

@@ -35,16 +35,8 @@ from app.ui.chat.document_view import DocumentCard
 from app.ui.chat.markdown_view import StreamingBody
 from app.ui.chat.thinking_block import ThinkingBlock
 from app.ui.chat.tool_block import ToolSteps
-
-
-def _tool(text: str, tip: str, parent: QWidget) -> QToolButton:
-    button = QToolButton(parent)
-    button.setText(text)
-    button.setToolTip(tip)
-    button.setAccessibleName(tip.split(" (")[0])
-    button.setAutoRaise(True)
-    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    return button
+from app.ui.chat.turn_style import action_button as _tool
+from app.ui.icons import set_icon
 
 
 class MessageWidget(QFrame):
@@ -123,21 +115,23 @@ class MessageWidget(QFrame):
     def _build_header(self, title: str) -> QHBoxLayout:
         """The title, the ‹ n/m › branch switcher and the message's buttons."""
         self.title, self.model_name = turn_style.title_labels(self.role, title, self)
-        self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self)
+        self.prev_button = _tool("‹", "Previous version of this message (Alt+Left)", self, "previous", text=False)
         self.branch_label = QLabel(self)
-        self.next_button = _tool("›", "Next version of this message (Alt+Right)", self)
+        self.next_button = _tool("›", "Next version of this message (Alt+Right)", self, "next", text=False)
         self.prev_button.clicked.connect(lambda: self.branchRequested.emit(-1))
         self.next_button.clicked.connect(lambda: self.branchRequested.emit(1))
-        self.page_button = _tool("Preview page", "Show the HTML page this answer wrote, beside your picture", self)
+        tip = "Show the HTML page this answer wrote, beside your picture"
+        self.page_button = _tool("Preview page", tip, self, "preview")
         self.page_button.clicked.connect(self._on_page_button_clicked)
         self.page_button.hide()
-        self.copy_button = _tool("Copy", "Copy this message as text", self)
+        self.copy_button = _tool("Copy", "Copy this message as text", self, "copy")
         self.copy_button.clicked.connect(self.copy_text)
-        self.edit_button = _tool("Edit", "Edit this message and send it again (keeps the old version)", self)
+        self.edit_button = _tool("Edit", "Edit this message and send it again (keeps the old version)", self, "edit")
         self.edit_button.clicked.connect(self.begin_edit)
-        self.regenerate_button = _tool("Regenerate", "Write this answer again (keeps the old version)", self)
+        tip = "Write this answer again (keeps the old version)"
+        self.regenerate_button = _tool("Regenerate", tip, self, "regenerate")
         self.regenerate_button.clicked.connect(self.regenerateRequested)
-        self.speak_button = _tool("Speak", "Read this answer aloud (thinking and code are left out)", self)
+        self.speak_button = _tool("Speak", "Read this answer aloud (thinking and code are left out)", self, "speak")
         self.speak_button.clicked.connect(self.speakRequested)
         self.speak_button.setVisible(self.role == "assistant")
 
@@ -186,8 +180,10 @@ class MessageWidget(QFrame):
         self.editor.setAccessibleName("Edit message")
         self.editor.hide()
         self.save_edit = QPushButton("Send", self)
+        set_icon(self.save_edit, "send")
         self.save_edit.setToolTip("Send the edited message (Ctrl+Enter); the old version stays as a branch")
         self.cancel_edit = QPushButton("Cancel", self)
+        set_icon(self.cancel_edit, "cancel")
         self.cancel_edit.setToolTip("Keep the message as it was (Esc)")
         self.save_edit.clicked.connect(self._submit_edit)
         self.cancel_edit.clicked.connect(self.end_edit)
@@ -362,6 +358,7 @@ class MessageWidget(QFrame):
     def set_speaking(self, on: bool) -> None:
         """The Speak button becomes Stop while this answer is read aloud."""
         self.speak_button.setText("Stop" if on else "Speak")
+        set_icon(self.speak_button, "stop_speaking" if on else "speak")
         self.speak_button.setToolTip("Stop reading aloud (Esc)" if on else "Read this answer aloud")
         self.speak_button.setAccessibleName("Stop reading aloud" if on else "Read this answer aloud")
 

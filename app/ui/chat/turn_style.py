@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QLabel, QLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLayout, QToolButton, QWidget
+
+from app.ui.icons import set_icon
 
 if TYPE_CHECKING:
     from app.ui.chat.message_widget import MessageWidget
@@ -138,3 +140,18 @@ def stats_line(stats: dict[str, object], when: float | None = None) -> str:
     if isinstance(tokens, int):
         parts.append(f"{tokens} token{'' if tokens == 1 else 's'}")
     return " · ".join(parts)
+
+
+def action_button(label: str, tip: str, parent: QWidget, icon: str, *, text: bool = True) -> QToolButton:
+    """A flat message action: our ``icon`` with its ``label`` beside it, or (``text`` False) the icon alone."""
+    button = QToolButton(parent)
+    button.setObjectName("MessageAction")
+    button.setText(label)
+    set_icon(button, icon)
+    style = Qt.ToolButtonStyle.ToolButtonTextBesideIcon if text else Qt.ToolButtonStyle.ToolButtonIconOnly
+    button.setToolButtonStyle(style)
+    button.setToolTip(tip)
+    button.setAccessibleName(tip.split(" (")[0])
+    button.setAutoRaise(True)
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    return button

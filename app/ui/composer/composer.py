@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QToolButton, QVBoxLayout, QWidget
@@ -34,6 +35,7 @@ from app.ui.composer.context_meter import ContextMeter, OverflowBar
 from app.ui.composer.documents import DocumentActions
 from app.ui.composer.intake import MAX_ATTACHMENTS, Abilities, AttachmentIntake, file_filter
 from app.ui.composer.message_input import MessageInput, local_files
+from app.ui.icons import set_icon
 
 if TYPE_CHECKING:
     from app.ui.engine_bridge import EngineBridge
@@ -69,27 +71,31 @@ class Composer(QWidget):
         self._update_send()
 
     def _build(self) -> None:
+        self.setObjectName("Composer")
         self.tray = AttachmentTray(self)
         self.input = MessageInput(self)
         self.attach_button = QToolButton(self)
         self.attach_button.setText("Attach")
+        set_icon(self.attach_button, "attach")
         self.attach_button.setAccessibleName("Attach files")
         self.attach_button.setToolTip(f"Attach pictures, audio or a short video ({_keys('Ctrl+O')})")
         self.think_button = QToolButton(self)
         self.think_button.setText("Think")
         self.think_button.setCheckable(True)
+        set_icon(self.think_button, "think", toggle=True)
         self.think_button.setAccessibleName("Think before answering")
-        self.think_button.setToolTip(
-            "Think: Gemma reasons step by step before it answers — slower, often better on hard questions.\n"
-            f"Applies to this conversation ({_keys('Ctrl+T')})."
-        )
+        self.think_button.toggled.connect(self._show_think)
+        self._show_think(False)
         self.send_button = QPushButton("Send", self)
+        self.send_button.setObjectName("SendButton")
+        set_icon(self.send_button, "send", on_accent=True)
         self.meter = ContextMeter(self)
         self.overflow_bar = OverflowBar(self)
         metrics = self.send_button.fontMetrics()
         self.send_button.setMinimumWidth(max(metrics.horizontalAdvance(t) for t in ("Send", "Stop")) + 32)
         for button in (self.attach_button, self.think_button):
             button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
         row = QHBoxLayout()
         row.setSpacing(6)
@@ -183,6 +189,16 @@ class Composer(QWidget):
         blocked = self.think_button.blockSignals(True)
         self.think_button.setChecked(on)
         self.think_button.blockSignals(blocked)
+        self._show_think(on)
+
+    def _show_think(self, on: bool) -> None:
+        """The Think switch says whether it is on, and its shortcut."""
+        self.think_button.setToolTip(
+            f"Think before answering ({_keys('Ctrl+T')}): {'on' if on else 'off'}.\n"
+            "Gemma reasons step by step before it answers — slower, often better on hard questions. "
+            "Applies to this conversation."
+        )
+        self.think_button.setAccessibleDescription(f"Thinking is {'on' if on else 'off'}")
 
     def add_files(self, paths: list[Path]) -> None:
         """Attach pictures, audio and videos (decoded in the background); a .gguf is offered as a model."""
@@ -190,8 +206,11 @@ class Composer(QWidget):
 
     def add_tool(self, widget: QWidget) -> None:
         """Put a button (camera, microphone) in the row after Think."""
+        if isinstance(widget, QToolButton):
+            widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._row.insertWidget(self._tools_at, widget)
         self._tools_at += 1
+        self._fit_row()
 
     def add_bar(self, widget: QWidget) -> None:
         """Put a bar (the recording meter) above the text box."""
@@ -277,13 +296,17 @@ class Composer(QWidget):
             self.budgetChanged.emit(budget)
         button = self.send_button
         if self._busy:
-            button.setText("Stop")
+            if button.text() != "Stop":
+                button.setText("Stop")
+                set_icon(button, "stop", on_accent=True)
             button.setEnabled(True)
             button.setAccessibleName("Stop generating")
             button.setToolTip(f"Stop generating ({_keys('Esc')})")
             return
         blocker = self._send_blocker()
-        button.setText("Send")
+        if button.text() != "Send":
+            button.setText("Send")
+            set_icon(button, "send", on_accent=True)
         button.setEnabled(blocker is None)
         button.setAccessibleName("Send message")
         button.setToolTip(blocker or "Send (Enter; Shift+Enter for a new line)")
@@ -340,6 +363,27 @@ class Composer(QWidget):
         if paths:
             self._last_dir = str(Path(paths[0]).parent)
             self.add_files([Path(p) for p in paths])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_row()
+
+    def _fit_row(self) -> None:
+        """The row's buttons show their names beside their icons where it has room, their icons alone (names in
+        the tooltips) where it has not."""
+        items = (self._row.itemAt(i) for i in range(self._tools_at))
+        buttons = [w for item in items if item is not None and isinstance(w := item.widget(), QToolButton)]
+        metrics = self.fontMetrics()
+        needed = self.meter.sizeHint().width() + self.send_button.sizeHint().width() + 40
+        for button in (b for b in buttons if not b.isHidden()):
+            needed += button.sizeHint().width() + self._row.spacing()
+            if button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly:
+                needed += metrics.horizontalAdvance(button.text()) + 6
+        style = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if needed > self.width():
+            style = Qt.ToolButtonStyle.ToolButtonIconOnly
+        for button in buttons:
+            button.setToolButtonStyle(style)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """A rounded box in the palette's base colour with a faint border, so it reads as one field."""

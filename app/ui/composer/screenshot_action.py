@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QToolButton, QWidget
 
 from app.settings import Settings
 from app.ui.composer.composer import Composer
+from app.ui.icons import set_icon
 
 FINEST_BUDGET = 1120
 SHORTCUT = "Ctrl+Shift+H"
@@ -47,6 +48,7 @@ class ScreenshotToHtml(QObject):
         self._reload_model = reload_model
         self.button = QToolButton(composer)
         self.button.setText("Screenshot → HTML")
+        set_icon(self.button, "screenshot_html")
         self.button.setAccessibleName("Screenshot to HTML")
         keys = QKeySequence(SHORTCUT).toString(QKeySequence.SequenceFormat.NativeText)
         self.button.setToolTip(

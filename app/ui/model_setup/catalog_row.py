@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.models.catalog import CatalogModel
 from app.models.download import Progress, describe_progress
 from app.models.variants import Variant, VariantFit
+from app.ui.icons import BusyIcon, set_icon
 from app.ui.model_setup.downloads import DONE, FAILED, PAUSED, RUNNING, DownloadJob, Downloads
 from app.ui.model_setup.model_text import model_facts
 from app.units import format_gb, format_size
@@ -123,6 +124,9 @@ class CatalogRow(QFrame):
             action: _button(text, f"{text} {model.name}", tip, functools.partial(self._on_action, action))
             for action, (text, tip, _states) in ACTIONS.items()
         }
+        for action, button in self.buttons.items():
+            set_icon(button, action)
+        self.busy = BusyIcon(f"Downloading {model.name}…", self)  # turns while the download runs
         grid = QGridLayout(self)
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.recommended_label, 0, 1)
@@ -130,7 +134,7 @@ class CatalogRow(QFrame):
         labels = (self.size_label, self.badge_label, self.speed_label, self.verify_label)
         grid.addLayout(_fill(QHBoxLayout(), self.quant_combo, *labels, 1), 2, 0, 1, 2)
         grid.addWidget(self.progress_bar, 3, 0, 1, 2)
-        grid.addWidget(self.status_label, 4, 0)
+        grid.addLayout(_fill(QHBoxLayout(), self.busy, self.status_label, 1), 4, 0)
         grid.addLayout(_fill(QHBoxLayout(), 1, *self.buttons.values()), 4, 1)
         grid.setColumnStretch(0, 1)
         self.update_view()
@@ -177,6 +181,7 @@ class CatalogRow(QFrame):
         for action, button in self.buttons.items():
             button.setVisible(state in ACTIONS[action][2])
         self.progress_bar.setVisible(state in (RUNNING, PAUSED))
+        self.busy.setVisible(state == RUNNING)
         _colour(self.status_label, ERROR_COLOUR if state == FAILED else None)
         if state in (RUNNING, PAUSED) and job is not None:
             self._show_progress(job)

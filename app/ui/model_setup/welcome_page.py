@@ -27,6 +27,7 @@ from app.models.download import Progress, describe_progress
 from app.models.hardware import Hardware
 from app.models.library import LocalModel
 from app.models.variants import Variant, VariantFit
+from app.ui.icons import BusyIcon, set_icon
 from app.ui.model_setup.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
 from app.ui.model_setup.model_card import ModelCard
 from app.ui.model_setup.model_text import hardware_summary
@@ -89,6 +90,10 @@ class WelcomePage(QWidget):
 
     def _lay_out(self) -> None:
         """One centred column, at most 640 px wide."""
+        self.busy = BusyIcon("Downloading the model…", self)  # turns while the download runs
+        for button, name in ((self.pause, "pause"), (self.cancel, "cancel"), (self.open_file, "open_model")):
+            set_icon(button, name)
+        set_icon(self.others, "models")
         buttons = QHBoxLayout()
         buttons.addWidget(self.primary)
         buttons.addWidget(self.pause)
@@ -109,7 +114,10 @@ class WelcomePage(QWidget):
         column.addWidget(self.voice_note)
         column.addLayout(voice)
         column.addWidget(self.progress)
-        column.addWidget(self.progress_label)
+        status = QHBoxLayout()  # the turning icon while the download runs, and how far it is
+        status.addWidget(self.busy)
+        status.addWidget(self.progress_label, 1)
+        column.addLayout(status)
         column.addWidget(self.error)
         column.addSpacing(8)
         column.addLayout(more)
@@ -248,6 +256,7 @@ class WelcomePage(QWidget):
         downloading = state in (RUNNING, PAUSED, FAILED)
         self.progress.setVisible(downloading or state == DONE)
         self.progress_label.setVisible(downloading or state == DONE)
+        self.busy.setVisible(state == RUNNING)
         self.pause.setVisible(state == RUNNING)
         self.cancel.setVisible(state in (RUNNING, PAUSED, FAILED))
         self.error.setVisible(state == FAILED)

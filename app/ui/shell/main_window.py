@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -43,6 +43,8 @@ from app.ui.composer.composer import Composer
 from app.ui.composer.context_offers import ContextOffers
 from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
+from app.ui.icons import decorate_menus
+from app.ui.icons import refresh as refresh_icons
 from app.ui.model_setup.setup import ModelSetup
 from app.ui.model_setup.welcome_page import WelcomePage
 from app.ui.presets.chat_header import ChatHeader
@@ -115,7 +117,7 @@ class MainWindow(QMainWindow):
             notice=lambda text, action, callback: self.notice_bar.show_notice(text, action, callback),
             reload_model=self.loading.reload_model,
         )
-        self.setStyleSheet(window_stylesheet(self.palette()))
+        self._follow_palette()
         self._wire()
         self._build_menus()
         restore_geometry(self, self.splitter)
@@ -266,6 +268,7 @@ class MainWindow(QMainWindow):
         action("&Chat", "Toggle the last answer's &thinking", "Ctrl+Shift+T", self._toggle_last_thinking)
         action("&Help", "&Keyboard shortcuts", "F1", lambda: help_boxes.show_shortcuts(self))
         action("&Help", "&About Gemma Desk", None, self.show_about)
+        decorate_menus(bar)
 
     # -- what other parts and tests call -------------------------------------------------------------
 
@@ -421,11 +424,30 @@ class MainWindow(QMainWindow):
         """Light, dark or the system's: colours, markdown theme and message styles follow."""
         apply_theme(self.settings.get_str("theme"))
         QApplication.processEvents()  # let the palette change arrive
-        self.setStyleSheet(window_stylesheet(self.palette()))
+        self._follow_palette()
         self.chat.theme = DARK if is_dark(self.palette()) else LIGHT
         for widget in self.chat.messages:
             if not widget.streaming:
                 widget.body.set_theme(self.chat.theme)
+
+    _styled_for = ""  # the palette's colours the stylesheet and icons were last made for
+
+    def _follow_palette(self) -> None:
+        """Stylesheet and icons in the palette's colours (once per palette: restyling sends palette events)."""
+        pal = self.palette()
+        key = " ".join(
+            pal.color(r).name() for r in (pal.ColorRole.Window, pal.ColorRole.ButtonText, pal.ColorRole.Highlight)
+        )
+        if key != self._styled_for:
+            self._styled_for = key
+            self.setStyleSheet(window_stylesheet(pal))
+            refresh_icons(self)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The palette changed (the system's colours, with the theme "system"): stylesheet and icons follow."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and not self._closing:
+            self._follow_palette()
 
     # -- drag and drop onto the whole window, files from outside, closing ----------------------------------
 

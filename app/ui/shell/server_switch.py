@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QToolButton
 
+from app.ui.icons import set_icon
 from app.ui.shell.server_key import show_new_key
 from app.ui.tasks import run_in_background
 
@@ -67,6 +68,8 @@ class ServerSwitch(QObject):
         self.button.setCheckable(True)
         self.button.setAutoRaise(True)
         self.button.setAccessibleName("Local server")
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        set_icon(self.button, "server", toggle=True)
         self.button.clicked.connect(self._on_button_clicked)
         self.address_button = QToolButton(status)
         self.address_button.setObjectName("ServerAddress")

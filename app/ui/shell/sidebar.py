@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QIcon, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.icons import set_icon
 from app.ui.shell.chat_groups import ConversationRow, grouped, seconds_to_midnight
 
 __all__ = ["ConversationRow", "Sidebar"]
@@ -159,7 +160,8 @@ class Sidebar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.new_button = QPushButton("+  New chat", self)
+        self.new_button = QPushButton("New chat", self)
+        set_icon(self.new_button, "new_chat")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setAccessibleName("New chat")
         self.new_button.clicked.connect(self.newRequested)
@@ -167,6 +169,13 @@ class Sidebar(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search chats")
         self.search.setClearButtonEnabled(True)
+        magnifier = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
+        set_icon(magnifier, "search")
+        magnifier.setToolTip("Search conversation titles and text (Ctrl+F)")
+        magnifier.triggered.connect(lambda: self.search.setFocus())
+        for shown in magnifier.associatedObjects():  # the line edit's button that shows it
+            if isinstance(shown, QWidget):
+                shown.setAccessibleName("Search chats")
         self.search.setToolTip("Search conversation titles and text (Ctrl+F)")
         self.search.setAccessibleName("Search chats")
         self._search_timer = QTimer(self)
@@ -225,6 +234,9 @@ class Sidebar(QWidget):
         self._rename_action = action("Rename…", QKeySequence(Qt.Key.Key_F2), self.rename_current)
         self._pin_action = action("Pin to the top", QKeySequence("Ctrl+P"), self.toggle_pin_current)
         self._delete_action = action("Delete", QKeySequence(QKeySequence.StandardKey.Delete), self.delete_current)
+        set_icon(self._rename_action, "rename")
+        set_icon(self._pin_action, "pin")
+        set_icon(self._delete_action, "delete")
 
     # -- API ----------------------------------------------------------------------------
 

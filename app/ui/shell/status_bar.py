@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from app.engine import EngineError, GenerationStats, ModelInfo
+from app.ui.icons import BusyIcon
 from app.units import format_params
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StatusBar")
+        self.busy = BusyIcon("Loading the model…", self)  # turns while a model loads or a server is reached
+        self.busy.hide()
         self.model_label = QLabel("No model loaded")
         self.model_label.setAccessibleName("Model")
         self.model_label.setToolTip("The loaded model and where it runs")
@@ -44,6 +47,7 @@ class StatusBar(QStatusBar):
         self.context_meter.setFormat("Context %p%")
         self.context_meter.setValue(0)
         self.context_meter.setToolTip("How full the model's context is, pictures and audio included")
+        self.addWidget(self.busy)
         self.addWidget(self.model_label, 1)
         self.addWidget(self.progress)
         self.addPermanentWidget(self.reuse_label)
@@ -55,13 +59,15 @@ class StatusBar(QStatusBar):
     def add_before_stats(self, *widgets: QWidget) -> None:
         """Permanent widgets (the Server switch) between the model's label and the speed and context."""
         for widget in reversed(widgets):
-            self.insertPermanentWidget(2, widget)  # the index counts the model label and the load progress
+            self.insertPermanentWidget(3, widget)  # the index counts the busy icon, the model label, the progress
 
     def set_loading(self, name: str, fraction: float | None) -> None:
+        self.busy.setVisible(fraction is not None)
         if fraction is None:
             self.progress.hide()
             return
         self.model_label.setText(f"Loading {name}…")
+        self.busy.setToolTip(f"Loading {name}…")
         self.progress.show()
         self.progress.setValue(int(fraction * 100))
 
@@ -69,6 +75,7 @@ class StatusBar(QStatusBar):
 
     def set_model(self, info: ModelInfo | None) -> None:
         self.progress.hide()
+        self.busy.hide()
         if info is None:
             self.model_label.setText("No model loaded")
             self.n_ctx = 0
@@ -89,12 +96,15 @@ class StatusBar(QStatusBar):
 
     def set_connecting(self, remote: RemoteConfig) -> None:
         self.progress.hide()
+        self.busy.show()
+        self.busy.setToolTip("Connecting to the server…")
         self.model_label.setText(f"Connecting to {remote.model or 'the model'} @ {_host(remote)}…")
         self.model_label.setToolTip(remote.base_url)
 
     def set_remote(self, info: ModelInfo, remote: RemoteConfig) -> None:
         """A model on a remote server: "Remote: gemma-4-31b @ gpu-box:8000"."""
         self.progress.hide()
+        self.busy.hide()
         host = _host(remote)
         self.backend_summary = f"remote server at {host}"
         self.model_label.setText(f"Remote: {info.name or remote.model} @ {host}")

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.ui.chat.turn_style import mix
+from app.ui.icons import button_stylesheet
 
 _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark, "system": Qt.ColorScheme.Unknown}
 
@@ -82,7 +83,7 @@ def window_stylesheet(palette: QPalette) -> str:
         f"#StarterButton {{ border: 1px solid {frame}; border-radius: 8px; background: {aside}; }}"
         f"#StarterHint {{ color: {muted}; }}"
         f"#StarterButton:hover, #StarterButton:focus {{ border-color: {highlight.name()}; }}"
-        "#ChatColumn { background: transparent; }"
+        "#ChatColumn { background: transparent; }" + button_stylesheet(palette)
     )
 
 
