@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,10 +245,13 @@ def formula_svg(tex: str, display: bool, size: float, colour: str) -> FormulaSvg
 
 
 def _draw(tex: str, display: bool, size: float, colour: str) -> FormulaSvg | None:
-    # Heavy (fonts, tables): loaded with the first formula, on the caller's thread.
-    from ziamath.config import config
-    from ziamath.tex import tex2mml
-    from ziamath.zmath import Math
+    # Heavy (fonts, tables): loaded with the first formula, on the caller's thread. ziamath 0.13 finds its
+    # font with importlib.resources.path, which Python 3.11 calls deprecated: not ours to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ziamath.config import config
+        from ziamath.tex import tex2mml
+        from ziamath.zmath import Math
 
     config.svg2 = False  # plain paths, no <symbol>/<use>: what Qt's SVG Tiny renderer draws
     mathml: Any = ET.fromstring(tex2mml(tex, inline=not display))
