@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.engine import AnswerDelta, Done, GenerateRequest, GenerationStats, Stats
+from app.ui.chat.formula_view import formula_at_point
 from app.ui.chat.markdown_view import MarkdownView
 from app.ui.chat.message_widget import MessageWidget
 from tests.ui.conftest import WindowFactory
@@ -101,6 +102,13 @@ def test_an_answer_with_math_shows_formulas_and_copies_tex(
     fmt = QTextFormat(view.document().findBlock(fraction_at).begin().fragment().charFormat())
     assert fmt.toImageFormat().name() == spans[0][1]
     assert fmt.property(QTextFormat.Property.TextToolTip) == "$$\\frac{a}{b}$$"  # the tooltip shows the source
+
+    # The formula under the pointer (its context menu has "Copy formula (TeX)"); plain text is none.
+    cursor = view.textCursor()
+    cursor.setPosition(fraction_at)
+    under = formula_at_point(view, handler, view.cursorRect(cursor).center() + QPoint(6, 0))
+    assert under is not None and under.source == "$$\\frac{a}{b}$$"
+    assert formula_at_point(view, handler, QPoint(4, 4)) is None
 
     # Copying a selection that holds formulas gives their TeX source.
     view.selectAll()

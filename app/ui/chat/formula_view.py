@@ -9,7 +9,8 @@ picture is ready (or when the TeX cannot be drawn) it shows the source, in code
 style; then it draws the picture with its baseline on the text's baseline (Qt
 places inline images by their bottom; the handler reads the line's baseline
 and draws the part below it into the line's descent, which it reserves).
-``selected_text`` gives a selection's plain text with each formula as its TeX.
+``selected_text`` gives a selection's plain text with each formula as its TeX, and
+``formula_at_point`` the formula under the pointer (its context menu copies its TeX).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QObject, QPointF, QRect, QRectF, QSizeF, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, QObject, QPoint, QPointF, QRect, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -28,11 +29,12 @@ from PySide6.QtGui import (
     QImage,
     QPainter,
     QPyTextObject,
+    QTextCursor,
     QTextDocument,
     QTextFormat,
 )
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTextEdit, QWidget
 
 from app.render.formulas import URL_SCHEME, Formula, formula_svg
 from app.render.markdown import Theme
@@ -253,3 +255,22 @@ def selected_text(doc: QTextDocument, start: int, end: int, handler: FormulaObje
             it += 1
         block = block.next()
     return "".join(parts) if found else None
+
+
+def formula_at_point(view: QTextEdit, handler: FormulaObject, point: QPoint) -> Formula | None:
+    """The formula drawn under ``point`` (viewport coordinates) of ``view``, if any."""
+    layout = view.document().documentLayout()
+    offset = QPointF(view.horizontalScrollBar().value(), view.verticalScrollBar().value())
+    position = layout.hitTest(QPointF(point) + offset, Qt.HitTestAccuracy.ExactHit)
+    if position < 0:
+        return None  # not over text
+    for start in (position, position - 1):  # the left or the right half of the picture
+        if start < 0:
+            continue
+        cursor = QTextCursor(view.document())
+        cursor.setPosition(start)
+        cursor.movePosition(QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor)
+        formula = handler.formula_at(cursor.charFormat())
+        if formula is not None:
+            return formula
+    return None

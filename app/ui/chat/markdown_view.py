@@ -11,11 +11,11 @@ costs the size of the tail, not of the whole answer.
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QResizeEvent, QTextFormat
+from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QResizeEvent, QTextFormat
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from app.render.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_document
-from app.ui.chat.formula_view import FormulaObject, selected_text
+from app.ui.chat.formula_view import FormulaObject, formula_at_point, selected_text
 
 
 class MarkdownView(QTextBrowser):
@@ -78,6 +78,15 @@ class MarkdownView(QTextBrowser):
         mime = QMimeData()
         mime.setText(text)
         return mime
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu(event.pos())
+        formula = formula_at_point(self, self.formulas, event.pos())
+        if formula is not None:
+            source = formula.source
+            menu.addAction("Copy formula (TeX)", lambda: QGuiApplication.clipboard().setText(source))
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
