@@ -35,6 +35,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QTextEdit, QWidget
+from shiboken6 import isValid
 
 from app.render.formulas import URL_SCHEME, Formula, formula_svg
 from app.render.markdown import Theme
@@ -116,7 +117,8 @@ class FormulaImages(QObject):
     def _done(self, key: _Key, result: FormulaImage) -> None:
         self._cache[key] = result
         for waiter in list(self._waiting.pop(key, ())):
-            waiter.picture_ready()
+            if isValid(waiter):
+                waiter.picture_ready()
 
 
 _shared: FormulaImages | None = None
@@ -165,6 +167,8 @@ class FormulaObject(QPyTextObject):
 
     def _relayout(self) -> None:
         self._relayout_pending = False
+        if not (isValid(self) and isValid(self._view)):
+            return  # the message was closed while its pictures were drawn
         view = self._view
         doc: QTextDocument = view.document()  # type: ignore[attr-defined]
         doc.markContentsDirty(0, doc.characterCount())
