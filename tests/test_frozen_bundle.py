@@ -81,6 +81,13 @@ def test_the_bundle_carries_the_document_readers() -> None:
     assert (internal / "pptx" / "templates" / "default.pptx").is_file()
 
 
+def test_the_bundle_carries_the_math_font() -> None:
+    """ziamath draws formulas with its own STIX Two Math font and latex2mathml reads its symbol table."""
+    internal = BUNDLE / "_internal"
+    assert (internal / "ziamath" / "fonts" / "STIXTwoMath-Regular.ttf").is_file()
+    assert (internal / "latex2mathml" / "unimathsymbols.txt").is_file()
+
+
 def test_the_frozen_app_checks_itself(tmp_path: Path) -> None:
     proc = frozen("--self-check", home=tmp_path)
     assert proc.returncode == 0, proc.stderr

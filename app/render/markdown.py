@@ -34,6 +34,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from app.render.artifacts import is_previewable as previewable
+from app.render.formulas import Formula, math_plugin, renderable
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ _MD = (
     MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     .enable(["table", "strikethrough"])
     .disable(["reference", "html_block", "html_inline"])
+    .use(math_plugin)
 )
 
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
@@ -199,10 +201,12 @@ def _safe_href(href: str) -> str | None:
 class _Renderer:
     """Turns markdown-it tokens into Qt rich-text HTML; numbers code blocks from ``first_index``."""
 
-    def __init__(self, theme: Theme, first_index: int = 0) -> None:
+    def __init__(self, theme: Theme, first_index: int = 0, first_formula: int = 0) -> None:
         self.theme = theme
         self.code_blocks: list[CodeBlock] = []
         self._next_index = first_index
+        self.formulas: list[Formula] = []  # those shown as pictures, in order
+        self.formula_count = first_formula  # formulas seen so far, pictures or not
 
     def render(self, tokens: Sequence[Token]) -> str:
         out: list[str] = []
@@ -241,6 +245,8 @@ class _Renderer:
                 out.append("</td></tr></table>")
             elif kind in ("fence", "code_block"):
                 out.append(self._code(tok))
+            elif kind == "math_block":
+                out.append(f'<p align="center" style="{_BLOCK}">{self._formula(tok, True)}</p>')
             elif kind == "hr":
                 out.append(f'<hr style="background-color:{t.table_border};"/>')
             elif kind == "table_open":
@@ -273,6 +279,8 @@ class _Renderer:
                 out.append("\n")
             elif kind == "hardbreak":
                 out.append("<br/>")
+            elif kind == "math_inline":
+                out.append(self._formula(tok, tok.markup in ("$$", "\\[")))
             elif kind == "code_inline":
                 out.append(
                     f'<code style="background-color:{t.inline_code_bg};">&nbsp;{escape(tok.content, quote=False)}'
@@ -297,6 +305,17 @@ class _Renderer:
                 else:
                     out.append(f"[{alt}]")
         return "".join(out)
+
+    def _formula(self, tok: Token, display: bool) -> str:
+        """A picture of the formula (drawn by the view, see ``app.render.formulas``), or its source as code."""
+        formula = Formula(tok.content, display, tok.markup, tok.info)
+        source = escape(formula.source)
+        index = self.formula_count
+        self.formula_count += 1
+        if not renderable(formula, index):
+            return f'<code style="background-color:{self.theme.inline_code_bg};">{source}</code>'
+        self.formulas.append(formula)
+        return f'<img src="{formula.url}" alt="{source}" title="{source}" style="vertical-align:bottom"/>'
 
     def _code(self, tok: Token) -> str:
         t = self.theme
@@ -332,10 +351,26 @@ def _parse(text: str) -> list[Token]:
     return _MD.parse(_NEWLINES.sub("\n", text))
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A whole message rendered: the HTML body fragment, its code blocks and the formulas it shows as pictures."""
+
+    html: str
+    code_blocks: list[CodeBlock]
+    formulas: list[Formula]
+
+
+def render_document(text: str, theme: Theme = LIGHT) -> Rendered:
+    """Render a whole message (the formulas' pictures are the view's to draw: ``gd-math:KEY`` images)."""
+    renderer = _Renderer(theme)
+    html = renderer.render(_parse(text))
+    return Rendered(html, renderer.code_blocks, renderer.formulas)
+
+
 def render_markdown(text: str, theme: Theme = LIGHT) -> tuple[str, list[CodeBlock]]:
     """Render a whole message: an HTML body fragment and its code blocks in order."""
-    renderer = _Renderer(theme)
-    return renderer.render(_parse(text)), renderer.code_blocks
+    rendered = render_document(text, theme)
+    return rendered.html, rendered.code_blocks
 
 
 def _stable_split(src: str, tokens: Sequence[Token]) -> tuple[int, int]:
@@ -372,11 +407,19 @@ class StreamingMarkdown:
         self._stable_blocks: list[CodeBlock] = []
         self._tail = ""
         self._tail_blocks: list[CodeBlock] = []
+        self._stable_formulas: list[Formula] = []
+        self._stable_formula_count = 0
+        self._tail_formulas: list[Formula] = []
 
     @property
     def code_blocks(self) -> list[CodeBlock]:
         """Every code block so far, stable ones first; indexes never change while the text grows."""
         return self._stable_blocks + self._tail_blocks
+
+    @property
+    def formulas(self) -> list[Formula]:
+        """Every formula shown as a picture so far, stable ones first."""
+        return self._stable_formulas + self._tail_formulas
 
     def html(self) -> str:
         """The whole rendered body: equal to ``render_markdown(text)[0]`` for the last text given."""
@@ -394,16 +437,19 @@ class StreamingMarkdown:
         split, offset = _stable_split(src, tokens)
         appended = ""
         if split:
-            renderer = _Renderer(self._theme, len(self._stable_blocks))
+            renderer = _Renderer(self._theme, len(self._stable_blocks), self._stable_formula_count)
             appended = renderer.render(tokens[:split])
             self._stable.append(appended)
             self._stable_blocks.extend(renderer.code_blocks)
+            self._stable_formulas.extend(renderer.formulas)
+            self._stable_formula_count = renderer.formula_count
             if len(src) != len(raw_tail):  # map the offset back over "\r\n" line ends
                 offset = _raw_offset(raw_tail, src[:offset].count("\n"))
             self._stable_end += offset
-        renderer = _Renderer(self._theme, len(self._stable_blocks))
+        renderer = _Renderer(self._theme, len(self._stable_blocks), self._stable_formula_count)
         self._tail = renderer.render(tokens[split:])
         self._tail_blocks = renderer.code_blocks
+        self._tail_formulas = renderer.formulas
         if reset:
             appended = "".join(self._stable)
         return RenderUpdate(stable_appended=appended, tail=self._tail, reset=reset)

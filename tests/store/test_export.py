@@ -100,3 +100,13 @@ def test_the_store_imports_no_qt() -> None:
     code = "import sys, app.store; print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def test_markdown_export_keeps_tex_as_written(store: Store, tmp_path: Path) -> None:
+    """Formulas the window draws as pictures are exported as the TeX the model wrote."""
+    chat = store.create_conversation("Maths")
+    q = store.add_message(chat.id, parent_id=None, role="user", content="Roots?")
+    answer = "Roots: $x_{1,2}$ with\n\n$$\nx = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}\n$$\n\nand \\(a \\ne 0\\); costs $5."
+    store.add_message(chat.id, parent_id=q.id, role="assistant", content=answer, status="complete")
+    text = store.export_markdown(chat.id, tmp_path).read_text(encoding="utf-8")
+    assert answer in text

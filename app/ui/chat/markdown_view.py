@@ -10,11 +10,12 @@ costs the size of the tail, not of the whole answer.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QResizeEvent
+from PySide6.QtCore import QMimeData, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QResizeEvent, QTextFormat
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from app.render.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_markdown
+from app.render.markdown import LIGHT, CodeBlock, StreamingMarkdown, Theme, render_document
+from app.ui.chat.formula_view import FormulaObject, formula_at_point, selected_text
 
 
 class MarkdownView(QTextBrowser):
@@ -24,8 +25,11 @@ class MarkdownView(QTextBrowser):
     codeAction = Signal(str, int)  # "copy" or "save", code block index
     heightChanged = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, theme: Theme = LIGHT) -> None:
         super().__init__(parent)
+        # Images in our HTML are only ever formulas (markdown images show as links): drawn by this handler.
+        self.formulas = FormulaObject(self, theme, self._fit)
+        self.document().documentLayout().registerHandler(QTextFormat.ObjectTypes.ImageObject, self.formulas)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -65,6 +69,25 @@ class MarkdownView(QTextBrowser):
             self.setFixedHeight(height)
             self.heightChanged.emit()
 
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Copying a selection that holds formulas gives their TeX source (``$x^2$``), as plain text."""
+        cursor = self.textCursor()
+        text = selected_text(self.document(), cursor.selectionStart(), cursor.selectionEnd(), self.formulas)
+        if text is None:
+            return super().createMimeDataFromSelection()
+        mime = QMimeData()
+        mime.setText(text)
+        return mime
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu(event.pos())
+        formula = formula_at_point(self, self.formulas, event.pos())
+        if formula is not None:
+            source = formula.source
+            menu.addAction("Copy formula (TeX)", lambda: QGuiApplication.clipboard().setText(source))
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
@@ -82,8 +105,8 @@ class StreamingBody(QWidget):
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = theme
-        self.stable = MarkdownView(self)
-        self.tail = MarkdownView(self)
+        self.stable = MarkdownView(self, theme)
+        self.tail = MarkdownView(self, theme)
         self.tail.hide()
         for view in (self.stable, self.tail):
             view.codeAction.connect(self.codeAction)
@@ -104,8 +127,10 @@ class StreamingBody(QWidget):
         """Show finished text (one render, one view)."""
         self._text = text
         self._stream = None
-        html, self.code_blocks = render_markdown(text, self.theme)
-        self.stable.setHtml(html)
+        rendered = render_document(text, self.theme)
+        self.code_blocks = rendered.code_blocks
+        self.stable.formulas.add(rendered.formulas)
+        self.stable.setHtml(rendered.html)
         self.tail.clear()
         self.tail.hide()
 
@@ -117,6 +142,7 @@ class StreamingBody(QWidget):
             self.tail.show()
         self._text = text
         update = self._stream.update(text)
+        self._add_formulas()
         if update.reset:
             self.stable.setHtml(update.stable_appended)
         elif update.stable_appended:
@@ -130,6 +156,7 @@ class StreamingBody(QWidget):
         if self._stream is None:
             return
         update = self._stream.update(self._text)
+        self._add_formulas()
         if update.reset:
             self.stable.setHtml(update.stable_appended + update.tail)
         else:
@@ -142,7 +169,13 @@ class StreamingBody(QWidget):
         self.tail.clear()
         self.tail.hide()
 
+    def _add_formulas(self) -> None:
+        if self._stream is not None and self._stream.formulas:
+            for view in (self.stable, self.tail):
+                view.formulas.add(self._stream.formulas)
+
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
+        self.stable.formulas.theme = self.tail.formulas.theme = theme
         if self._stream is None:
             self.set_markdown(self._text)
