@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.keymap import describe
+
 
 @dataclass(frozen=True)
 class ConversationRow:
@@ -79,11 +81,11 @@ class Sidebar(QWidget):
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.list.setUniformItemSizes(True)
 
-        rename = QAction("Rename…", self.list)
+        rename = describe(QAction("Rename…", self.list), "Chat list", "Rename the selected chat")
         rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
         rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         rename.triggered.connect(self.rename_current)
-        delete = QAction("Delete", self.list)
+        delete = describe(QAction("Delete", self.list), "Chat list", "Delete the selected chat")
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self.delete_current)
