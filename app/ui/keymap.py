@@ -54,7 +54,7 @@ def describe(obj: Keyed, group: str, text: str | None = None) -> Keyed:
 
 #: Keys handled in key events rather than by an object with a shortcut.
 KEY_EVENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Composer", "Send the message", ("Return",)),
+    ("Composer", "Send the message", ("Return", "Ctrl+Return")),
     ("Composer", "New line in the message", ("Shift+Return",)),
     ("Voice", "Cancel the recording while you hold to talk", ("Esc",)),
     ("Messages", EDIT_SEND, ("Ctrl+Return", "Ctrl+Enter")),

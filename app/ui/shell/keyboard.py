@@ -40,7 +40,7 @@ class Keyboard(QObject):
         self.palette_action.triggered.connect(self.show_palette)
         for action, text in (
             (self.palette_action, "Command palette: open a chat or run a command"),
-            (self.sheet_action, "This list of shortcuts"),
+            (self.sheet_action, "Keyboard shortcuts: this list"),
         ):
             help_menu.addAction(describe(action, "Help", text))
 
@@ -49,13 +49,13 @@ class Keyboard(QObject):
     def show_shortcuts(self) -> None:
         if self.sheet is None:
             self.sheet = ShortcutsSheet(self.w)
-            self.sheet.destroyed.connect(self._on_sheet_destroyed)
+            self.sheet.finished.connect(self._on_sheet_finished)
         self.sheet.show()
         self.sheet.raise_()
         self.sheet.activateWindow()
         self.sheet.filter.setFocus()
 
-    def _on_sheet_destroyed(self) -> None:
+    def _on_sheet_finished(self, _result: int) -> None:
         self.sheet = None
 
     # -- the palette -------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class Keyboard(QObject):
             self.palette.activateWindow()
             return
         palette = CommandPalette(self.w, self.commands(), self.w.chats.open_chat)
-        palette.destroyed.connect(self._on_palette_destroyed)
+        palette.finished.connect(self._on_palette_finished)
         self.palette = palette
         palette.show()
         palette.activateWindow()
@@ -104,7 +104,7 @@ class Keyboard(QObject):
 
         run_on_db(load, show, lambda e: self.w.notice_bar.show_notice(str(e)))
 
-    def _on_palette_destroyed(self) -> None:
+    def _on_palette_finished(self, _result: int) -> None:
         self.palette = None
 
     def _toggle_theme(self) -> None:
