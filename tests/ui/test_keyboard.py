@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QMenuBar,
-    QScrollBar,
     QPlainTextEdit,
+    QScrollBar,
     QTextEdit,
     QWidget,
 )

@@ -11,11 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QDialog, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 _ROLE = Qt.ItemDataRole.UserRole
+_HINT = Qt.ItemDataRole.UserRole + 1  # drawn at the right, dimmed: a command's keys, or "chat"
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,25 @@ def match_score(query: str, text: str) -> int | None:
     return 100 + spread
 
 
+class _HintDelegate(QStyledItemDelegate):
+    """Draws each line's hint (keys, or "chat") right-aligned and dimmed, as plain text."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().paint(painter, option, index)
+        hint = index.data(_HINT)
+        if not hint:
+            return
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        painter.save()
+        painter.setPen(option.palette.color(role))
+        rect = option.rect.adjusted(0, 0, -8, 0)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(hint))
+        painter.restore()
+
+
 class CommandPalette(QDialog):
     """A frameless box near the top of the window: a search field over chats and commands."""
 
@@ -81,9 +112,15 @@ class CommandPalette(QDialog):
         self.list.setAccessibleName("Chats and commands")
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the search field keeps the keys
         self.list.setUniformItemSizes(True)
+        self.list.setFrameShape(QFrame.Shape.NoFrame)
+        self.list.setItemDelegate(_HintDelegate(self.list))
         self.list.itemClicked.connect(self._on_list_itemClicked)
+        self.setStyleSheet(
+            "#CommandPalette { border: 1px solid palette(mid); border-radius: 8px; }"
+            "#CommandPalette QListWidget::item { padding: 3px 2px; }"
+        )
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         width = max(360, min(640, window.width() - 80))
@@ -122,8 +159,10 @@ class CommandPalette(QDialog):
         if isinstance(choice, ChatChoice):
             item = QListWidgetItem(choice.title or "New chat")  # QListWidgetItem text is never markup
             item.setToolTip(f"Open the chat “{choice.title}”")
+            item.setData(_HINT, "chat")
         else:
-            item = QListWidgetItem(f"{choice.text}    {choice.keys}" if choice.keys else choice.text)
+            item = QListWidgetItem(choice.text)
+            item.setData(_HINT, choice.keys)
             item.setToolTip(choice.text if choice.enabled() else f"{choice.text} (not available now)")
             if not choice.enabled():
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
