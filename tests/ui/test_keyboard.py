@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from app.settings import Settings
 from app.store import Store
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.palette import CommandPalette
@@ -146,6 +147,29 @@ def test_palette_opens_a_chat_by_part_of_its_title(qtbot: QtBot, launch: Launch)
     )
     current = window.sidebar.list.currentItem()
     assert current is not None and current.text() == "Bread recipe"
+
+
+def test_palette_does_not_switch_chats_while_an_answer_is_written(
+    qtbot: QtBot, open_window: WindowFactory, tiny_model: Path
+) -> None:
+    make_chats()
+    settings = Settings.load()
+    settings.update({"context_size": 2048, "max_tokens": 4000, "seed": 1})
+    settings.save()
+    window = open_window(tiny_model)
+    qtbot.waitUntil(lambda: window.controller.conversation is not None)
+    qtbot.keyClicks(window.composer.input, "Write a long story")
+    qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.controller.generating)
+    palette = open_palette(qtbot, window, chats=3)
+    qtbot.keyClicks(palette.search, "lisbon")
+    qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "stop it (Esc) to switch chats" in window.notice_bar.label.text())
+    assert window.controller.generating, "the answer was still being written when the palette asked"
+    conversation = window.controller.conversation
+    assert conversation is not None and conversation.title != "Trip to Lisbon"
+    window.stop_answer()
+    qtbot.waitUntil(lambda: not window.controller.generating, timeout=10_000)
 
 
 def test_palette_runs_settings_and_esc_closes_it(qtbot: QtBot, launch: Launch) -> None:
