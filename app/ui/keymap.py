@@ -19,6 +19,7 @@ _GROUP = "keymapGroup"
 _TEXT = "keymapText"
 
 STOP_TEXT = "Stop the answer and its reading aloud"
+SNAP = "Snap a picture (camera panel open)"
 EDIT_SEND = "Send the edited message (while editing one)"
 EDIT_CANCEL = "Keep the message as it was (while editing one)"
 
@@ -52,11 +53,13 @@ def describe(obj: Keyed, group: str, text: str | None = None) -> Keyed:
     return obj
 
 
-#: Keys handled in key events rather than by an object with a shortcut.
+#: Keys read by key events rather than held by an object, and keys of objects made only later (a message
+#: being edited, the camera panel): merged with those objects' lines once they exist.
 KEY_EVENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Composer", "Send the message", ("Return", "Ctrl+Return")),
     ("Composer", "New line in the message", ("Shift+Return",)),
     ("Voice", "Cancel the recording while you hold to talk", ("Esc",)),
+    ("Camera", SNAP, ("Space",)),  # the camera panel's Snap button holds it once the panel exists
     ("Messages", EDIT_SEND, ("Ctrl+Return", "Ctrl+Enter")),
     ("Messages", EDIT_CANCEL, ("Esc",)),
     ("Window", "Move the focus to the next / previous control", ("Tab", "Shift+Tab")),
