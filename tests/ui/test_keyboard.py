@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -125,6 +125,10 @@ def test_every_action_with_a_shortcut_is_in_the_sheet(qtbot: QtBot, launch: Laun
         ]
         if not found:
             missing.append(f"{action.text()} ({', '.join(keys)})")
+    for shortcut in window.findChildren(QShortcut):  # keys without a menu item: Esc, Ctrl+T, Ctrl+Space, …
+        keys = [native(s.toString()) for s in shortcut.keys() if not s.isEmpty()]  # noqa: SIM118
+        if keys and not any(all(k in line[2].split("   ") for k in keys) for line in lines):
+            missing.append(f"shortcut {', '.join(keys)} of {type(shortcut.parent()).__name__}")
     assert not missing, f"not in the shortcuts sheet: {missing}"
 
 

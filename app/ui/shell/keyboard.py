@@ -7,6 +7,7 @@ one goes through the chat list, which refuses while an answer is being written.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -22,6 +23,8 @@ from app.ui.tasks import run_on_db
 
 if TYPE_CHECKING:
     from app.ui.shell.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 
 class Keyboard(QObject):
@@ -121,7 +124,11 @@ class Keyboard(QObject):
         """Tab (or Shift+Tab) anywhere in the window: the next control in reading order."""
         w = self.w
         regions: list[QWidget] = [w.sidebar, w.notice_bar, w.pages, w.composer]
-        return step_focus(w, regions, forward)
+        try:
+            return step_focus(w, regions, forward)
+        except RuntimeError:  # a widget went away while the stops were read (a message replaced): Qt's own order
+            log.debug("Tab order fell back to Qt's", exc_info=True)
+            return False
 
 
 def _menu_actions(actions: list[QAction]) -> list[QAction]:

@@ -185,11 +185,11 @@ class CommandPalette(QDialog):
     def _choose(self, item: QListWidgetItem | None) -> None:
         if item is None or not self._usable(item):
             return
-        choice = item.data(_ROLE)
+        choice, open_chat = item.data(_ROLE), self._open_chat
         self.accept()
         # after the palette has gone: a command may open a dialog of its own
         if isinstance(choice, ChatChoice):
-            QTimer.singleShot(0, lambda: self._open_chat(choice.id))
+            QTimer.singleShot(0, lambda: open_chat(choice.id))
         elif isinstance(choice, Command) and choice.enabled():
             QTimer.singleShot(0, choice.run)
 
