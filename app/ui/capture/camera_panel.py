@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.media import image_to_png_bytes
 from app.media.camera import CameraError, CameraSource, Capture, list_cameras
 from app.settings import Settings
+from app.ui.keymap import SNAP, describe
 from app.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class CameraPanel(QDialog):
         self.snap_button.setAccessibleName("Snap a picture")
         self.snap_button.setToolTip("Attach the picture the camera shows now (Space)")
         self.snap_button.setShortcut(Qt.Key.Key_Space)
+        describe(self.snap_button, "Camera", SNAP)
         self.snap_button.setEnabled(False)
         self.snap_button.clicked.connect(self.snap)
         self.retry_button = QPushButton("Retry", self)

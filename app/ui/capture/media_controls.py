@@ -31,6 +31,7 @@ from app.ui.capture.clip_player import ClipPlayer
 from app.ui.capture.voice import IDLE, RECORDING, STARTING, MicButton, RecordingBar, VoiceInput
 from app.ui.composer.composer import Composer
 from app.ui.icons import set_icon
+from app.ui.keymap import describe
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class MediaControls(QObject):
         self._release_timer.setSingleShot(True)
         self._release_timer.timeout.connect(self._on_release_timer_timeout)
         self._shortcut = QShortcut(QKeySequence("Ctrl+Space"), window)
+        describe(self._shortcut, "Voice", "Hold to talk: records while held, sends when let go")
         self._shortcut.setAutoRepeat(False)
         self._shortcut.activated.connect(self._on_shortcut_activated)
         app = QApplication.instance()

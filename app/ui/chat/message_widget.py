@@ -37,6 +37,7 @@ from app.ui.chat.thinking_block import ThinkingBlock
 from app.ui.chat.tool_block import ToolSteps
 from app.ui.chat.turn_style import action_button as _tool
 from app.ui.icons import set_icon
+from app.ui.keymap import EDIT_CANCEL, EDIT_SEND, describe
 
 
 class MessageWidget(QFrame):
@@ -187,12 +188,12 @@ class MessageWidget(QFrame):
         self.cancel_edit.setToolTip("Keep the message as it was (Esc)")
         self.save_edit.clicked.connect(self._submit_edit)
         self.cancel_edit.clicked.connect(self.end_edit)
-        for keys, slot in (
-            ("Ctrl+Return", self._submit_edit),
-            ("Ctrl+Enter", self._submit_edit),
-            ("Esc", self.end_edit),
+        for keys, slot, text in (
+            ("Ctrl+Return", self._submit_edit, EDIT_SEND),
+            ("Ctrl+Enter", self._submit_edit, EDIT_SEND),
+            ("Esc", self.end_edit, EDIT_CANCEL),
         ):
-            shortcut = QShortcut(QKeySequence(keys), self.editor)
+            shortcut = describe(QShortcut(QKeySequence(keys), self.editor), "Messages", text)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(slot)
         edit_buttons = QHBoxLayout()

@@ -36,6 +36,7 @@ from app.ui.composer.documents import DocumentActions
 from app.ui.composer.intake import MAX_ATTACHMENTS, Abilities, AttachmentIntake, file_filter
 from app.ui.composer.message_input import MessageInput, local_files
 from app.ui.icons import set_icon
+from app.ui.keymap import STOP_TEXT, describe
 
 if TYPE_CHECKING:
     from app.ui.engine_bridge import EngineBridge
@@ -138,11 +139,14 @@ class Composer(QWidget):
 
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, context=context)
+        describe(self._stop_shortcut, "Chat", STOP_TEXT)
         self._stop_shortcut.activated.connect(self.stopRequested)
         self._stop_shortcut.setEnabled(False)  # Esc is only ours while a reply is being generated or read aloud
         self._speaking = False
-        QShortcut(QKeySequence("Ctrl+O"), self, context=context).activated.connect(self._on_attach_button_clicked)
-        QShortcut(QKeySequence("Ctrl+T"), self, context=context).activated.connect(self.think_button.toggle)
+        attach = describe(QShortcut(QKeySequence("Ctrl+O"), self, context=context), "Composer", "Attach files")
+        attach.activated.connect(self._on_attach_button_clicked)
+        think = describe(QShortcut(QKeySequence("Ctrl+T"), self, context=context), "Composer", "Think on/off")
+        think.activated.connect(self.think_button.toggle)
 
     # --- public API ---------------------------------------------------------------------------------------
 

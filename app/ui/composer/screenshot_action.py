@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QToolButton, QWidget
 from app.settings import Settings
 from app.ui.composer.composer import Composer
 from app.ui.icons import set_icon
+from app.ui.keymap import describe
 
 FINEST_BUDGET = 1120
 SHORTCUT = "Ctrl+Shift+H"
@@ -56,7 +57,8 @@ class ScreenshotToHtml(QObject):
         )
         self.button.clicked.connect(self.run)
         composer.add_tool(self.button)
-        QShortcut(QKeySequence(SHORTCUT), window).activated.connect(self.run)
+        shortcut = describe(QShortcut(QKeySequence(SHORTCUT), window), "Composer", "Screenshot → HTML")
+        shortcut.activated.connect(self.run)
 
     def run(self) -> None:
         image = QGuiApplication.clipboard().image()

@@ -72,6 +72,11 @@ class ChatList(QObject):
             return
         self.controller.new_conversation(lambda _c: self.composer.focus_input())
 
+    def open_chat(self, conversation_id: int) -> None:
+        """Open a chat chosen elsewhere (the command palette), on the sidebar's terms: not while an answer is
+        being written."""
+        self._on_selected(conversation_id)
+
     def _on_selected(self, conversation_id: int) -> None:
         if self.controller.generating:
             self.notices.show_notice("The answer is still being written; stop it (Esc) to switch chats.")

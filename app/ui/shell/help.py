@@ -1,37 +1,11 @@
-"""The Help menu's two boxes: the keyboard shortcuts, and About (the app, the engine, Qt, the model loaded)."""
+"""The Help menu's About box: the app, the engine, Qt, the model loaded (the shortcuts sheet is
+``shortcuts_sheet``)."""
 
 from __future__ import annotations
-
-from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import __version__
 from app.engine import ModelInfo
 from app.units import format_params
-
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+N", "New chat"),
-    ("Ctrl+F", "Search chats"),
-    ("Ctrl+PgUp / Ctrl+PgDown", "Previous / next chat"),
-    ("Ctrl+L", "Open a model (GGUF)"),
-    ("Ctrl+M", "Models: download, import, delete"),
-    ("Ctrl+,", "Settings"),
-    ("Enter / Shift+Enter", "Send / new line"),
-    ("Esc", "Stop the answer"),
-    ("Ctrl+O", "Attach files"),
-    ("Ctrl+Shift+H", "Screenshot → HTML: attach a screenshot and ask for the page"),
-    ("Ctrl+T", "Thinking on/off for this chat"),
-    ("Ctrl+Shift+T", "Expand or collapse the last answer's thinking"),
-    ("Ctrl+R", "Regenerate the last answer"),
-    ("Ctrl+Shift+C", "Copy the last answer"),
-    ("Ctrl+E", "Export this chat as Markdown"),
-    ("F2 / Ctrl+P / Delete", "Rename / pin or unpin / delete the selected chat (in the list of chats)"),
-    ("F1", "This list"),
-)
-
-
-def show_shortcuts(parent: QWidget) -> None:
-    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-    QMessageBox.information(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
 
 
 def about_text(info: ModelInfo | None, backend_summary: str) -> str:

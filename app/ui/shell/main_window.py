@@ -2,7 +2,8 @@
 
 It lays the widgets out and wires them together; the jobs live beside it: ``chat_list`` (the chats in the
 sidebar), ``model_loading`` (opening and loading models, the welcome page), ``help`` (shortcuts and About),
-``geometry`` and ``theme``. It owns the menus and keyboard shortcuts (Help → Keyboard shortcuts lists them)
+``geometry``, ``theme`` and ``keyboard`` (shortcuts sheet, command palette, Tab order). It owns the menus and
+keyboard shortcuts (the sheet, Ctrl+/, lists them)
 and the order of things when it closes.
 """
 
@@ -32,6 +33,7 @@ from app.settings import Settings
 from app.settings.preset_book import PresetBook
 from app.store import Conversation, Store
 from app.tools.tool_settings import ToolSettings
+from app.ui import icons
 from app.ui.capture.hands_free import HandsFree
 from app.ui.capture.media_controls import MediaControls
 from app.ui.chat.controller import ChatController
@@ -43,8 +45,7 @@ from app.ui.composer.composer import Composer
 from app.ui.composer.context_offers import ContextOffers
 from app.ui.composer.screenshot_action import ScreenshotToHtml
 from app.ui.engine_bridge import EngineBridge
-from app.ui.icons import decorate_menus
-from app.ui.icons import refresh as refresh_icons
+from app.ui.keymap import STOP_TEXT, describe
 from app.ui.model_setup.setup import ModelSetup
 from app.ui.model_setup.welcome_page import WelcomePage
 from app.ui.presets.chat_header import ChatHeader
@@ -54,6 +55,7 @@ from app.ui.shell import help as help_boxes
 from app.ui.shell.chat_list import ChatList
 from app.ui.shell.chat_permissions import revoke_grants
 from app.ui.shell.geometry import restore_geometry, save_geometry
+from app.ui.shell.keyboard import Keyboard
 from app.ui.shell.model_loading import ModelLoading
 from app.ui.shell.notice_bar import NoticeBar
 from app.ui.shell.server_key import show_new_key
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
         menus = {name: bar.addMenu(name) for name in ("&File", "&Chat", "&Help")}
 
         def action(menu_name: str, text: str, shortcut: str | None, slot: object) -> QAction:
-            act = QAction(text, self)
+            act = describe(QAction(text, self), menu_name.strip("&"))
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))
             act.triggered.connect(slot)
@@ -260,17 +262,22 @@ class MainWindow(QMainWindow):
         stop.setToolTip("Stop the answer and its reading aloud (Esc)")
         # Esc belongs to the composer while it has focus; elsewhere these take it.
         for widget in (self.chat, self.sidebar):
-            shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), widget)
+            shortcut = describe(QShortcut(QKeySequence(Qt.Key.Key_Escape), widget), "Chat", STOP_TEXT)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.stop_answer)
         action("&Chat", "&Regenerate the last answer", "Ctrl+R", self._regenerate_last)
         action("&Chat", "&Copy the last answer", "Ctrl+Shift+C", self._copy_last)
         action("&Chat", "Toggle the last answer's &thinking", "Ctrl+Shift+T", self._toggle_last_thinking)
-        action("&Help", "&Keyboard shortcuts", "F1", lambda: help_boxes.show_shortcuts(self))
+        self.keyboard = Keyboard(self, menus["&Help"])  # Keyboard shortcuts (Ctrl+/, F1), Command palette (Ctrl+K)
         action("&Help", "&About Gemma Desk", None, self.show_about)
-        decorate_menus(bar)
+        icons.decorate_menus(bar)
 
     # -- what other parts and tests call -------------------------------------------------------------
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab anywhere in the window: the next control in reading order (``focus_order``)."""
+        keyboard = getattr(self, "keyboard", None)  # None while the window is being built
+        return (keyboard is not None and keyboard.step_focus(next)) or super().focusNextPrevChild(next)
 
     def refresh_list(self, select_first: bool = False) -> None:
         self.chats.refresh(select_first)
@@ -441,7 +448,7 @@ class MainWindow(QMainWindow):
         if key != self._styled_for:
             self._styled_for = key
             self.setStyleSheet(window_stylesheet(pal))
-            refresh_icons(self)
+            icons.refresh(self)
 
     def changeEvent(self, event: QEvent) -> None:
         """The palette changed (the system's colours, with the theme "system"): stylesheet and icons follow."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.icons import set_icon
+from app.ui.keymap import describe
 from app.ui.shell.chat_groups import ConversationRow, grouped, seconds_to_midnight
 
 __all__ = ["ConversationRow", "Sidebar"]
@@ -223,17 +224,23 @@ class Sidebar(QWidget):
         view.currentItemChanged.connect(self._on_current_changed)
 
     def _build_actions(self) -> None:
-        def action(text: str, key: QKeySequence, slot: object) -> QAction:
-            act = QAction(text, self.list)
+        def action(text: str, key: QKeySequence, slot: object, said: str) -> QAction:
+            act = describe(QAction(text, self.list), "Chat list", said)
             act.setShortcut(key)
             act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             act.triggered.connect(slot)
             self.list.addAction(act)
             return act
 
-        self._rename_action = action("Rename…", QKeySequence(Qt.Key.Key_F2), self.rename_current)
-        self._pin_action = action("Pin to the top", QKeySequence("Ctrl+P"), self.toggle_pin_current)
-        self._delete_action = action("Delete", QKeySequence(QKeySequence.StandardKey.Delete), self.delete_current)
+        self._rename_action = action(
+            "Rename…", QKeySequence(Qt.Key.Key_F2), self.rename_current, "Rename the selected chat"
+        )
+        self._pin_action = action(
+            "Pin to the top", QKeySequence("Ctrl+P"), self.toggle_pin_current, "Pin or unpin the selected chat"
+        )
+        self._delete_action = action(
+            "Delete", QKeySequence(QKeySequence.StandardKey.Delete), self.delete_current, "Delete the selected chat"
+        )
         set_icon(self._rename_action, "rename")
         set_icon(self._pin_action, "pin")
         set_icon(self._delete_action, "delete")
