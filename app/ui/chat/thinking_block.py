@@ -12,7 +12,9 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QResizeEvent, QTextCursor, QTextOption
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextEdit, QVBoxLayout, QWidget
+
+from app.ui.accessible import DisclosureButton
 
 #: The thought text grows up to this height (px), then scrolls.
 MAX_BODY_HEIGHT = 260
@@ -39,9 +41,8 @@ class ThinkingBlock(QFrame):
         self._seconds: float | None = None
         self._frame = 0
 
-        self.header = QToolButton(self)
+        self.header = DisclosureButton(self)
         self.header.setObjectName("ThinkingHeader")
-        self.header.setCheckable(True)
         self.header.setChecked(True)
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setArrowType(Qt.ArrowType.DownArrow)
@@ -152,8 +153,7 @@ class ThinkingBlock(QFrame):
         else:
             label = "Thoughts"
         self.header.setText(label)
-        state = "expanded" if self.header.isChecked() else "collapsed"
-        self.header.setAccessibleName(f"{label.strip(_SPINNER).strip()}, {state}")
+        self.header.setAccessibleName(label.strip(_SPINNER).strip())  # expanded or collapsed: its state
 
     def _on_header_toggled(self, expanded: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.chat.tool_steps import STATUS_WORDS, CallRecord, ToolStep
 from app.tools.consent import pretty_json
 from app.tools.tool_settings import BUILTIN
+from app.ui.accessible import DisclosureButton
 from app.ui.chat.thinking_block import ThinkingBlock
 
 #: The most result characters drawn until the user asks for all of it.
@@ -127,9 +128,8 @@ class ToolBlock(QFrame):
         self._frame = 0
         self._full_result = ""
 
-        self.header = QToolButton(self)
+        self.header = DisclosureButton(self)
         self.header.setObjectName("ToolHeader")
-        self.header.setCheckable(True)
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setArrowType(Qt.ArrowType.RightArrow)
         self.header.setAutoRaise(True)
@@ -265,9 +265,8 @@ class ToolBlock(QFrame):
         colour = _COLOURS[_KIND.get(r.status, _MUTED)][1 if self.dark else 0]
         self.status.setText(word)
         self.status.setStyleSheet(f"color: {colour}; font-weight: 600;")
-        state = "expanded" if self.header.isChecked() else "collapsed"
-        spoken = STATUS_WORDS.get(r.status, r.status)
-        self.header.setAccessibleName(f"Tool call {name}, {source_label(r.source)}, {spoken}, {state}")
+        spoken = STATUS_WORDS.get(r.status, r.status)  # expanded or collapsed: the header's state says
+        self.header.setAccessibleName(f"Tool call {name}, {source_label(r.source)}, {spoken}")
 
     def _fit(self) -> None:
         fit_height(self.arguments)
