@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QVBox
 from app.media.documents import Document
 from app.ui.accessible import DisclosureButton
 from app.ui.composer.document_chip import DocumentIcon
+from app.ui.shell.theme import muted
 from app.ui.tasks import run_in_background
 from app.units import format_size
 
@@ -114,7 +115,7 @@ class DocumentCard(QFrame):
         self.title.setFont(font)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail = QLabel(self)
-        self.detail.setEnabled(False)  # muted
+        muted(self.detail)
         self.expand_button = DisclosureButton(self)
         self.expand_button.setAutoRaise(True)
         self.expand_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

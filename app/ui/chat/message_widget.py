@@ -36,6 +36,7 @@ from app.ui.chat.document_view import DocumentCard
 from app.ui.chat.markdown_view import StreamingBody
 from app.ui.chat.thinking_block import ThinkingBlock
 from app.ui.chat.tool_block import ToolSteps
+from app.ui.shell.theme import error_colour, muted
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,11 @@ class MessageWidget(QFrame):
         self.error = QLabel(self)
         self.error.setObjectName("MessageError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(f"color: {error_colour(self)};")
         self.error.hide()
         self.footer = QLabel(self)
         self.footer.setObjectName("MessageStats")
-        self.footer.setEnabled(False)  # muted text
+        muted(self.footer)
         self.footer.hide()
 
         layout = QVBoxLayout(self)

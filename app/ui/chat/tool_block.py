@@ -40,7 +40,7 @@ WRAP_CHARS = 5_000
 MAX_TEXT_HEIGHT = 240
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
-#: The colour of each kind of ending (light, dark).
+#: The colour of each kind of ending (light, dark): 4.5:1 on the window (tests/ui/test_contrast.py).
 _OK, _BAD, _WARN, _MUTED, _LIVE = "ok", "bad", "warn", "muted", "live"
 _KIND = {
     "done": _OK,
@@ -56,9 +56,9 @@ _KIND = {
 _COLOURS = {
     _OK: ("#1e7d32", "#81c995"),
     _BAD: ("#c62828", "#f28b82"),
-    _WARN: ("#b26a00", "#fdd663"),
+    _WARN: ("#8a5300", "#fdd663"),
     _MUTED: ("#5f6368", "#9aa0a6"),
-    _LIVE: ("#1a73e8", "#8ab4f8"),
+    _LIVE: ("#185abc", "#8ab4f8"),
 }
 
 
