@@ -8,7 +8,8 @@ on a button, so the button gets its own accessible interface (installed once, th
 this class only) and tells assistive technology when the state changes.
 
 ``accessible_role`` gives a widget class the role a screen reader should say: a focusable ``QScrollArea``
-(the conversation, the attachment tray) is otherwise a "filler", a role screen readers skip over.
+(the conversation, the attachment tray) or ``QTabWidget`` (it takes the focus for its tab bar) is otherwise a
+"filler", a role screen readers skip over; the app's scroll areas (``ScrollPane``) and tab widgets are panels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QAccessibleInterface, QAccessibleStateChangeEvent
-from PySide6.QtWidgets import QAccessibleWidget, QToolButton, QWidget
+from PySide6.QtWidgets import QAccessibleWidget, QScrollArea, QTabWidget, QToolButton, QWidget
 
 _installed = False
 #: Widget classes (by class name) that ``accessible_role`` gave a role.
@@ -31,7 +32,7 @@ def accessible_role(role: QAccessible.Role) -> Callable[[W], W]:
     are their ``accessibleName``/``accessibleDescription``, their children their child widgets)."""
 
     def register(cls: W) -> W:
-        _install()
+        install()
         _ROLES[cls.__name__] = (cls, role)
         return cls
 
@@ -42,7 +43,7 @@ class DisclosureButton(QToolButton):
     """A checkable tool button that screen readers hear as "button, expanded" or "button, collapsed"."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        _install()
+        install()
         super().__init__(parent)
         self.setCheckable(True)
         self.toggled.connect(self._tell_state)
@@ -97,8 +98,18 @@ def _factory(class_name: str, obj: QObject) -> QAccessibleInterface | None:
     return None
 
 
-def _install() -> None:
+def install() -> None:
     global _installed
     if not _installed:
         QAccessible.installFactory(_factory)
         _installed = True
+
+
+@accessible_role(QAccessible.Role.Pane)
+class ScrollPane(QScrollArea):
+    """A scroll area that takes the focus (to scroll with the keys) and says so: a named panel. (Qt's own
+    interface for ``QScrollArea`` comes before any factory installed ahead of the application, so a plain
+    ``QScrollArea`` cannot be given a role.)"""
+
+
+accessible_role(QAccessible.Role.Pane)(QTabWidget)  # Qt has no interface of its own for it

@@ -8,7 +8,8 @@ an answer with a thought and a tool call (as the app stores them). The app start
 the document to the composer too (a document chip), and prints ``TOOLTIPS <json>`` (the accessible name and
 tooltip of each control that has one) and ``READY``. Then it follows the lines appended to the file named by
 ``GEMMA_DESK_COMMANDS``: ``send TEXT`` sends TEXT to the model and prints ``ANSWERED <tokens> <characters>``
-when the answer is finished; ``quit`` closes the window.
+when the answer is finished; ``settings`` opens Settings and ``tab N`` shows its tab N, each printing ``TAB
+<N> <tabs> <title>`` when shown, ``close-settings`` closes it; ``quit`` closes the window.
 """
 
 from __future__ import annotations
@@ -121,6 +122,21 @@ class Driver:
                 window.close()
             elif command == "send":
                 self.send(window, arg)
+            elif command == "settings":
+                window.open_settings()
+                QTimer.singleShot(500, lambda: self.settings_tab(window, 0))
+            elif command == "tab":
+                self.settings_tab(window, int(arg))
+            elif command == "close-settings" and window.settings_dialog is not None:
+                window.settings_dialog.reject()
+
+    def settings_tab(self, window: MainWindow, index: int) -> None:
+        """Show Settings' tab ``index``; print ``TAB <index> <count> <title>`` once it is laid out."""
+        dialog = window.settings_dialog
+        assert dialog is not None
+        dialog.tabs.setCurrentIndex(index)
+        title = dialog.tabs.tabText(index)
+        QTimer.singleShot(300, lambda: _say("TAB", index, dialog.tabs.count(), title))
 
     def send(self, window: MainWindow, text: str) -> None:
         controller = window.controller

@@ -180,6 +180,7 @@ def test_every_control_the_keyboard_reaches_has_a_name_a_role_and_its_tooltip(ru
     assert len(buttons) >= 8, controls
     tips = json.loads(running.wait_prefix("TOOLTIPS ", 5).removeprefix("TOOLTIPS "))
     assert tips, "no control with a tooltip was shown"
+    print(f"window: {len(tree)} nodes, {len(controls)} reachable controls, {len(tips)} with tooltips")
     by_name = {node["name"]: node for node in tree if "showing" in node["states"]}  # a disabled one too
     for name, tip in tips:
         node = by_name.get(name)
@@ -233,3 +234,32 @@ def test_each_finished_answer_is_announced_once_never_per_token(running: Accessi
     assert len(heard) == len(answers), f"{len(heard)} announcements for {len(answers)} answers: {heard} {err}"
     assert all(event["type"] == "object:announcement" for event in heard), heard
     assert all(event["text"].startswith("Answer finished.") for event in heard), heard
+
+
+def _unreadable(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The keyboard-reachable nodes a screen reader could not say: no name, or no real role."""
+    return [n for n in nodes if _reachable(n) and (not n["name"].strip() or n["role"] in NO_ROLE)]
+
+
+def test_every_settings_tab_names_its_controls(running: AccessibleApp) -> None:
+    mark = len(running.lines)
+    running.command("settings")
+    tabs = int(running.wait_prefix("TAB 0 ", 30, after=mark).split()[2])
+    checked, titles = 0, []
+    try:
+        for index in range(tabs):
+            mark = len(running.lines)
+            running.command(f"tab {index}")
+            titles.append(running.wait_prefix(f"TAB {index} ", 30, after=mark).split(maxsplit=3)[3])
+            tree = running.walk("tree")
+            dialogs = [n["path"] for n in tree if n["role"] == "dialog" and n["name"].startswith("Settings")]
+            assert dialogs, [n for n in tree if len(n["path"]) == 1]
+            inside = [n for n in tree if n["path"][: len(dialogs[0])] == dialogs[0]]
+            reachable = [n for n in inside if _reachable(n)]
+            assert reachable, f"nothing reachable on the {titles[-1]} tab"
+            checked += len(reachable)
+            print(f"settings, {titles[-1]} tab: {len(inside)} nodes, {len(reachable)} reachable controls")
+            assert not _unreadable(inside), f"on the {titles[-1]} tab: {_unreadable(inside)}"
+    finally:
+        running.command("close-settings")
+    assert checked >= 20 and tabs >= 3, (checked, titles)

@@ -153,7 +153,9 @@ class ThinkingBlock(QFrame):
         else:
             label = "Thoughts"
         self.header.setText(label)
-        self.header.setAccessibleName(label.strip(_SPINNER).strip())  # expanded or collapsed: its state
+        # Expanded or collapsed: the button's state says. While live, no clock: a name that changed every second
+        # would be read out every second.
+        self.header.setAccessibleName("Thinking…" if self._live else label)
 
     def _on_header_toggled(self, expanded: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)

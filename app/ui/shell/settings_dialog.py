@@ -49,7 +49,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -59,6 +58,7 @@ from PySide6.QtWidgets import (
 from app.settings import GROUPS, SETTINGS, Setting, Settings, SettingsError, Value, setting, validate
 from app.store import Store
 from app.tools.tool_settings import ToolKey, ToolSettings
+from app.ui.accessible import ScrollPane
 from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
 from app.ui.shell.voice_page import voice_page
@@ -227,12 +227,14 @@ class SettingsDialog(QDialog):
         if limits is not None:
             limits.setTitle("Each answer")
         self.tools_page = ToolsPage(tool_settings, limits, store=store)
-        scroll = QScrollArea()
+        scroll = ScrollPane()
+        scroll.setAccessibleName("Tools")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.tools_page)
         scroll.setMinimumWidth(self.tools_page.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings sections")
         self.tabs.addTab(general, "General")
         self.tabs.addTab(scroll, "Tools")
         if VOICE_GROUP in boxes:
