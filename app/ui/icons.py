@@ -61,6 +61,9 @@ NAMES: dict[str, str | tuple[str, str]] = {
     "settings": "cog-outline",
     "quit": "exit-to-app",
     "shortcuts": "keyboard-outline",
+    "palette": "console-line",
+    "preset": "tune-variant",
+    "preset_menu": "menu-down",
     "about": "information-outline",
     # States
     "server": ("server-off", "server-network"),
@@ -90,6 +93,8 @@ MENU_ICONS = {
     "Regenerate the last answer": "regenerate",
     "Copy the last answer": "copy",
     "Keyboard shortcuts": "shortcuts",
+    "Command palette…": "palette",
+    "New chat with a preset": "preset",
     "About Gemma Desk": "about",
 }
 

@@ -36,6 +36,7 @@ from app.ui.capture.voice import IDLE, STARTING
 from app.ui.chat.controller import ChatController
 from app.ui.chat.read_aloud import ReadAloud
 from app.ui.icons import set_icon
+from app.ui.shell.theme import muted
 from app.ui.tasks import run_in_background
 from app.voice import BargeIn, DeviceLost, Listener, Utterance
 
@@ -74,7 +75,7 @@ class HandsFreeBar(QWidget):
         self.stop_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.stop_button.setToolTip("Stop reading the answer aloud (Esc)")
         self.hint = QLabel(self)
-        self.hint.setEnabled(False)  # muted text
+        muted(self.hint)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 2, 4, 2)
         for widget in (self.dot, self.state_label, self.meter):

@@ -16,10 +16,12 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QTextOption
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.media.documents import Document
+from app.ui.accessible import DisclosureButton
 from app.ui.composer.document_chip import DocumentIcon
+from app.ui.shell.theme import muted
 from app.ui.tasks import run_in_background
 from app.units import format_size
 
@@ -113,10 +115,9 @@ class DocumentCard(QFrame):
         self.title.setFont(font)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail = QLabel(self)
-        self.detail.setEnabled(False)  # muted
-        self.expand_button = QToolButton(self)
+        muted(self.detail)
+        self.expand_button = DisclosureButton(self)
         self.expand_button.setAutoRaise(True)
-        self.expand_button.setCheckable(True)
         self.expand_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.expand_button.toggled.connect(self.set_expanded)
         self.text_view = QPlainTextEdit(self)
@@ -205,7 +206,7 @@ class DocumentCard(QFrame):
         expanded = self.is_expanded
         self.expand_button.setText("Hide text ▴" if expanded else "Show text ▾")
         self.expand_button.setToolTip(("Hide" if expanded else "Show") + f" the text Gemma read from {self.name}")
-        self.expand_button.setAccessibleName(("Hide" if expanded else "Show") + f" the text of {self.name}")
+        self.expand_button.setAccessibleName(f"The text Gemma read from {self.name}")  # shown: its expanded state
         self.expand_button.setEnabled(preview is not None)
         if preview is not None and not preview.text and not self.error:
             self.text_view.setPlaceholderText("No text: its pages were sent as pictures.")

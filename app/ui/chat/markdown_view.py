@@ -123,6 +123,12 @@ class StreamingBody(QWidget):
     def text(self) -> str:
         return self._text
 
+    def setAccessibleName(self, name: str) -> None:
+        """Name the views too: they take the keyboard focus (to select text), so a screen reader lands on them."""
+        super().setAccessibleName(name)
+        for view in (self.stable, self.tail):
+            view.setAccessibleName(name)
+
     def set_markdown(self, text: str) -> None:
         """Show finished text (one render, one view)."""
         self._text = text

@@ -38,6 +38,7 @@ from app.ui.chat.tool_block import ToolSteps
 from app.ui.chat.turn_style import action_button as _tool
 from app.ui.icons import set_icon
 from app.ui.keymap import EDIT_CANCEL, EDIT_SEND, describe
+from app.ui.shell.theme import error_colour
 
 
 class MessageWidget(QFrame):
@@ -85,7 +86,7 @@ class MessageWidget(QFrame):
         self.error = QLabel(self)
         self.error.setObjectName("MessageError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(f"color: {error_colour(self)};")
         self.error.hide()
         self.footer = QLabel(self)
         self.footer.setObjectName("MessageStats")

@@ -18,10 +18,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QTextEdit,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from app.ui.accessible import DisclosureButton
 
 #: The thought text grows up to this height (px), then scrolls.
 MAX_BODY_HEIGHT = 260
@@ -48,9 +49,8 @@ class ThinkingBlock(QFrame):
         self._seconds: float | None = None
         self._frame = 0
 
-        self.header = QToolButton(self)
+        self.header = DisclosureButton(self)
         self.header.setObjectName("ThinkingHeader")
-        self.header.setCheckable(True)
         self.header.setChecked(True)
         self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setArrowType(Qt.ArrowType.DownArrow)
@@ -171,8 +171,9 @@ class ThinkingBlock(QFrame):
         else:
             label = "Thoughts"
         self.header.setText(label)
-        state = "expanded" if self.header.isChecked() else "collapsed"
-        self.header.setAccessibleName(f"{label.strip(_SPINNER).strip()}, {state}")
+        # Expanded or collapsed: the button's state says. While live, no clock: a name that changed every second
+        # would be read out every second.
+        self.header.setAccessibleName("Thinking…" if self._live else label)
 
     def _on_header_toggled(self, expanded: bool) -> None:
         self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)

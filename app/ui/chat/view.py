@@ -8,15 +8,18 @@ re-attaches it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from app.render.markdown import LIGHT, Theme
+from app.ui.accessible import accessible_role
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.starters import StarterPrompts
 
 _BOTTOM_SLACK = 48  # px: "at the bottom" even if a few pixels short
 
 
+@accessible_role(QAccessible.Role.Pane)  # focusable, to scroll: a panel, not a filler
 class ChatView(QScrollArea):
     """Shows the active branch of one conversation."""
 

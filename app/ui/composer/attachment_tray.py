@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QAccessible, QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QStyle, QToolButton, QWidget
 
 from app.engine.attachments import parts_for
@@ -20,6 +20,7 @@ from app.engine.prompt import Part
 from app.media import AudioInput, ImageInput
 from app.media.documents import Document
 from app.media.intake import PendingAttachment
+from app.ui.accessible import accessible_role
 from app.ui.composer.document_chip import DocumentTile
 
 #: Tile size in logical pixels; thumbnails are made at this size times the screen's device pixel ratio.
@@ -175,6 +176,7 @@ def _subtle(color: QColor) -> QColor:
 Tile = AttachmentTile | DocumentTile
 
 
+@accessible_role(QAccessible.Role.Pane)  # focusable, to scroll: a panel, not a filler
 class AttachmentTray(QScrollArea):
     """A row of attachment tiles above the message input; hidden while empty."""
 

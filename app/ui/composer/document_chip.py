@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButt
 
 from app.media.documents import Document
 from app.media.intake import PendingAttachment
+from app.ui.shell.theme import muted
 from app.units import format_size
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ class DocumentTile(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.detail = QLabel(self)
-        self.detail.setEnabled(False)  # muted
+        muted(self.detail)
         self.pages_button = _link("Pages…", "Choose which pages to send, and which as pictures", self)
         self.paste_button = _link("Paste as text instead", "Put this text back into the message box", self)
         self.pages_button.clicked.connect(self.pagesClicked)

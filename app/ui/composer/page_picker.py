@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.chat.budget import estimate_tokens
 from app.media.documents import MIN_TEXT_CHARS, PageChoice, format_page_range, parse_page_range
+from app.ui.shell.theme import error_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -171,7 +172,7 @@ class PagePicker(QDialog):
         self.range_field.setToolTip(f"{units} to send: single {self.unit}s and ranges, separated by commas (1-20, 25)")
         self.range_field.textEdited.connect(self._on_range_field_textEdited)
         self.error = QLabel(self)
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(f"color: {error_colour(self)};")
         self.error.setAccessibleName(f"Problem with the {self.unit}s")
         self.error.hide()
         self.table = QTableView(self)

@@ -31,6 +31,7 @@ from app.ui.icons import BusyIcon, set_icon
 from app.ui.model_setup.downloads import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadJob
 from app.ui.model_setup.model_card import ModelCard
 from app.ui.model_setup.model_text import hardware_summary
+from app.ui.shell.theme import error_colour
 from app.units import format_gb, format_size
 
 
@@ -162,7 +163,7 @@ class WelcomePage(QWidget):
         self.progress_label.setAccessibleName("Download status")
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d93025;")
+        self.error.setStyleSheet(f"color: {error_colour(self)};")
         self.error.setAccessibleName("Download problem")
 
     # -- what the window tells it -------------------------------------------------------------

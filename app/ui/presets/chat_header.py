@@ -10,6 +10,8 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
+from app.ui.icons import set_icon
+
 PROMPT_EXCERPT_CHARS = 200
 
 
@@ -37,6 +39,8 @@ class ChatHeader(QFrame):
         self.title.setFont(font)
         self.chip = QToolButton(self)
         self.chip.setObjectName("PresetChip")
+        set_icon(self.chip, "preset")
+        self.chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.chip.setAccessibleName("System prompt and preset")
         self.chip.setToolTip("This chat's preset and system prompt: press to change them")
         self.chip.setCursor(Qt.CursorShape.PointingHandCursor)

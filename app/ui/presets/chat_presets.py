@@ -18,6 +18,7 @@ from app.chat import ChatSetup
 from app.settings.preset_book import PresetBook
 from app.settings.presets import Preset, PresetError, chat_preset_name, preset_of_chat
 from app.store import Conversation
+from app.ui.icons import set_icon
 from app.ui.presets.setup_dialog import ChatSetupDialog
 from app.ui.tasks import run_on_db
 
@@ -111,6 +112,8 @@ class ChatPresets(QObject):
         """A small ▾ button for beside New chat: its menu starts a chat with a preset."""
         button = QToolButton(parent)
         button.setText("▾")
+        set_icon(button, "preset_menu")
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         button.setAccessibleName("New chat with a preset")
         button.setToolTip("Start a new chat with a preset (the one picked becomes the default)")
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

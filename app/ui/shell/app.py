@@ -20,6 +20,7 @@ from app.settings import Settings
 from app.settings.preset_book import PresetBook
 from app.store import Store
 from app.tools.tool_settings import ToolSettings
+from app.ui import accessible
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.open_files import DeskApplication, FileOpener
 from app.ui.shell.single_instance import Instance, InstanceServer
@@ -119,6 +120,7 @@ def run_app(files: Sequence[Path] = (), instance: Instance | None = None, argv: 
 def _application(argv: list[str] | None) -> QApplication:
     """The Qt application (the one already made, if any), named, styled and with the app's icon."""
     allow_webengine_as_root()
+    accessible.install()  # the roles and states Qt's own accessible interfaces lack
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)  # the preview's WebEngine
     app = QApplication.instance() or DeskApplication(sys.argv[:1] if argv is None else argv)
     assert isinstance(app, QApplication)

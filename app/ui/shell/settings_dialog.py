@@ -51,7 +51,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -63,6 +62,7 @@ from app.settings.preset_book import PresetBook
 from app.settings.presets import PRESET_KEYS, Preset
 from app.store import Store
 from app.tools.tool_settings import ToolKey, ToolSettings
+from app.ui.accessible import ScrollPane
 from app.ui.presets.presets_page import PresetsPage
 from app.ui.shell.problem_bar import problem_bar
 from app.ui.shell.tools_page import ToolsPage
@@ -237,12 +237,14 @@ class SettingsDialog(QDialog):
         if limits is not None:
             limits.setTitle("Each answer")
         self.tools_page = ToolsPage(tool_settings, limits, store=store)
-        scroll = QScrollArea()
+        scroll = ScrollPane()
+        scroll.setAccessibleName("Tools")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.tools_page)
         scroll.setMinimumWidth(self.tools_page.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings sections")
         self.tabs.addTab(general, "General")
         self.tabs.addTab(scroll, "Tools")
         if VOICE_GROUP in boxes:
