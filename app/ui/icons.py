@@ -17,8 +17,20 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QHideEvent, QIcon, QPainter, QPalette, QPen, QShowEvent
+from PySide6.QtCore import QObject, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QGuiApplication,
+    QHideEvent,
+    QIcon,
+    QIconEngine,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QAbstractButton, QMenu, QMenuBar, QWidget
 
 if TYPE_CHECKING:
@@ -130,7 +142,7 @@ def icon(name: str, palette: QPalette | None = None, *, on_accent: bool = False)
     disabled = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
     off, on = glyphs(name)
     normal = accent_text if on_accent else text
-    made: QIcon = _font().icon(
+    drawn: QIcon = _font().icon(
         f"mdi6.{off}",
         on=f"mdi6.{on}",
         color=normal.name(),
@@ -138,7 +150,36 @@ def icon(name: str, palette: QPalette | None = None, *, on_accent: bool = False)
         color_disabled=disabled.name(),
         color_on_disabled=disabled.name(),
     )
-    return made
+    return QIcon(_Sized(drawn))
+
+
+class _Sized(QIconEngine):
+    """The icon font's icon, never asked for a glyph of no size: a widget painted before its layout pass (a few
+    pixels high) made the font painter set a negative pixel size and paint on a null pixmap (Qt warnings)."""
+
+    def __init__(self, drawn: QIcon) -> None:
+        super().__init__()
+        self._drawn = drawn
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        if min(rect.width(), rect.height()) >= _SMALLEST:
+            self._drawn.paint(painter, rect, Qt.AlignmentFlag.AlignCenter, mode, state)
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float) -> QPixmap:
+        if min(size.width(), size.height()) >= _SMALLEST:
+            return self._drawn.pixmap(size, scale, mode, state)
+        empty = QPixmap(max(size.width(), 1), max(size.height(), 1))
+        empty.fill(Qt.GlobalColor.transparent)
+        return empty
+
+    def clone(self) -> QIconEngine:
+        return _Sized(self._drawn)
+
+
+_SMALLEST = 4  # px: below this a glyph is not drawn (nothing legible fits)
 
 
 def set_icon(

@@ -135,6 +135,7 @@ def test_regenerate_and_edit_keep_every_version(qtbot: QtBot, open_window: Windo
     assert window.chat.messages[1].text() == first_answer != second_answer
 
     user = window.chat.messages[0]
+    qtbot.wait(50)  # the answer switched versions: the layout pass that places the bubbles' buttons again
     qtbot.mouseClick(user.edit_button, Qt.MouseButton.LeftButton)
     assert user.editor.isVisible()
     user.editor.setPlainText("Second question")

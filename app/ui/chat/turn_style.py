@@ -155,4 +155,7 @@ def action_button(label: str, tip: str, parent: QWidget, icon: str, *, text: boo
     button.setAccessibleName(tip.split(" (")[0])
     button.setAutoRaise(True)
     button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    # Never squeezed below its icon: a header laid out before its width is known gave buttons 4 px, and the
+    # icon font was then asked for a glyph of negative size (Qt's painter warnings).
+    button.setMinimumHeight(button.iconSize().height() + 4)
     return button

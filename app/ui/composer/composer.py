@@ -388,6 +388,8 @@ class Composer(QWidget):
             style = Qt.ToolButtonStyle.ToolButtonIconOnly
         for button in buttons:
             button.setToolButtonStyle(style)
+            # Shrinkable to its icon, so the window's minimum width is that of the icons alone, not of the names.
+            button.setMinimumWidth(button.iconSize().width() + 14)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """A rounded box in the palette's base colour with a faint border, so it reads as one field."""

@@ -236,7 +236,10 @@ class Sidebar(QWidget):
             "Rename…", QKeySequence(Qt.Key.Key_F2), self.rename_current, "Rename the selected chat"
         )
         self._pin_action = action(
-            "Pin to the top", QKeySequence("Ctrl+P"), self.toggle_pin_current, "Pin or unpin the selected chat"
+            "Pin to the top",
+            QKeySequence("Ctrl+P"),
+            self.toggle_pin_current,
+            "Pin to the top or Unpin the selected chat",
         )
         self._delete_action = action(
             "Delete", QKeySequence(QKeySequence.StandardKey.Delete), self.delete_current, "Delete the selected chat"
