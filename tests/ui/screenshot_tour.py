@@ -11,12 +11,9 @@ names end in ``-dark``; run with ``QT_SCALE_FACTOR=2`` (and a screen twice the s
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import sqlite3
 import sys
 import tempfile
-from contextlib import closing
 from pathlib import Path
 
 from tests.ui.screenshot import THINKING
@@ -41,38 +38,20 @@ and it stops at the first pair that differs. "A man, a plan, a canal: Panama" ha
 
 STATS = {"completion_tokens": 168, "decode_tps": 14.2, "ttft_s": 0.41}
 
-CHATS = (  # title, days ago, pinned
-    ("Weekly meal plan", 12, True),
-    ("Trip to Lisbon: a three-day plan with museums, food markets and a day by the sea in Cascais", 0, False),
-    ("Explain this error log", 0, False),
-    ("Regex for ISO dates", 1, False),
-    ("Screenshot → landing page HTML", 3, False),
-    ("Why is the sky blue?", 5, False),
-    ("Birthday card poem", 30, False),
-    ("Sourdough starter schedule", 60, False),
-)
-
 
 def _fill(home: Path) -> int:
-    """The store: chats of known dates (two pinned), and the palindrome chat, today's newest; returns its id."""
+    """The store: the sidebar screenshot's chats of known dates (two pinned), and the palindrome chat, today's
+    newest; returns its id."""
     from app.store import Store
+    from tests.ui.screenshot_sidebar import _fill as dated_chats
 
     path = home / "chats.sqlite3"
-    dated = []
+    dated_chats(path)
     with Store.open(path) as store:
-        for title, days, pinned in CHATS:
-            chat = store.create_conversation(title)
-            store.add_message(chat.id, parent_id=None, role="user", content=title)
-            store.set_pinned(chat.id, pinned)
-            dated.append((chat.id, days))
         chat = store.create_conversation("Palindrome check in Python", thinking=True)
         user = store.add_message(chat.id, parent_id=None, role="user", content=QUESTION)
         answer = store.add_message(chat.id, parent_id=user.id, role="assistant", content=ANSWER, model="Gemma 4 E4B")
         store.update_message(answer.id, status="complete", thinking=THINKING, thinking_seconds=7.0, stats=STATS)
-    with closing(sqlite3.connect(path)) as db, db:
-        for cid, days in dated:
-            when = dt.datetime.combine(dt.date.today() - dt.timedelta(days=days), dt.time(9, cid))
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (when.timestamp(), cid))
     return chat.id
 
 
