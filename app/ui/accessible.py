@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAccessible, QAccessibleActionInterface, QAccessibleInterface, QAccessibleStateChangeEvent
 from PySide6.QtWidgets import QAccessibleWidget, QScrollArea, QTabWidget, QToolButton, QWidget
 
@@ -42,10 +42,16 @@ def accessible_role(role: QAccessible.Role) -> Callable[[W], W]:
 class DisclosureButton(QToolButton):
     """A checkable tool button that screen readers hear as "button, expanded" or "button, collapsed"."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, name: str = "", tip: str = "") -> None:
+        """A flat header (``name``: its style sheet name; ``tip``: its tooltip) that Tab reaches."""
         install()
         super().__init__(parent)
         self.setCheckable(True)
+        self.setObjectName(name)
+        self.setToolTip(tip)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setAutoRaise(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.toggled.connect(self._tell_state)
 
     def _tell_state(self) -> None:

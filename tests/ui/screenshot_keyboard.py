@@ -12,17 +12,12 @@ from pathlib import Path
 def main(out: Path, dark: bool) -> None:
     os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-shot-"))
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app.settings import Settings
     from app.store import Store
     from app.ui.shell.app import create_window
+    from tests.ui.shots import themed_app
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if dark else "light")
-    settings.save()
+    app = themed_app(dark)
     store, _ = Store.open_or_recover()
     for title in ("Trip to Lisbon: 3-day plan", "Explain this error log", "Sourdough <b>bread</b> schedule"):
         chat = store.create_conversation(title=title)

@@ -31,17 +31,12 @@ and $\sum_{i=1}^{n} i = \frac{n(n+1)}{2}$. (A calculator costs $5 and a textbook
 def main(out: Path) -> None:
     os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-shot-"))
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app.settings import Settings
     from app.store import Store
     from app.ui.shell.app import create_window
+    from tests.ui.shots import themed_app
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if "--dark" in sys.argv else "light")
-    settings.save()
+    app = themed_app("--dark" in sys.argv)
     store, _ = Store.open_or_recover()
     chat = store.create_conversation(title="Quadratic equations")
     user = store.add_message(chat.id, parent_id=None, role="user", content=QUESTION)

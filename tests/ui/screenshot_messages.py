@@ -24,22 +24,17 @@ STATS = {"completion_tokens": 412, "decode_tps": 38.4, "ttft_s": 1.21}
 def main(out_dir: Path, dark: bool) -> None:
     os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-shot-"))
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from app.models.advice import advise
     from app.models.catalog import load_catalog
     from app.models.speed import Speeds
-    from app.settings import Settings
     from app.store import Store
     from app.ui.shell.app import create_window
     from tests.models.test_speed import DESKTOP
+    from tests.ui.shots import themed_app
     from tests.ui.test_speed_ui import desktop
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if dark else "light")
-    settings.save()
+    app = themed_app(dark)
     store, _ = Store.open_or_recover()
     chat = store.create_conversation(title="Palindrome check in Python", thinking=True)
     user = store.add_message(chat.id, parent_id=None, role="user", content="Write a Python palindrome check.")

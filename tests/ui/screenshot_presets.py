@@ -27,19 +27,14 @@ ANSWER = (
 def main(prefix: Path) -> None:
     os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-shot-"))
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app.settings import Settings
     from app.settings.preset_book import PresetBook
     from app.settings.presets import Preset
     from app.store import Store
     from app.ui.shell.app import create_window
+    from tests.ui.shots import themed_app
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if "--dark" in sys.argv else "light")
-    settings.save()
+    app = themed_app("--dark" in sys.argv)
     book = PresetBook.load()
     book.add(Preset("Lisbon trip planner", "You plan trips to Lisbon on a student budget.", True, {"top_k": 40}))
     book.save()

@@ -48,16 +48,11 @@ def _fill(path: Path) -> int:
 def main(out: Path) -> None:
     home = Path(os.environ.setdefault("GEMMA_DESK_HOME", tempfile.mkdtemp(prefix="gemma-desk-shot-")))
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app.settings import Settings
     from app.ui.shell.app import create_window
+    from tests.ui.shots import themed_app
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if "--dark" in sys.argv else "light")
-    settings.save()
+    app = themed_app("--dark" in sys.argv)
     selected = _fill(home / "chats.sqlite3")
     window = create_window(app)
     window.resize(1000, 640)

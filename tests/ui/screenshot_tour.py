@@ -78,16 +78,12 @@ def main(out_dir: Path, dark: bool, suffix: str) -> None:
     from app.models.advice import advise
     from app.models.catalog import load_catalog
     from app.models.speed import Speeds
-    from app.settings import Settings
     from app.ui.shell.app import create_window
     from tests.models.test_speed import DESKTOP
+    from tests.ui.shots import themed_app
     from tests.ui.test_speed_ui import desktop
 
-    app = QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    settings = Settings.load()
-    settings.set("theme", "dark" if dark else "light")
-    settings.save()
+    app = themed_app(dark)
     chat_id = _fill(home)
     files = _attachments(Path(tempfile.mkdtemp(prefix="gemma-desk-tour-")))
     window = create_window(app)

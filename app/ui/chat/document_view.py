@@ -117,8 +117,6 @@ class DocumentCard(QFrame):
         self.detail = QLabel(self)
         muted(self.detail)
         self.expand_button = DisclosureButton(self)
-        self.expand_button.setAutoRaise(True)
-        self.expand_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.expand_button.toggled.connect(self.set_expanded)
         self.text_view = QPlainTextEdit(self)
         self.text_view.setReadOnly(True)

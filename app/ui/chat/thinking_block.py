@@ -49,14 +49,10 @@ class ThinkingBlock(QFrame):
         self._seconds: float | None = None
         self._frame = 0
 
-        self.header = DisclosureButton(self)
-        self.header.setObjectName("ThinkingHeader")
+        tip = "Show or hide the model's thinking (Space or Enter)"
+        self.header = DisclosureButton(self, name="ThinkingHeader", tip=tip)
         self.header.setChecked(True)
-        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setArrowType(Qt.ArrowType.DownArrow)
-        self.header.setAutoRaise(True)
-        self.header.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.header.setToolTip("Show or hide the model's thinking (Space or Enter)")
         self.header.toggled.connect(self._on_header_toggled)
 
         self.body = QTextEdit(self)

@@ -128,13 +128,8 @@ class ToolBlock(QFrame):
         self._frame = 0
         self._full_result = ""
 
-        self.header = DisclosureButton(self)
-        self.header.setObjectName("ToolHeader")
-        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.header = DisclosureButton(self, name="ToolHeader", tip="Show or hide this tool call (Space or Enter)")
         self.header.setArrowType(Qt.ArrowType.RightArrow)
-        self.header.setAutoRaise(True)
-        self.header.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.header.setToolTip("Show or hide this tool call (Space or Enter)")
         self.header.toggled.connect(self._on_toggled)
         self.status = QLabel(self)
         self.status.setObjectName("ToolStatus")
