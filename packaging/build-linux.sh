@@ -44,7 +44,7 @@ fi
 
 # The frozen app checks itself: facts, then its window with the tiny model answering one prompt.
 model=$(uv run python -c "from tests.conftest import build_tiny_model; print(build_tiny_model())")
-# A hung check fails the build in 5 minutes instead of holding it (timeout signals the whole process group,
-# WebEngine helpers included).
-QT_QPA_PLATFORM=offscreen GEMMA_DESK_HOME="$(mktemp -d)" timeout -k 10 300 "$bundle/gemma-desk" --self-check --check-model "$model"
+# A hung check fails the build in 4 minutes instead of holding it (timeout signals the whole process group,
+# WebEngine helpers included); after 2 minutes it prints every thread's Python stack (app/cli/self_check.py).
+QT_QPA_PLATFORM=offscreen GEMMA_DESK_HOME="$(mktemp -d)" timeout -k 10 240 "$bundle/gemma-desk" --self-check --check-model "$model"
 du -sh "$bundle" build/gemma-desk-*-linux-x86_64-*.tar.gz 2>/dev/null || true

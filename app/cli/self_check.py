@@ -17,6 +17,7 @@ check exits 1 if any of it fails.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import platform
 import sys
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import TextIO
 
 from app import __version__
+
+#: The window check takes seconds (under 30 on a loaded 2-core machine); after this long it is stuck.
+STALL_DUMP_S = 120
 
 
 def _say(out: TextIO, label: str, value: str) -> None:
@@ -143,4 +147,10 @@ def run(out: TextIO = sys.stdout, *, model: Path | None = None, prompt: str = "H
     _folder_facts(out)
     if model is None:
         return 0
-    return window_check(lambda label, value: _say(out, label, value), model, prompt, started)
+    # A check that stalls prints where every thread is (Python frames, read without the GIL) to stderr, so a hang on
+    # a machine nobody can log into says where it hung; it keeps running, for the caller's own time limit.
+    faulthandler.dump_traceback_later(STALL_DUMP_S, exit=False)
+    try:
+        return window_check(lambda label, value: _say(out, label, value), model, prompt, started)
+    finally:
+        faulthandler.cancel_dump_traceback_later()

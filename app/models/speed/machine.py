@@ -54,7 +54,7 @@ class CpuSpeed:
     threads: int  # threads the bandwidth was read with (llama.cpp's decode threads)
     measured_at: float  # time.time() of the measurement
     cpu: str = ""  # which CPU it was (``cpu_identity()``)
-    blas_threads: int = 0  # threads the matrix product ran on (numpy's BLAS: every CPU); 0: ``threads``
+    blas_threads: int = 0  # threads the matrix products ran on (one per CPU); 0: ``threads``
 
     @property
     def flops_per_thread(self) -> float:
@@ -110,22 +110,36 @@ def measure_cpu(*, threads: int | None = None, buffer_bytes: int | None = None, 
             list(pool.map(np.bitwise_or.reduce, parts))
             best = min(best, time.perf_counter() - start)
     del buf, parts
-    a = np.full((MATMUL_N, MATMUL_N), 0.5, dtype=np.float32)
-    b = np.full((MATMUL_N, MATMUL_N), 0.25, dtype=np.float32)
-    np.matmul(a, b)  # warm up the BLAS threads
-    best_mm = float("inf")
-    for _ in range(tries):
-        start = time.perf_counter()
-        np.matmul(a, b)
-        best_mm = min(best_mm, time.perf_counter() - start)
     return CpuSpeed(
         bandwidth=size / max(best, 1e-9),
-        flops=2 * MATMUL_N**3 / max(best_mm, 1e-9),
+        flops=_matmul_flops(tries),
         threads=n_threads,
         measured_at=time.time(),
         cpu=cpu_identity(),
         blas_threads=cpu_threads(),
     )
+
+
+def _matmul_flops(tries: int) -> float:
+    """FLOP/s of float32 matrix products on every CPU at once: one single-threaded BLAS product per CPU, on our own
+    threads (numpy's BLAS has no threads of its own in Gemma Desk: see ``app/__init__.py``)."""
+    import numpy as np
+
+    n = cpu_threads()
+    a = np.full((MATMUL_N, MATMUL_N), 0.5, dtype=np.float32)
+    b = np.full((MATMUL_N, MATMUL_N), 0.25, dtype=np.float32)
+
+    def products() -> None:
+        list(pool.map(lambda _: np.matmul(a, b), range(n)))  # numpy lets go of the GIL while BLAS multiplies
+
+    best = float("inf")
+    with ThreadPoolExecutor(n, thread_name_prefix="gemma-matmul") as pool:
+        products()  # warm up
+        for _ in range(tries):
+            start = time.perf_counter()
+            products()
+            best = min(best, time.perf_counter() - start)
+    return n * 2 * MATMUL_N**3 / max(best, 1e-9)
 
 
 def load_cpu_speed(path: Path, *, now: float | None = None, max_age_s: float = MAX_AGE_S) -> CpuSpeed | None:
