@@ -40,7 +40,7 @@ def main(out: Path) -> None:
     model = write_tiny_gemma4(tmp / "models" / "tiny.gguf")
     mmproj = write_tiny_mmproj(tmp / "models" / "mmproj-tiny.gguf")
     settings = Settings.load()
-    settings.update({"theme": "light", "context_size": 4096, "seed": 1})
+    settings.update({"theme": "light", "context_size": 4096, "seed": 1, "auto_titles": False})  # random-weight titles
     settings.save()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
