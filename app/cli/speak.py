@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication
 
 from app.cli.output import EXIT_INTERRUPTED, EXIT_OK, Output
@@ -41,7 +42,11 @@ def aloud(out: Output, answer: Callable[[], int]) -> int:
             return code
         return _until_spoken(app, speaker, out)
     finally:
+        out.listener = None
         speaker.close()
+        # Gone now, with its engine and connections, while Qt is whole: left to the interpreter's exit, the voice's
+        # objects were torn down beside Qt's own once ("shared QObject was deleted directly", then SIGABRT).
+        shiboken6.delete(speaker)
 
 
 class _Turning:

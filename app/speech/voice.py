@@ -26,6 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Q_ARG, QLocale, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtTextToSpeech import QTextToSpeech, QVoice
 
@@ -44,6 +45,7 @@ _CLOSE_WAIT_S = 2.0
 _OPEN_TIMEOUT_MS = 20_000
 #: Engine threads that would not end even when cancelled (kept: see ``Voice.close``).
 _STUCK: list[QThread] = []
+_STUCK_ENGINES: list[QTextToSpeech | None] = []
 NOT_ANSWERING = (
     "The speech engine did not answer, so answers cannot be read aloud. Restart it (Linux: "
     "killall speech-dispatcher; it starts again by itself) and reopen Gemma Desk."
@@ -107,7 +109,12 @@ class Voice(QObject):
 
         The wait sleeps in small steps instead of ``QThread.wait()``: that holds the interpreter lock, and the
         engine's thread needs it to send its signals, so the two would wait on each other. A thread still
-        busy after the wait is kept referenced until it ends (a QThread destroyed while running aborts)."""
+        busy after the wait is kept referenced until it ends (a QThread destroyed while running aborts).
+
+        The engine object is gone when this returns: the ``deleteLater`` posted to its thread may not run when
+        the thread's loop ends first, and the object then died whenever Python let go of it, at interpreter exit
+        in the CLI, after Qt's own teardown had begun (once in a CI-like run: "shared QObject was deleted
+        directly", then a double free and SIGABRT after ``ask --speak`` had answered)."""
         tts, thread, self._tts, self._thread = self._tts, self._thread, None, None
         if tts is not None:
             QMetaObject.invokeMethod(tts, "deleteLater", _QUEUED)
@@ -115,6 +122,8 @@ class Voice(QObject):
             return
         thread.quit()
         if _wait_finished(thread, _CLOSE_WAIT_S):
+            if tts is not None and shiboken6.isValid(tts):
+                shiboken6.delete(tts)  # its thread has ended: nothing else touches it now
             return
         # Stuck in the engine (a speech-dispatcher that stopped answering blocks its connect forever). A QThread
         # destroyed while it runs aborts the process: it is cancelled instead (Qt says so on stderr, once).
@@ -122,6 +131,9 @@ class Voice(QObject):
         thread.terminate()
         if not _wait_finished(thread, 1.0):
             _STUCK.append(thread)  # never destroyed while it runs
+            _STUCK_ENGINES.append(tts)  # nor the engine it is stuck in
+        elif tts is not None and shiboken6.isValid(tts):
+            shiboken6.delete(tts)
 
     def _open_timed_out(self) -> None:
         if not self._open and self._tts is not None and not self._timed_out:
