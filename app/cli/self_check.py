@@ -17,6 +17,7 @@ check exits 1 if any of it fails.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import platform
@@ -149,7 +150,8 @@ def run(out: TextIO = sys.stdout, *, model: Path | None = None, prompt: str = "H
         return 0
     # A check that stalls prints where every thread is (Python frames, read without the GIL) to stderr, so a hang on
     # a machine nobody can log into says where it hung; it keeps running, for the caller's own time limit.
-    faulthandler.dump_traceback_later(STALL_DUMP_S, exit=False)
+    with contextlib.suppress(RuntimeError, OSError, ValueError):  # no real stderr (a Windows GUI build, captured)
+        faulthandler.dump_traceback_later(STALL_DUMP_S, exit=False)
     try:
         return window_check(lambda label, value: _say(out, label, value), model, prompt, started)
     finally:

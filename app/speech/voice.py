@@ -43,9 +43,8 @@ _PLACEHOLDER = "mock"
 _CLOSE_WAIT_S = 2.0
 #: An engine that has not opened in this long is reported as not answering (it may still open later).
 _OPEN_TIMEOUT_MS = 20_000
-#: Engine threads that would not end even when cancelled (kept: see ``Voice.close``).
-_STUCK: list[QThread] = []
-_STUCK_ENGINES: list[QTextToSpeech | None] = []
+#: Engine threads that would not end even when cancelled, with their engines (kept: see ``Voice.close``).
+_STUCK: list[tuple[QThread, QTextToSpeech | None]] = []
 NOT_ANSWERING = (
     "The speech engine did not answer, so answers cannot be read aloud. Restart it (Linux: "
     "killall speech-dispatcher; it starts again by itself) and reopen Gemma Desk."
@@ -121,19 +120,16 @@ class Voice(QObject):
         if thread is None:
             return
         thread.quit()
-        if _wait_finished(thread, _CLOSE_WAIT_S):
-            if tts is not None and shiboken6.isValid(tts):
-                shiboken6.delete(tts)  # its thread has ended: nothing else touches it now
-            return
-        # Stuck in the engine (a speech-dispatcher that stopped answering blocks its connect forever). A QThread
-        # destroyed while it runs aborts the process: it is cancelled instead (Qt says so on stderr, once).
-        log.warning("the speech engine's thread did not end (the engine does not answer); cancelling it")
-        thread.terminate()
-        if not _wait_finished(thread, 1.0):
-            _STUCK.append(thread)  # never destroyed while it runs
-            _STUCK_ENGINES.append(tts)  # nor the engine it is stuck in
-        elif tts is not None and shiboken6.isValid(tts):
-            shiboken6.delete(tts)
+        if not _wait_finished(thread, _CLOSE_WAIT_S):
+            # Stuck in the engine (a speech-dispatcher that stopped answering blocks its connect forever). A QThread
+            # destroyed while it runs aborts the process: it is cancelled instead (Qt says so on stderr, once).
+            log.warning("the speech engine's thread did not end (the engine does not answer); cancelling it")
+            thread.terminate()
+            if not _wait_finished(thread, 1.0):
+                _STUCK.append((thread, tts))  # never destroyed while it runs, nor the engine it is stuck in
+                return
+        if tts is not None and shiboken6.isValid(tts):
+            shiboken6.delete(tts)  # its thread has ended: nothing else touches it now
 
     def _open_timed_out(self) -> None:
         if not self._open and self._tts is not None and not self._timed_out:
